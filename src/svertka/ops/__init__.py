@@ -1,0 +1,77 @@
+"""The functional API: every operation of the notes, differentiable.
+
+Images are channels-last ``(N, H, W, C)``; convolution weights are ``(KH, KW, C_in, C_out)``.
+
+>>> import numpy as np, svertka
+>>> from svertka import ops
+>>> x = svertka.Tensor(np.ones((1, 5, 5, 1)))
+>>> ops.conv2d(x, svertka.Tensor(np.ones((3, 3, 1, 1))), padding="same").shape
+(1, 5, 5, 1)
+"""
+
+from svertka.ops.activations import (
+    ACTIVATIONS,
+    elu,
+    gelu,
+    get_activation,
+    leaky_relu,
+    linear_threshold,
+    log_softmax,
+    maxout,
+    prelu,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    softsign,
+    step,
+    tanh,
+)
+from svertka.ops.basic import (
+    add,
+    concat,
+    dense,
+    div,
+    exp,
+    flatten,
+    getitem,
+    log,
+    matmul,
+    max,
+    mean,
+    mul,
+    neg,
+    power,
+    reshape,
+    sub,
+    sum,
+    transpose,
+)
+from svertka.ops.conv import conv2d
+from svertka.ops.losses import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    mean_squared_error,
+    robust_loss,
+    softmax_cross_entropy,
+)
+from svertka.ops.norm import batch_norm, dropout
+from svertka.ops.pad import pad
+from svertka.ops.pool import (
+    avg_pool2d,
+    global_avg_pool2d,
+    global_max_pool2d,
+    max_pool2d,
+    min_pool2d,
+    sum_pool2d,
+)
+
+__all__ = [
+    "ACTIVATIONS", "add", "avg_pool2d", "batch_norm", "binary_crossentropy",
+    "categorical_crossentropy", "concat", "conv2d", "dense", "div", "dropout", "elu", "exp",
+    "flatten", "gelu", "get_activation", "getitem", "global_avg_pool2d", "global_max_pool2d",
+    "leaky_relu", "linear_threshold", "log", "log_softmax", "matmul", "max", "max_pool2d",
+    "maxout", "mean", "mean_squared_error", "min_pool2d", "mul", "neg", "pad", "power", "prelu",
+    "relu", "reshape", "robust_loss", "sigmoid", "softmax", "softmax_cross_entropy", "softplus",
+    "softsign", "step", "sub", "sum", "sum_pool2d", "tanh", "transpose",
+]

@@ -1,0 +1,100 @@
+"""Shared test tools: a float64 numerical gradient check and a PyTorch oracle.
+
+``check_grad(fn, *arrays)`` compares svertka's analytic gradients with central differences.
+``compare_torch(our_fn, torch_fn, *arrays)`` compares forward and every input gradient with
+PyTorch; tests calling it skip cleanly where torch is not installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import svertka
+
+
+def _weighted_sum(y, weights):
+    return (y.data * weights).sum() if isinstance(y, svertka.Tensor) else (y * weights).sum()
+
+
+def check_grad(fn, *arrays, wrt=None, eps=1e-6, rtol=1e-5, atol=1e-7, full_max=400, seed=0):
+    """Analytic vs central-difference gradients of ``sum(fn(*tensors) * r)`` for random r.
+
+    ``arrays`` are float64 NumPy arrays (or non-array constants passed through untouched);
+    ``wrt`` lists the indices to check (every float array by default). Inputs with at most
+    ``full_max`` elements are checked element by element; larger ones along three random
+    directions.
+    """
+    rng = np.random.default_rng(seed)
+    if wrt is None:
+        wrt = [i for i, a in enumerate(arrays)
+               if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    for i in wrt:
+        assert arrays[i].dtype == np.float64, "gradient checks run in float64"
+    tensors = [svertka.Tensor(a, requires_grad=(i in wrt)) if isinstance(a, np.ndarray) else a
+               for i, a in enumerate(arrays)]
+    y = fn(*tensors)
+    weights = rng.standard_normal(y.shape)
+    (y * svertka.Tensor(weights)).sum().backward()
+
+    def value(i, a):
+        args = list(tensors)
+        args[i] = svertka.Tensor(a)
+        with svertka.no_grad():
+            return _weighted_sum(fn(*args), weights)
+
+    for i in wrt:
+        x = arrays[i]
+        analytic = tensors[i].grad
+        assert analytic is not None, f"input {i} received no gradient"
+        assert analytic.shape == x.shape
+        if x.size <= full_max:
+            numeric = np.zeros_like(x)
+            for k in range(x.size):
+                d = np.zeros(x.size)
+                d[k] = eps
+                d = d.reshape(x.shape)
+                numeric.flat[k] = (value(i, x + d) - value(i, x - d)) / (2 * eps)
+            np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol,
+                                       err_msg=f"gradient of input {i}")
+        else:
+            for _ in range(3):
+                v = rng.standard_normal(x.shape)
+                numeric = (value(i, x + eps * v) - value(i, x - eps * v)) / (2 * eps)
+                np.testing.assert_allclose((analytic * v).sum(), numeric, rtol=rtol * 10,
+                                           atol=atol * 10, err_msg=f"directional grad {i}")
+
+
+def compare_torch(our_fn, torch_fn, *arrays, wrt=None, atol=1e-5, rtol=1e-5, seed=0):
+    """Forward and every input gradient of ``our_fn`` equal those of ``torch_fn``.
+
+    Both functions receive the same arrays (as svertka Tensors and torch tensors). Inputs
+    that are not float arrays are passed through unchanged. The upstream gradient is random.
+    """
+    torch = pytest.importorskip("torch")
+    if wrt is None:
+        wrt = [i for i, a in enumerate(arrays)
+               if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    ours = [svertka.Tensor(a, requires_grad=(i in wrt)) if isinstance(a, np.ndarray) else a
+            for i, a in enumerate(arrays)]
+    theirs = [torch.tensor(a, requires_grad=(i in wrt)) if isinstance(a, np.ndarray) else a
+              for i, a in enumerate(arrays)]
+    y = our_fn(*ours)
+    ty = torch_fn(*theirs)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=atol, rtol=rtol,
+                               err_msg="forward")
+    gy = np.random.default_rng(seed).standard_normal(y.shape).astype(y.dtype)
+    y.backward(gy)
+    ty.backward(torch.tensor(gy))
+    for i in wrt:
+        np.testing.assert_allclose(ours[i].grad, theirs[i].grad.numpy(), atol=atol, rtol=rtol,
+                                   err_msg=f"gradient of input {i}")
+
+
+def nhwc_to_nchw(t):
+    """Channels-last (N, H, W, C) torch tensor -> channels-first (N, C, H, W)."""
+    return t.permute(0, 3, 1, 2)
+
+
+def nchw_to_nhwc(t):
+    return t.permute(0, 2, 3, 1)
