@@ -56,7 +56,7 @@ from svertka.ops.losses import (
     softmax_cross_entropy,
 )
 from svertka.ops.norm import batch_norm, dropout
-from svertka.ops.pad import pad
+from svertka.ops.padding import pad
 from svertka.ops.pool import (
     avg_pool2d,
     global_avg_pool2d,

@@ -1,5 +1,92 @@
-"""Placeholder while this module is being written."""
+"""2-D convolution of channels-last images, differentiable in x, w and b.
+
+The maths (im2col + one GEMM, col2im) lives in ``svertka.kernels.conv``; this module checks
+and normalises every argument once, so the kernels see explicit per-side padding.
+"""
+
+from __future__ import annotations
+
+from svertka.autograd import Function, Tensor
+from svertka.kernels.conv import conv2d_backward, conv2d_forward
+from svertka.kernels.pad import check_mode, check_pad_fits
+from svertka.kernels.shapes import check_window_fits, pair, resolve_padding
+from svertka.ops.padding import Pad, image_shape
+
+NO_PADDING = ((0, 0), (0, 0))
 
 
-def conv2d(*args, **kwargs):
-    raise NotImplementedError
+class Conv2d(Function):
+    """``y = conv(x, w) + b`` with zero padding ``pads``; inputs (x, w) or (x, w, b)."""
+
+    def __init__(self, strides, pads, dilation):
+        self.strides, self.pads, self.dilation = strides, pads, dilation
+
+    def forward(self, x, w, b=None):
+        y, self.cache = conv2d_forward(x, w, b, self.strides, self.pads, self.dilation)
+        return y
+
+    def backward(self, gy):
+        need_gx, need_gw = (t.requires_grad for t in self.inputs[:2])
+        gx, gw, gb = conv2d_backward(gy, self.cache, need_gx, need_gw)
+        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, gb)
+
+
+def conv2d(
+    x, w, b=None, strides=1, padding="valid", padding_mode: str = "zeros", dilation_rate=1
+) -> Tensor:
+    """Convolve x (N, H, W, C) with filters w (KH, KW, C, C_out), add b (C_out,).
+
+    Returns (N, OH, OW, C_out) with ``O = (I + P - D*(K-1) - 1) // S + 1`` per axis (P the
+    total padding); as in every framework the kernel is not flipped (cross-correlation).
+
+    - ``strides``, ``dilation_rate``: an int or a pair (h, w), each >= 1. A dilated kernel
+      spans ``D*(K-1) + 1`` pixels with holes between its taps.
+    - ``padding``: ``'valid'`` (none), ``'same'`` (output ``ceil(I / S)``, also with stride
+      and dilation), an int, a pair ``(ph, pw)``, or ``((top, bottom), (left, right))``.
+      'same' follows TensorFlow/Keras: when the total padding is odd (even kernel, or
+      stride > 1), the extra pixel goes to the bottom/right; padding both sides equally, as
+      PyTorch's ``padding=int`` does, would shift the output by one pixel there.
+    - ``padding_mode``: what fills the padding: ``'zeros'``, ``'replicate'``, ``'reflect'``,
+      ``'symmetric'`` or ``'circular'`` (see ``svertka.ops.padding``). Non-zero modes pad with the
+      differentiable pad op first, then convolve without padding, so the gradient reaching a
+      copied border pixel flows back to the pixel it was copied from.
+
+    >>> import numpy as np, svertka
+    >>> x = svertka.Tensor(np.ones((2, 7, 7, 3), np.float32))
+    >>> w = svertka.Tensor(np.ones((3, 3, 3, 8), np.float32))
+    >>> conv2d(x, w, strides=2).shape
+    (2, 3, 3, 8)
+    >>> conv2d(x, w, strides=2, padding="same").shape
+    (2, 4, 4, 8)
+    """
+    op = "conv2d"
+    n, h, w_in, c = image_shape(x, op)
+    w_shape = tuple(getattr(w, "shape", ()))
+    if len(w_shape) != 4:
+        raise ValueError(
+            f"{op}: argument 'w' must be 4-D (KH, KW, C_in, C_out), received shape {w_shape}"
+        )
+    kh, kw, c_in, c_out = w_shape
+    if c_in != c:
+        raise ValueError(
+            f"{op}: argument 'w' must have w.shape[2] == {c} input channels to match "
+            f"x of shape {(n, h, w_in, c)}, received w of shape {w_shape}"
+        )
+    if b is not None and tuple(getattr(b, "shape", ())) != (c_out,):
+        raise ValueError(
+            f"{op}: argument 'b' must have shape ({c_out},), one bias per filter, "
+            f"received {tuple(getattr(b, 'shape', ()))}"
+        )
+    strides = pair(strides, op, "strides")
+    dilation = pair(dilation_rate, op, "dilation_rate")
+    pads = resolve_padding(padding, (h, w_in), (kh, kw), strides, dilation, op=op)
+    padding_mode = check_mode(padding_mode, op, "padding_mode")
+    check_pad_fits((h, w_in), pads, padding_mode, op)
+    check_window_fits((h, w_in), pads, (kh, kw), dilation, op)
+    if padding_mode != "zeros" and pads != NO_PADDING:
+        x, pads = Pad(pads, padding_mode)(x), NO_PADDING
+    args = (x, w) if b is None else (x, w, b)
+    return Conv2d(strides, pads, dilation)(*args)
+
+
+__all__ = ["Conv2d", "conv2d"]

@@ -1,0 +1,99 @@
+"""Batch normalisation and dropout as pure forward/backward array pairs.
+
+Shape legend: ``x`` (..., C) channels-last, e.g. (N, H, W, C) or (N, C); ``gamma``, ``beta``,
+``mean``, ``var`` (C,); ``M`` the number of values each channel's statistics are taken over
+(N*H*W for images). Running statistics and the random generator come in as arguments: the
+kernels hold no state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from svertka.backend import get_array_module
+
+
+def _reduced_axes(x) -> tuple:
+    return tuple(range(x.ndim - 1))  # every axis but the channels
+
+
+def batch_norm_train_forward(x, gamma, beta, eps):
+    """Normalise with the batch's own statistics: ``y = gamma (x - mean) / sqrt(var + eps) + beta``.
+
+    ``gamma`` / ``beta`` may be None (no scale / no centre). ``var`` is the biased variance
+    (divided by M), as Keras and TensorFlow use for both normalising and the moving average.
+    Returns ``y, mean, var, cache`` with ``cache = (xhat, inv_std, gamma)``.
+    """
+    xp = get_array_module(x)
+    axes = _reduced_axes(x)
+    mean = x.mean(axis=axes)  # (C,)
+    xc = x - mean
+    var = (xc * xc).mean(axis=axes)  # two-pass: no cancellation when |mean| >> std
+    inv_std = 1 / xp.sqrt(var + eps)
+    xhat = xc * inv_std
+    y = xhat if gamma is None else xhat * gamma
+    if beta is not None:
+        y = y + beta
+    return y, mean, var, (xhat, inv_std, gamma)
+
+
+def batch_norm_train_backward(gy, cache):
+    """Closed-form gradients ``(gx, ggamma, gbeta)`` through the batch statistics.
+
+    ``gx = gamma inv_std / M * (M gy - sum(gy) - xhat sum(gy xhat))``: the mean and variance
+    depend on every x, which the two sums account for. ``ggamma``/``gbeta`` are None where
+    the parameter is.
+    """
+    xhat, inv_std, gamma = cache
+    axes = _reduced_axes(gy)
+    m = gy.size // gy.shape[-1]
+    gbeta = gy.sum(axis=axes)  # (C,)
+    ggamma = (gy * xhat).sum(axis=axes)  # (C,)
+    k = inv_std / m if gamma is None else gamma * inv_std / m
+    gx = k * (m * gy - gbeta - xhat * ggamma)
+    return gx, (None if gamma is None else ggamma), gbeta
+
+
+def batch_norm_infer_forward(x, gamma, beta, mean, var, eps):
+    """Normalise with fixed (running) statistics: an affine map of ``x`` per channel."""
+    xp = get_array_module(x)
+    inv_std = 1 / xp.sqrt(var + eps)
+    xhat = (x - mean) * inv_std
+    y = xhat if gamma is None else xhat * gamma
+    if beta is not None:
+        y = y + beta
+    return y, (xhat, inv_std, gamma)
+
+
+def batch_norm_infer_backward(gy, cache):
+    """``gx = gy gamma inv_std``: the statistics are constants here."""
+    xhat, inv_std, gamma = cache
+    axes = _reduced_axes(gy)
+    gx = gy * (inv_std if gamma is None else gamma * inv_std)
+    ggamma = None if gamma is None else (gy * xhat).sum(axis=axes)
+    return gx, ggamma, gy.sum(axis=axes)
+
+
+def moving_average(running, batch, momentum):
+    """Keras's update ``momentum * running + (1 - momentum) * batch``, as a new array."""
+    return momentum * running + (1 - momentum) * batch
+
+
+def dropout_mask(shape, rate, rng, xp):
+    """Boolean keep-mask of ``shape``: each unit kept with probability ``1 - rate``.
+
+    ``rng`` is a ``numpy.random.Generator`` (or CuPy's). Uniforms are drawn in float32 so
+    the mask depends only on the seed and the shape, never on the data's dtype.
+    """
+    u = rng.random(shape, dtype=np.float32)
+    return xp.asarray(u) >= rate
+
+
+def dropout_forward(x, keep, scale):
+    """``x * keep * scale``; ``scale = 1 / (1 - rate)`` keeps the expected value of ``x``."""
+    return get_array_module(x).where(keep, x * scale, 0)
+
+
+def dropout_backward(gy, keep, scale):
+    """The same mask and scale: ``gx = gy * keep * scale``."""
+    return get_array_module(gy).where(keep, gy * scale, 0)

@@ -1,0 +1,134 @@
+"""Convolution kernels against plain nested-loop references written here."""
+
+import numpy as np
+import pytest
+
+from svertka.kernels.conv import col2im, conv2d_backward, conv2d_forward, im2col
+
+rng = np.random.default_rng(0)
+
+
+def naive_conv(x, w, b, strides, pads, dilation):
+    """The definition: six nested loops, one multiply-add of a C_out vector per step."""
+    (sh, sw), (dh, dw), ((t, bottom), (l, r)) = strides, dilation, pads
+    xpad = np.pad(x, ((0, 0), (t, bottom), (l, r), (0, 0)))
+    n, hp, wp, c = xpad.shape
+    kh, kw, _, c_out = w.shape
+    oh = (hp - dh * (kh - 1) - 1) // sh + 1
+    ow = (wp - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((n, oh, ow, c_out)) + (0 if b is None else b)
+    for i in range(n):
+        for p in range(oh):
+            for q in range(ow):
+                for u in range(kh):
+                    for v in range(kw):
+                        for ch in range(c):
+                            y[i, p, q] += (
+                                xpad[i, p * sh + u * dh, q * sw + v * dw, ch] * w[u, v, ch]
+                            )
+    return y
+
+
+def naive_conv_backward(x, w, gy, strides, pads, dilation):
+    """Every multiply-add of the forward loop, differentiated where it happens."""
+    (sh, sw), (dh, dw), ((t, bottom), (l, r)) = strides, dilation, pads
+    xpad = np.pad(x, ((0, 0), (t, bottom), (l, r), (0, 0)))
+    gxpad, gw = np.zeros_like(xpad), np.zeros_like(w)
+    n, oh, ow, _ = gy.shape
+    kh, kw, c, _ = w.shape
+    for i in range(n):
+        for p in range(oh):
+            for q in range(ow):
+                for u in range(kh):
+                    for v in range(kw):
+                        for ch in range(c):
+                            hi, wi = p * sh + u * dh, q * sw + v * dw
+                            gxpad[i, hi, wi, ch] += gy[i, p, q] @ w[u, v, ch]
+                            gw[u, v, ch] += xpad[i, hi, wi, ch] * gy[i, p, q]
+    h, w_ = x.shape[1:3]
+    return gxpad[:, t : t + h, l : l + w_], gw, gy.sum(axis=(0, 1, 2))
+
+
+GRID = [
+    # x shape, w shape, strides, pads, dilation
+    ((2, 5, 5, 3), (3, 3, 3, 4), (1, 1), ((0, 0), (0, 0)), (1, 1)),
+    ((1, 7, 6, 2), (3, 3, 2, 2), (2, 2), ((1, 1), (1, 1)), (1, 1)),
+    ((1, 8, 7, 2), (2, 3, 2, 3), (3, 2), ((0, 2), (1, 0)), (1, 1)),
+    ((2, 7, 7, 1), (3, 3, 1, 2), (1, 2), ((2, 2), (2, 2)), (2, 2)),
+    ((1, 6, 9, 2), (3, 2, 2, 1), (2, 1), ((1, 0), (0, 1)), (2, 3)),
+    ((2, 4, 5, 3), (1, 1, 3, 4), (1, 1), ((0, 0), (0, 0)), (1, 1)),
+    ((1, 5, 5, 2), (1, 1, 2, 2), (2, 2), ((1, 1), (0, 0)), (1, 1)),
+    ((1, 3, 3, 2), (3, 3, 2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1)),  # one output pixel
+]
+
+
+@pytest.mark.parametrize("xs, ws, strides, pads, dilation", GRID)
+@pytest.mark.parametrize("bias", [True, False])
+def test_forward_and_backward_match_naive_loops(xs, ws, strides, pads, dilation, bias):
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    b = rng.standard_normal(ws[3]) if bias else None
+    y, cache = conv2d_forward(x, w, b, strides, pads, dilation)
+    np.testing.assert_allclose(y, naive_conv(x, w, b, strides, pads, dilation), atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    gx, gw, gb = conv2d_backward(gy, cache)
+    rgx, rgw, rgb = naive_conv_backward(x, w, gy, strides, pads, dilation)
+    np.testing.assert_allclose(gx, rgx, atol=1e-12)
+    np.testing.assert_allclose(gw, rgw, atol=1e-12)
+    if bias:
+        np.testing.assert_allclose(gb, rgb, atol=1e-12)
+    else:
+        assert gb is None
+
+
+def test_im2col_holds_each_window_and_col2im_is_its_adjoint():
+    xpad = rng.standard_normal((2, 7, 8, 3))
+    v = im2col(xpad, (2, 3), strides=(2, 1), dilation=(2, 2))
+    assert v.shape == (2, 3, 4, 2, 3, 3)  # OH = (7 - 3) // 2 + 1, OW = (8 - 5) // 1 + 1
+    np.testing.assert_array_equal(v[1, 1, 2], xpad[1, 2:5:2, 2:7:2])
+    g = rng.standard_normal(v.shape)
+    np.testing.assert_allclose(
+        (v * g).sum(), (xpad * col2im(g, xpad.shape, (2, 1), (2, 2))).sum(), rtol=1e-12
+    )
+
+
+def test_one_by_one_convolution_is_a_matrix_product_over_channels():
+    x, w = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((1, 1, 5, 6))
+    y, _ = conv2d_forward(x, w)
+    np.testing.assert_allclose(y, x @ w[0, 0], atol=1e-12)
+
+
+def test_float32_stays_float32():
+    x = rng.standard_normal((1, 6, 6, 2)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 2, 4)).astype(np.float32)
+    b = np.zeros(4, np.float32)
+    y, cache = conv2d_forward(x, w, b, (2, 2), ((1, 1), (1, 1)))
+    assert y.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in conv2d_backward(np.ones_like(y), cache))
+
+
+def test_unneeded_gradients_are_skipped():
+    x, w = rng.standard_normal((1, 4, 4, 1)), rng.standard_normal((3, 3, 1, 1))
+    y, cache = conv2d_forward(x, w)
+    gx, gw, gb = conv2d_backward(np.ones_like(y), cache, need_gx=False, need_gw=True)
+    assert gx is None and gw is not None and gb is None
+    gx, gw, _ = conv2d_backward(np.ones_like(y), cache, need_gx=True, need_gw=False)
+    assert gx.shape == x.shape and gw is None
+
+
+def test_pixels_no_window_reaches_get_zero_gradient():
+    """7 wide, kernel 3, stride 3: windows cover columns 0..5, column 6 is never seen."""
+    x, w = rng.standard_normal((1, 7, 7, 1)), rng.standard_normal((3, 3, 1, 1))
+    y, cache = conv2d_forward(x, w, strides=(3, 3))
+    assert y.shape == (1, 2, 2, 1)
+    gx, _, _ = conv2d_backward(np.ones_like(y), cache)
+    assert np.all(gx[:, 6] == 0) and np.all(gx[:, :, 6] == 0)
+    assert np.all(gx[:, :6, :6] != 0)
+
+
+def test_strided_and_flipped_input_views_are_read_correctly():
+    """im2col reads the input's own strides, so transposed or reversed views need no copy first."""
+    base, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((3, 2, 3, 2))
+    for x in (base.transpose(0, 2, 3, 1), base.transpose(0, 2, 3, 1)[:, ::-1, ::2]):
+        for pads in (((0, 0), (0, 0)), ((1, 0), (0, 1))):
+            y, _ = conv2d_forward(x, w, None, (1, 1), pads)
+            np.testing.assert_allclose(y, naive_conv(x, w, None, (1, 1), pads, (1, 1)), atol=1e-12)

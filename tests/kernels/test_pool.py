@@ -1,0 +1,136 @@
+"""Pooling kernels against naive loop references, window by window."""
+
+import numpy as np
+import pytest
+
+from svertka.kernels.pool import (
+    global_pool2d_backward,
+    global_pool2d_forward,
+    pool2d_backward,
+    pool2d_forward,
+    window_counts,
+)
+from svertka.kernels.shapes import resolve_padding
+
+rng = np.random.default_rng(3)
+
+
+def distinct(*shape):
+    """Values at least 0.1 apart in random order: no ties, so max/min are unambiguous."""
+    return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 - 1.0
+
+
+def naive_pool(x, pool, strides, pads, mode, gy):
+    """Loop reference: forward y and the input gradient for upstream gradient gy.
+
+    Windows are clipped to the input, which is the same as padding with cells that never win
+    (max/min), add nothing (sum) and are not counted (avg). Ties go to the first element.
+    """
+    n, h, w, c = x.shape
+    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = pool, strides, pads
+    oh = (h + top + bottom - kh) // sh + 1
+    ow = (w + left + right - kw) // sw + 1
+    y = np.zeros((n, oh, ow, c))
+    gx = np.zeros(x.shape)
+    for b in range(n):
+        for p in range(oh):
+            for q in range(ow):
+                r0, c0 = p * sh - top, q * sw - left
+                rows = range(max(r0, 0), min(r0 + kh, h))
+                cols = range(max(c0, 0), min(c0 + kw, w))
+                for ch in range(c):
+                    cells = [(r, s) for r in rows for s in cols]  # row-major
+                    vals = [x[b, r, s, ch] for r, s in cells]
+                    g = gy[b, p, q, ch]
+                    if mode in ("max", "min"):
+                        k = int(np.argmax(vals) if mode == "max" else np.argmin(vals))
+                        y[b, p, q, ch] = vals[k]
+                        gx[b, cells[k][0], cells[k][1], ch] += g
+                    else:
+                        scale = 1.0 if mode == "sum" else 1.0 / len(cells)
+                        y[b, p, q, ch] = sum(vals) * scale
+                        for r, s in cells:
+                            gx[b, r, s, ch] += g * scale
+    return y, gx
+
+
+CONFIGS = [
+    # (input H, W), pool, strides, padding
+    ((4, 4), (2, 2), (2, 2), "valid"),  # windows tile the map exactly
+    ((5, 7), (2, 2), (2, 2), "valid"),  # remainder pixels never seen
+    ((5, 7), (2, 2), (2, 2), "same"),  # odd sizes: extra pad bottom/right
+    ((5, 6), (3, 3), (1, 1), "valid"),  # overlapping windows
+    ((5, 6), (3, 3), (1, 1), "same"),
+    ((6, 5), (3, 2), (2, 1), "same"),  # rectangular window, overlap along one axis
+    ((7, 7), (2, 3), (3, 3), "valid"),  # gaps between windows
+    ((7, 6), (3, 3), (2, 3), "same"),
+    ((5, 5), (3, 3), (2, 2), ((1, 2), (2, 0))),  # explicit asymmetric padding
+    ((3, 3), (3, 3), (3, 3), "same"),
+]
+
+
+@pytest.mark.parametrize("mode", ["max", "min", "sum", "avg"])
+@pytest.mark.parametrize("size, pool, strides, padding", CONFIGS)
+def test_kernel_matches_naive_loops(mode, size, pool, strides, padding):
+    x = distinct(2, *size, 3)
+    pads = resolve_padding(padding, size, pool, strides)
+    y, cache = pool2d_forward(x, pool, strides, pads, mode)
+    gy = rng.standard_normal(y.shape)
+    y_ref, gx_ref = naive_pool(x, pool, strides, pads, mode, gy)
+    np.testing.assert_allclose(y, y_ref, atol=1e-12)
+    np.testing.assert_allclose(pool2d_backward(gy, cache), gx_ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_ties_send_gradient_to_first_element_in_row_major_order(mode):
+    # every window of the constant map is one big tie; overlapping windows share pixels
+    x = np.ones((1, 3, 3, 1))
+    y, cache = pool2d_forward(x, (2, 2), (1, 1), ((0, 0), (0, 0)), mode)
+    gx = pool2d_backward(np.ones(y.shape), cache)
+    np.testing.assert_array_equal(gx[0, :, :, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+    y_ref, gx_ref = naive_pool(x, (2, 2), (1, 1), ((0, 0), (0, 0)), mode, np.ones(y.shape))
+    np.testing.assert_array_equal(gx, gx_ref)
+
+
+def test_average_excludes_padded_cells_from_the_count():
+    counts = window_counts((3, 3), (2, 2), (2, 2), ((0, 1), (0, 1)), (2, 2), np, np.float64)
+    np.testing.assert_array_equal(counts[0, :, :, 0], [[4, 2], [2, 1]])
+    y, _ = pool2d_forward(np.ones((1, 3, 3, 1)), (2, 2), (2, 2), ((0, 1), (0, 1)), "avg")
+    np.testing.assert_array_equal(y, np.ones((1, 2, 2, 1)))
+
+
+@pytest.mark.parametrize("mode", ["max", "min", "sum", "avg"])
+def test_float32_stays_float32_and_input_is_untouched(mode):
+    x = distinct(2, 5, 5, 3).astype(np.float32)
+    before = x.copy()
+    y, cache = pool2d_forward(x, (2, 2), (2, 2), ((0, 1), (0, 1)), mode)
+    gx = pool2d_backward(np.ones(y.shape, np.float32), cache)
+    assert y.dtype == np.float32 and gx.dtype == np.float32
+    np.testing.assert_array_equal(x, before)
+
+
+def test_integer_maps_pool_without_overflowing_the_padding():
+    x = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]]).reshape(1, 3, 3, 1)
+    pads = ((0, 1), (0, 1))
+    assert pool2d_forward(x, (2, 2), (2, 2), pads, "max")[0][0, :, :, 0].tolist() == [
+        [5, 6],
+        [8, 9],
+    ]
+    assert pool2d_forward(x, (2, 2), (2, 2), pads, "min")[0][0, :, :, 0].tolist() == [
+        [1, 3],
+        [7, 9],
+    ]
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_global_pooling_matches_naive_loops(mode):
+    x = distinct(2, 3, 4, 5)
+    x[1, 2, 3, 0] = x[1, 0, 1, 0] = x[1].max() + 1  # a tie: the first pixel gets the gradient
+    y, cache = global_pool2d_forward(x, mode)
+    gy = rng.standard_normal(y.shape)
+    gx = global_pool2d_backward(gy, cache)
+    y_ref, gx_ref = naive_pool(x, (3, 4), (1, 1), ((0, 0), (0, 0)), mode, gy[:, None, None, :])
+    np.testing.assert_allclose(y, y_ref[:, 0, 0, :], atol=1e-12)
+    np.testing.assert_allclose(gx, gx_ref, atol=1e-12)
+    if mode == "max":
+        assert gx[1, 0, 1, 0] == gy[1, 0] and gx[1, 2, 3, 0] == 0
