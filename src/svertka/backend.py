@@ -43,7 +43,8 @@ def set_backend(name: str) -> None:
             raise ValueError("set_backend: argument 'name' is 'cupy', but CuPy is not installed")
         _default = _cupy
     else:
-        raise ValueError(f"set_backend: argument 'name' must be 'numpy' or 'cupy', received {name!r}")
+        raise ValueError(
+            f"set_backend: argument 'name' must be 'numpy' or 'cupy', received {name!r}")
 
 
 def xp():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from helpers import check_grad, compare_torch, nchw_to_nhwc, nhwc_to_nchw
 
 import svertka
-from helpers import check_grad, compare_torch, nchw_to_nhwc, nhwc_to_nchw
 from svertka import ops
 
 rng = np.random.default_rng(2)

@@ -97,8 +97,17 @@ def _exp_neg_square(y):
     in relative terms far into its tail.
     """
     xp = get_array_module(y)
-    t = xp.trunc(y * 16.0) / 16.0
-    return xp.exp(-t * t) * xp.exp(-(y - t) * (y + t))
+    t = y * 16.0
+    xp.trunc(t, out=t)
+    t *= 0.0625
+    d = t - y  # -(y - t)(y + t); the two exponentials stay apart, their sum would round
+    d *= y + t
+    xp.exp(d, out=d)
+    t *= t
+    xp.negative(t, out=t)
+    xp.exp(t, out=t)
+    t *= d
+    return t
 
 
 def _erfc_mid(y):

@@ -37,7 +37,8 @@ def pair(value, op: str, arg: str, minimum: int = 1) -> tuple[int, int]:
     elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
         values = tuple(value)
     else:
-        raise TypeError(f"{op}: argument '{arg}' must be an int or a pair of ints, received {value!r}")
+        raise TypeError(
+            f"{op}: argument '{arg}' must be an int or a pair of ints, received {value!r}")
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int):
             raise TypeError(f"{op}: argument '{arg}' must hold ints, received {value!r}")
@@ -66,7 +67,7 @@ def window_remainder(size: int, kernel: int, stride: int = 1, dilation: int = 1,
 
 
 def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
-    """``(before, after)`` padding giving ``ceil(size / stride)`` outputs; the odd pixel goes after."""
+    """``(before, after)`` padding for ``ceil(size / stride)`` outputs; the odd pixel goes after."""
     out = -(-size // stride)
     total = max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
     return total // 2, total - total // 2
@@ -111,3 +112,18 @@ def check_window_fits(size_hw, pads, kernel_hw, dilation, op: str, arg: str = "k
                 f"{op}: the {arg} spans {span} pixels along the {axis}, but the padded input has "
                 f"only {padded} (input {size_hw[a]}, padding {pads[a]}); expected a {arg} that fits"
             )
+
+
+def receptive_field_step(size: int, jump: int, kernel: int, stride: int = 1,
+                         dilation: int = 1) -> tuple[int, int]:
+    """Receptive field after one sliding window.
+
+    ``size`` is how many input pixels (along one axis) one neuron of the previous map sees and
+    ``jump`` how far apart in input pixels its neighbours are. A window spanning
+    ``D*(K-1)+1`` neighbours sees ``size + D*(K-1)*jump`` input pixels; the new jump is
+    ``jump * S``. Three stacked 3x3 convolutions see 3, 5, 7 pixels (SPEC §8).
+
+    >>> receptive_field_step(3, 1, 3)
+    (5, 1)
+    """
+    return size + (effective_kernel(kernel, dilation) - 1) * jump, jump * stride

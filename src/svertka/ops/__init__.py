@@ -53,6 +53,7 @@ from svertka.ops.losses import (
     categorical_crossentropy,
     mean_squared_error,
     robust_loss,
+    robust_loss_nll,
     softmax_cross_entropy,
 )
 from svertka.ops.norm import batch_norm, dropout
@@ -72,6 +73,7 @@ __all__ = [
     "flatten", "gelu", "get_activation", "getitem", "global_avg_pool2d", "global_max_pool2d",
     "leaky_relu", "linear_threshold", "log", "log_softmax", "matmul", "max", "max_pool2d",
     "maxout", "mean", "mean_squared_error", "min_pool2d", "mul", "neg", "pad", "power", "prelu",
-    "relu", "reshape", "robust_loss", "sigmoid", "softmax", "softmax_cross_entropy", "softplus",
-    "softsign", "step", "sub", "sum", "sum_pool2d", "tanh", "transpose",
+    "relu", "reshape", "robust_loss", "robust_loss_nll", "sigmoid", "softmax",
+    "softmax_cross_entropy", "softplus", "softsign", "step", "sub", "sum", "sum_pool2d", "tanh",
+    "transpose",
 ]

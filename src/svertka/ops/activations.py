@@ -1,49 +1,357 @@
-"""Placeholder while this module is being written."""
+"""Activation functions: the non-linearities of the notes, each with a hand-written gradient.
 
-ACTIVATIONS = {}
+The array maths (forward/backward pairs) lives in ``svertka.kernels.activations``; here one
+generic ``Activation`` Function drives every single-input pair, ``PReLU`` handles its
+learnable slope, and the public functions validate their arguments once.
+
+All functions keep the input's dtype (float32 stays float32) and are stable for any finite
+input: no overflow, no NaN, e.g. for x = +-1000 in float32 and float64.
+
+>>> import numpy as np, svertka
+>>> from svertka import ops
+>>> ops.relu(svertka.Tensor([-1.0, 2.0])).numpy().tolist()
+[0.0, 2.0]
+>>> get_activation("sigmoid")(svertka.Tensor([0.0])).numpy().tolist()
+[0.5]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from svertka.autograd import Function, Tensor, as_tensor, unbroadcast
+from svertka.kernels import activations as ka
 
 
-def elu(*args, **kwargs):
-    raise NotImplementedError
+class Activation(Function):
+    """``y = f(x)`` for one kernel pair ``forward(x, **p)``, ``backward(gy, x, y, **p)``.
 
-def gelu(*args, **kwargs):
-    raise NotImplementedError
+    Keeps x and y for backward (the cache): each derivative is written in whichever is
+    cheaper, e.g. sigmoid' = y (1 - y), relu' = (x > 0).
+    """
 
-def get_activation(*args, **kwargs):
-    raise NotImplementedError
+    def __init__(self, forward, backward, **params):
+        self.kernels = forward, backward
+        self.params = params
 
-def leaky_relu(*args, **kwargs):
-    raise NotImplementedError
+    def forward(self, x):
+        self.x = x
+        self.y = self.kernels[0](x, **self.params)
+        return self.y
 
-def linear_threshold(*args, **kwargs):
-    raise NotImplementedError
+    def backward(self, gy):
+        return (self.kernels[1](gy, self.x, self.y, **self.params),)
 
-def log_softmax(*args, **kwargs):
-    raise NotImplementedError
 
-def maxout(*args, **kwargs):
-    raise NotImplementedError
+class PReLU(Function):
+    """``y = x`` for x > 0, ``alpha * x`` otherwise, with a learnable ``alpha``."""
 
-def prelu(*args, **kwargs):
-    raise NotImplementedError
+    def forward(self, x, alpha):
+        self.x, self.alpha = x, alpha
+        return ka.prelu_forward(x, alpha)
 
-def relu(*args, **kwargs):
-    raise NotImplementedError
+    def backward(self, gy):
+        gx, galpha = ka.prelu_backward(gy, self.x, self.alpha)
+        return gx, unbroadcast(galpha, self.alpha.shape)
 
-def sigmoid(*args, **kwargs):
-    raise NotImplementedError
 
-def softmax(*args, **kwargs):
-    raise NotImplementedError
+def _float_input(op: str, x) -> Tensor:
+    """``x`` as a Tensor, rejecting integer and boolean data (activations are real maps)."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: argument 'x' must be a floating-point tensor, received dtype {x.dtype}"
+        )
+    return x
 
-def softplus(*args, **kwargs):
-    raise NotImplementedError
 
-def softsign(*args, **kwargs):
-    raise NotImplementedError
+def _apply(op: str, x, pair, **params) -> Tensor:
+    return Activation(*pair, **params)(_float_input(op, x))
 
-def step(*args, **kwargs):
-    raise NotImplementedError
 
-def tanh(*args, **kwargs):
-    raise NotImplementedError
+def _axis(op: str, x: Tensor, axis) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: argument 'axis' must be an int, received {axis!r}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(
+            f"{op}: argument 'axis' must be in [{-x.ndim}, {x.ndim}) for x of "
+            f"shape {x.shape}, received {axis}"
+        )
+    return int(axis) % x.ndim
+
+
+def _number(op: str, name: str, value) -> float:
+    # A Python float never upcasts a float32 array; a NumPy float64 scalar would.
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: argument '{name}' must be a number, received {value!r}")
+    return float(value)
+
+
+def step(x) -> Tensor:
+    """Heaviside step: 1 for x > 0, 0 otherwise (so step(0) = 0, as in "fires when x > 0").
+
+    The gradient is zero everywhere: the true derivative is a Dirac delta at 0, which no
+    finite-difference or chain-rule step can use. That is why the perceptron-era step unit
+    was trained with the perceptron rule, not by backpropagation, and why smooth or
+    piecewise-linear activations replaced it.
+
+    >>> import svertka
+    >>> step(svertka.Tensor([-1.0, 0.0, 2.0])).numpy().tolist()
+    [0.0, 0.0, 1.0]
+    """
+    return _apply("step", x, (ka.step_forward, ka.step_backward))
+
+
+def linear_threshold(x, min_value: float = -1.0, max_value: float = 1.0) -> Tensor:
+    """Saturating piecewise-linear unit: the identity clipped to [min_value, max_value].
+
+    y = min_value for x < min_value, x in between, max_value above; with (0, 1) this is
+    the notes' "hard linear threshold", with (-1, 1) it is PyTorch's ``hardtanh``. The
+    gradient is 1 strictly inside and 0 outside; at the two kinks x = min_value and
+    x = max_value it is taken as 0 (a valid subgradient, and PyTorch's choice).
+
+    >>> import svertka
+    >>> linear_threshold(svertka.Tensor([-3.0, 0.5, 3.0]), 0.0, 1.0).numpy().tolist()
+    [0.0, 0.5, 1.0]
+    """
+    lo = _number("linear_threshold", "min_value", min_value)
+    hi = _number("linear_threshold", "max_value", max_value)
+    if not lo < hi:
+        raise ValueError(
+            f"linear_threshold: argument 'min_value' must be below 'max_value', "
+            f"received min_value={lo}, max_value={hi}"
+        )
+    return _apply(
+        "linear_threshold",
+        x,
+        (ka.linear_threshold_forward, ka.linear_threshold_backward),
+        min_value=lo,
+        max_value=hi,
+    )
+
+
+def sigmoid(x) -> Tensor:
+    """Logistic sigmoid 1 / (1 + e^-x), in (0, 1); derivative f (1 - f).
+
+    >>> import svertka
+    >>> sigmoid(svertka.Tensor([0.0])).numpy().tolist()
+    [0.5]
+    """
+    return _apply("sigmoid", x, (ka.sigmoid_forward, ka.sigmoid_backward))
+
+
+def tanh(x) -> Tensor:
+    """Hyperbolic tangent, in (-1, 1); derivative 1 - f^2.
+
+    >>> import svertka
+    >>> tanh(svertka.Tensor([0.0])).numpy().tolist()
+    [0.0]
+    """
+    return _apply("tanh", x, (ka.tanh_forward, ka.tanh_backward))
+
+
+def relu(x) -> Tensor:
+    """Rectified linear unit max(x, 0); gradient 1 for x > 0 and 0 otherwise (0 at x = 0).
+
+    >>> import svertka
+    >>> relu(svertka.Tensor([-2.0, 3.0])).numpy().tolist()
+    [0.0, 3.0]
+    """
+    return _apply("relu", x, (ka.relu_forward, ka.relu_backward))
+
+
+def leaky_relu(x, alpha: float = 0.3) -> Tensor:
+    """y = x for x > 0, alpha * x otherwise (Keras's LeakyReLU; its default alpha = 0.3).
+
+    The gradient at x = 0 is alpha (the x <= 0 branch), as in PyTorch.
+
+    >>> import svertka
+    >>> leaky_relu(svertka.Tensor([-2.0, 3.0]), alpha=0.5).numpy().tolist()
+    [-1.0, 3.0]
+    """
+    alpha = _number("leaky_relu", "alpha", alpha)
+    return _apply("leaky_relu", x, (ka.leaky_relu_forward, ka.leaky_relu_backward), alpha=alpha)
+
+
+def prelu(x, alpha) -> Tensor:
+    """Parametric ReLU: y = x for x > 0, alpha * x otherwise, with alpha learned.
+
+    ``alpha`` is a Tensor broadcast against x from the right: shape (C,) gives one slope per
+    channel of a channels-last x (N, H, W, C); any shape that broadcasts to x's shape works
+    (() for one shared slope, x's own shape for one per element). For alpha < 1 this is
+    max(alpha x, x). Both x and alpha receive gradients; alpha's is summed back to its shape.
+
+    >>> import numpy as np, svertka
+    >>> x = svertka.Tensor(np.array([[-2.0, -2.0], [1.0, 1.0]]))
+    >>> prelu(x, svertka.Tensor(np.array([0.1, 0.5]))).numpy().tolist()
+    [[-0.2, -1.0], [1.0, 1.0]]
+    """
+    x = _float_input("prelu", x)
+    alpha = as_tensor(alpha, like=x)
+    try:
+        fits = np.broadcast_shapes(alpha.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"prelu: argument 'alpha' must broadcast to x's shape {x.shape} "
+            f"(e.g. ({x.shape[-1] if x.ndim else 1},) for one slope per channel), "
+            f"received shape {alpha.shape}"
+        )
+    return PReLU()(x, alpha)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: x for x > 0, alpha (e^x - 1) for x <= 0; range [-alpha, inf).
+
+    The derivative for x <= 0 is alpha e^x = y + alpha (continuous at 0 when alpha = 1).
+
+    >>> import svertka
+    >>> round(elu(svertka.Tensor([-1.0])).item(), 4)
+    -0.6321
+    """
+    alpha = _number("elu", "alpha", alpha)
+    return _apply("elu", x, (ka.elu_forward, ka.elu_backward), alpha=alpha)
+
+
+def gelu(x, approximate: bool = False) -> Tensor:
+    """Gaussian error linear unit x Phi(x), Phi the standard normal CDF.
+
+    ``approximate=False`` computes Phi exactly through erf (W. J. Cody's rational
+    approximation, float64-accurate, since NumPy has no erf; CuPy's own erfc on the GPU).
+    ``approximate=True`` uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as PyTorch's
+    ``approximate='tanh'``.
+
+    >>> import svertka
+    >>> round(gelu(svertka.Tensor([1.0])).item(), 4)
+    0.8413
+    """
+    return _apply("gelu", x, (ka.gelu_forward, ka.gelu_backward), approximate=bool(approximate))
+
+
+def softplus(x) -> Tensor:
+    """ln(1 + e^x), computed as max(x, 0) + ln(1 + e^-|x|); derivative sigmoid(x).
+
+    >>> import svertka
+    >>> round(softplus(svertka.Tensor([0.0])).item(), 4)
+    0.6931
+    """
+    return _apply("softplus", x, (ka.softplus_forward, ka.softplus_backward))
+
+
+def softsign(x) -> Tensor:
+    """x / (1 + |x|), in (-1, 1); derivative 1 / (1 + |x|)^2.
+
+    >>> import svertka
+    >>> softsign(svertka.Tensor([1.0, -3.0])).numpy().tolist()
+    [0.5, -0.75]
+    """
+    return _apply("softsign", x, (ka.softsign_forward, ka.softsign_backward))
+
+
+def maxout(x, pieces: int) -> Tensor:
+    """Maxout: the maximum over groups of ``pieces`` consecutive channels of the last axis.
+
+    x (..., C * pieces) -> y (..., C); unit j takes channels j*pieces ... j*pieces + pieces-1.
+    Among tied maxima the gradient goes to the first. A Maxout layer is a Dense (or conv)
+    layer with units * pieces outputs followed by this.
+
+    >>> import numpy as np, svertka
+    >>> maxout(svertka.Tensor(np.array([1.0, 5.0, 3.0, 2.0])), pieces=2).numpy().tolist()
+    [5.0, 3.0]
+    """
+    x = _float_input("maxout", x)
+    if isinstance(pieces, bool) or not isinstance(pieces, (int, np.integer)) or pieces < 1:
+        raise ValueError(f"maxout: argument 'pieces' must be a positive int, received {pieces!r}")
+    if x.ndim == 0 or x.shape[-1] % pieces:
+        raise ValueError(
+            f"maxout: the last axis of argument 'x' must be divisible by "
+            f"pieces={pieces}, received shape {x.shape}"
+        )
+    return Activation(ka.maxout_forward, ka.maxout_backward, pieces=int(pieces))(x)
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    """e^x / sum(e^x) along ``axis``, computed after subtracting the maximum (no overflow).
+
+    Backward in closed form: gx = y (gy - sum(gy y)).
+
+    >>> import svertka
+    >>> softmax(svertka.Tensor([0.0, 0.0])).numpy().tolist()
+    [0.5, 0.5]
+    """
+    x = _float_input("softmax", x)
+    axis = _axis("softmax", x, axis)
+    return Activation(ka.softmax_forward, ka.softmax_backward, axis=axis)(x)
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """x - log(sum(e^x)) along ``axis``, stable (max subtracted); gx = gy - e^y sum(gy).
+
+    >>> import svertka
+    >>> round(float(log_softmax(svertka.Tensor([0.0, 0.0])).numpy()[0]), 4)
+    -0.6931
+    """
+    x = _float_input("log_softmax", x)
+    axis = _axis("log_softmax", x, axis)
+    return Activation(ka.log_softmax_forward, ka.log_softmax_backward, axis=axis)(x)
+
+
+def linear(x) -> Tensor:
+    """The identity (Keras's ``activation=None`` / ``'linear'``)."""
+    return as_tensor(x)
+
+
+ACTIVATIONS: dict[str, Callable] = {
+    "step": step,
+    "linear_threshold": linear_threshold,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "gelu": gelu,
+    "softplus": softplus,
+    "softsign": softsign,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "linear": linear,
+}
+
+_NEED_ARGUMENTS = {
+    "prelu": "its learnable slope 'alpha': call svertka.ops.prelu(x, alpha)",
+    "maxout": "the number of 'pieces': call svertka.ops.maxout(x, pieces)",
+}
+
+
+def get_activation(name_or_callable) -> Callable:
+    """The activation function for a name in ``ACTIVATIONS``, a callable, or None (identity).
+
+    A callable is returned unchanged. ``'prelu'`` and ``'maxout'`` are not available by
+    name because they need extra arguments.
+
+    >>> get_activation("relu") is relu, get_activation(None) is linear
+    (True, True)
+    """
+    if name_or_callable is None:
+        return linear
+    if isinstance(name_or_callable, str):
+        if name_or_callable in ACTIVATIONS:
+            return ACTIVATIONS[name_or_callable]
+        if name_or_callable in _NEED_ARGUMENTS:
+            raise ValueError(
+                f"get_activation: '{name_or_callable}' cannot be made from its "
+                f"name alone, it needs {_NEED_ARGUMENTS[name_or_callable]}"
+            )
+        raise ValueError(
+            f"get_activation: argument 'name' must be one of "
+            f"{sorted(ACTIVATIONS)}, received {name_or_callable!r}"
+        )
+    if callable(name_or_callable):
+        return name_or_callable
+    raise TypeError(
+        f"get_activation: argument 'name_or_callable' must be a string, a callable "
+        f"or None, received {type(name_or_callable).__name__}"
+    )

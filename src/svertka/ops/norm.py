@@ -1,8 +1,191 @@
-"""Placeholder while this module is being written."""
+"""Batch normalisation and dropout: the regularising layers' differentiable cores.
+
+Both take their mode (``training``) and, for dropout, the random generator as arguments;
+``batch_norm`` updates the running statistics it is given in place, so the layer that owns
+those arrays only has to hold them.
+
+>>> import numpy as np, svertka
+>>> from svertka import ops
+>>> x = svertka.Tensor(np.arange(8.0).reshape(4, 2))
+>>> ops.batch_norm(x, None, None, None, None, training=True).numpy().mean(axis=0).tolist()
+[0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from svertka import backend
+from svertka.autograd import Function, Tensor, as_tensor
+from svertka.backend import get_array_module
+from svertka.kernels import norm as K
 
 
-def batch_norm(*args, **kwargs):
-    raise NotImplementedError
+class BatchNorm(Function):
+    """Training mode normalises with the batch statistics (kept on ``self.mean``/``self.var``
+    for the caller's moving average); inference mode with the given constant statistics."""
 
-def dropout(*args, **kwargs):
-    raise NotImplementedError
+    def __init__(self, training: bool, epsilon: float, has_gamma: bool, has_beta: bool, stats=None):
+        self.training, self.epsilon, self.stats = training, epsilon, stats
+        self.has_gamma, self.has_beta = has_gamma, has_beta
+
+    def forward(self, x, *params):
+        gamma = params[0] if self.has_gamma else None
+        beta = params[-1] if self.has_beta else None
+        if self.training:
+            y, self.mean, self.var, self.cache = K.batch_norm_train_forward(
+                x, gamma, beta, self.epsilon
+            )
+        else:
+            y, self.cache = K.batch_norm_infer_forward(x, gamma, beta, *self.stats, self.epsilon)
+        return y
+
+    def backward(self, gy):
+        bwd = K.batch_norm_train_backward if self.training else K.batch_norm_infer_backward
+        gx, ggamma, gbeta = bwd(gy, self.cache)
+        return (gx,) + ((ggamma,) if self.has_gamma else ()) + ((gbeta,) if self.has_beta else ())
+
+
+class Dropout(Function):
+    def __init__(self, keep, scale: float):
+        self.keep, self.scale = keep, scale
+
+    def forward(self, x):
+        return K.dropout_forward(x, self.keep, self.scale)
+
+    def backward(self, gy):
+        return (K.dropout_backward(gy, self.keep, self.scale),)
+
+
+def _real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_running(name: str, value, channels: int):
+    op = "batch_norm"
+    if value is None:
+        return
+    if isinstance(value, Tensor) or not hasattr(value, "shape") or not hasattr(value, "dtype"):
+        raise TypeError(
+            f"batch_norm: argument '{name}' must be an array (it is updated in "
+            f"place), received {type(value).__name__}"
+        )
+    if tuple(value.shape) != (channels,) or value.dtype.kind != "f":
+        raise ValueError(
+            f"{op}: argument '{name}' must be a float array of shape "
+            f"({channels},), received shape {tuple(value.shape)} and dtype "
+            f"{value.dtype}"
+        )
+
+
+def batch_norm(
+    x,
+    gamma,
+    beta,
+    running_mean,
+    running_var,
+    training: bool,
+    momentum: float = 0.99,
+    epsilon: float = 1e-3,
+) -> Tensor:
+    """Batch normalisation over every axis but the last (channels-last), Keras semantics.
+
+    x: (..., C), e.g. (N, H, W, C) (statistics over N, H, W) or (N, C) (over N).
+    gamma, beta: (C,) scale and offset (Tensors to learn them), or None for none.
+    running_mean, running_var: (C,) float arrays — NOT Tensors.
+
+    ``training=True`` normalises with the batch mean and the biased batch variance and
+    updates ``running_mean`` and ``running_var`` IN PLACE:
+    ``running = momentum * running + (1 - momentum) * batch_stat`` (Keras's update with the
+    biased variance; torch's ``momentum`` is ``1 - momentum`` here and its running variance is
+    unbiased). They may be None in training mode, to track nothing. ``training=False``
+    normalises with the running statistics (required then) and leaves them untouched.
+    ``y = gamma (x - mean) / sqrt(var + epsilon) + beta``; backward is the fused closed form
+    in both modes.
+
+    >>> import numpy as np, svertka
+    >>> x = svertka.Tensor(np.array([[1.0], [3.0]]))
+    >>> mean, var = np.zeros(1), np.ones(1)
+    >>> batch_norm(x, None, None, mean, var, training=True, epsilon=0.0).numpy().tolist()
+    [[-1.0], [1.0]]
+    >>> mean.round(4).tolist(), var.round(4).tolist()  # 0.99 * old + 0.01 * (2.0, 1.0)
+    ([0.02], [1.0])
+    """
+    op = "batch_norm"
+    x = x if isinstance(x, Tensor) else as_tensor(x)
+    if x.ndim < 2 or x.dtype.kind != "f":
+        raise ValueError(
+            f"{op}: argument 'x' must be a float array of rank >= 2 (N, ..., C), "
+            f"received shape {x.shape} and dtype {x.dtype}"
+        )
+    channels = x.shape[-1]
+    if x.size == 0:
+        raise ValueError(f"{op}: argument 'x' must not be empty, received shape {x.shape}")
+    if not _real(momentum) or not 0 <= momentum <= 1:
+        raise ValueError(
+            f"{op}: argument 'momentum' must be a number in [0, 1], received {momentum!r}"
+        )
+    if not _real(epsilon) or not epsilon >= 0:
+        raise ValueError(f"{op}: argument 'epsilon' must be a number >= 0, received {epsilon!r}")
+    params = []
+    for name, p in (("gamma", gamma), ("beta", beta)):
+        if p is None:
+            continue
+        p = p if isinstance(p, Tensor) else Tensor(backend.asarray(p, dtype=x.dtype))
+        if p.shape != (channels,):
+            raise ValueError(
+                f"{op}: argument '{name}' must have shape ({channels},) to match "
+                f"the {channels} channels of x, received {p.shape}"
+            )
+        params.append(p)
+    _check_running("running_mean", running_mean, channels)
+    _check_running("running_var", running_var, channels)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError(
+                f"{op}: arguments 'running_mean' and 'running_var' are required "
+                f"when training=False, received None"
+            )
+        xp = get_array_module(x.data)
+        stats = tuple(xp.asarray(s, dtype=x.dtype) for s in (running_mean, running_var))
+        return BatchNorm(False, epsilon, gamma is not None, beta is not None, stats)(x, *params)
+    fn = BatchNorm(True, epsilon, gamma is not None, beta is not None)
+    y = fn(x, *params)
+    for running, batch in ((running_mean, fn.mean), (running_var, fn.var)):
+        if running is not None:
+            running[...] = K.moving_average(running, batch, momentum)
+    return y
+
+
+def dropout(x, rate: float, rng, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each unit with probability ``rate``, scale the rest by 1/(1-rate).
+
+    The scaling keeps the expected value of every unit, so inference needs no correction:
+    ``training=False`` or ``rate == 0`` returns ``x`` itself and draws nothing from ``rng``.
+    ``rng`` is a ``numpy.random.Generator`` (``np.random.default_rng(seed)``): the same seed
+    gives the same mask. Backward multiplies by the same mask and scale.
+
+    >>> import numpy as np, svertka
+    >>> y = dropout(svertka.Tensor(np.ones((2, 4))), 0.5, np.random.default_rng(0))
+    >>> sorted(set(y.numpy().ravel().tolist()))  # dropped units are 0, kept ones 1 / 0.5
+    [0.0, 2.0]
+    """
+    op = "dropout"
+    if not _real(rate):
+        raise TypeError(
+            f"{op}: argument 'rate' must be a number in [0, 1), received {type(rate).__name__}"
+        )
+    if not 0 <= rate < 1:
+        raise ValueError(f"{op}: argument 'rate' must lie in [0, 1), received {rate!r}")
+    if not callable(getattr(rng, "random", None)) or isinstance(rng, np.random.RandomState):
+        raise TypeError(
+            f"{op}: argument 'rng' must be a numpy.random.Generator "
+            f"(np.random.default_rng(seed)), received {type(rng).__name__}"
+        )
+    x = x if isinstance(x, Tensor) else as_tensor(x)
+    if not training or rate == 0:
+        return x
+    keep = K.dropout_mask(x.shape, rate, rng, get_array_module(x.data))
+    return Dropout(keep, 1 / (1 - rate))(x)
