@@ -1,5 +1,7 @@
 """svertka (свёртка, "convolution"): convolutional neural networks from first principles.
 
+``import svertka as keras`` lets the notes' Keras program run with only its imports changed.
+
 >>> import svertka
 >>> x = svertka.Tensor([[1.0, -2.0]], requires_grad=True)
 >>> svertka.ops.relu(x).sum().backward()
@@ -7,9 +9,28 @@
 [[1.0, 0.0]]
 """
 
-from svertka import backend, ops
+from svertka import (
+    backend,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    regularizers,
+    utils,
+)
 from svertka.autograd import Function, Tensor, no_grad
+from svertka.layers import Input
+from svertka.models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 
-__all__ = ["Function", "Tensor", "backend", "no_grad", "ops", "__version__"]
+__all__ = [
+    "Function", "Input", "Model", "Sequential", "Tensor", "__version__", "backend", "callbacks",
+    "datasets", "initializers", "layers", "load_model", "losses", "metrics", "models",
+    "no_grad", "ops", "optimizers", "regularizers", "utils",
+]

@@ -1,0 +1,200 @@
+"""Argument checks and config (de)serialisation shared by the layers.
+
+Every layer validates its arguments once, in ``__init__``, and its input shape in ``build``;
+the messages name the layer class, the argument, what was expected and what was received.
+Initialisers, regularisers and activations are kept as given and saved by name (or config
+dict), so ``get_config`` stays JSON-serialisable; a callable that has no name in svertka's
+tables cannot be saved and says so at ``get_config`` time.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from svertka import initializers, ops, regularizers
+from svertka.kernels.shapes import (
+    check_window_fits,
+    conv_output_size,
+    effective_kernel,
+    resolve_padding,
+)
+
+
+def positive_int(layer: str, arg: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{layer}: argument '{arg}' must be a positive int, received {value!r}")
+    if value < 1:
+        raise ValueError(f"{layer}: argument '{arg}' must be a positive int, received {value!r}")
+    return int(value)
+
+
+def number(layer: str, arg: str, value) -> float:
+    """A real number as a Python float (a float never upcasts a float32 array)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{layer}: argument '{arg}' must be a number, received {value!r}")
+    return float(value)
+
+
+def flag(layer: str, arg: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{layer}: argument '{arg}' must be True or False, received {value!r}")
+    return value
+
+
+def as_list(value):
+    """Tuples (also nested) as lists, so a config equals its JSON round trip."""
+    if isinstance(value, (tuple, list)):
+        return [as_list(v) for v in value]
+    return value
+
+
+def activation_fn(layer: str, activation):
+    """The function for ``activation``; None for the identity (None or 'linear'), so that
+    ``call`` can skip it."""
+    try:
+        fn = ops.get_activation(activation)
+    except (TypeError, ValueError) as e:
+        raise type(e)(
+            f"{layer}: argument 'activation' must be None, one of {sorted(ops.ACTIVATIONS)} or "
+            f"a callable, received {activation!r} ({e})"
+        ) from None
+    return None if fn is ops.ACTIVATIONS["linear"] else fn
+
+
+def activation_config(layer: str, activation):
+    """The name to save: the string given, or the name of one of ``ops.ACTIVATIONS``."""
+    if activation is None or isinstance(activation, str):
+        return activation
+    name = getattr(activation, "__name__", None)
+    if ops.ACTIVATIONS.get(name) is activation:
+        return name
+    raise ValueError(
+        f"{layer}.get_config: argument 'activation' must be saved by name, but the callable "
+        f"{activation!r} is not one of svertka.ops.ACTIVATIONS {sorted(ops.ACTIVATIONS)}; "
+        f"pass the activation by name, or use an Activation-free layer and apply it yourself"
+    )
+
+
+def initializer(layer: str, arg: str, value):
+    try:
+        initializers.get(value)
+    except ValueError:
+        raise ValueError(
+            f"{layer}: argument '{arg}' must be one of {sorted(initializers.INITIALIZERS)} or "
+            f"a callable (shape, dtype) -> array, received {value!r}"
+        ) from None
+    return value
+
+
+def initializer_config(layer: str, arg: str, value):
+    if isinstance(value, str):
+        return value
+    name = getattr(value, "__name__", None)
+    if initializers.INITIALIZERS.get(name) is value:
+        return name
+    raise ValueError(
+        f"{layer}.get_config: argument '{arg}' must be saved by name, but the callable "
+        f"{value!r} is not one of {sorted(initializers.INITIALIZERS)}"
+    )
+
+
+def regularizer(layer: str, arg: str, value):
+    try:
+        regularizers.get(value)
+    except ValueError:
+        raise ValueError(
+            f"{layer}: argument '{arg}' must be None, 'l2', an L2 config dict or a callable, "
+            f"received {value!r}"
+        ) from None
+    return value
+
+
+def regularizer_config(layer: str, arg: str, value):
+    if value is None or isinstance(value, (str, dict)):
+        return value
+    if callable(getattr(value, "get_config", None)):
+        return value.get_config()
+    raise ValueError(
+        f"{layer}.get_config: argument '{arg}' must be saved as a config, but {value!r} has no "
+        f"get_config(); use svertka.regularizers.L2"
+    )
+
+
+def single_shape(layer: str, input_shape) -> tuple:
+    """The one input shape of a single-input layer."""
+    if isinstance(input_shape, list):
+        raise TypeError(
+            f"{layer}: expected one input, received a list of {len(input_shape)} inputs"
+        )
+    return tuple(input_shape)
+
+
+def image_shape(layer: str, input_shape) -> tuple:
+    """``(N, H, W, C)`` of a channels-last image input (N, H, W may be None)."""
+    shape = single_shape(layer, input_shape)
+    if len(shape) != 4:
+        raise ValueError(
+            f"{layer}: expected 4-D inputs (batch, height, width, channels), received input "
+            f"shape {shape}"
+        )
+    return shape
+
+
+def padding_arg(layer: str, padding, kernel_hw, strides_hw, dilation_hw):
+    """``padding`` checked and kept in its own form ('valid'/'same' lower-cased, sequences
+    as tuples), so that 'same' is resolved for each input size."""
+    if isinstance(padding, str):
+        padding = padding.lower()
+    elif isinstance(padding, list):
+        padding = tuple(tuple(p) if isinstance(p, list) else p for p in padding)
+    resolve_padding(padding, (1, 1), kernel_hw, strides_hw, dilation_hw, op=layer)
+    return padding
+
+
+def window_output_shape(
+    layer: str,
+    input_shape,
+    kernel_hw,
+    strides_hw,
+    dilation_hw,
+    padding,
+    channels=None,
+    arg: str = "kernel",
+) -> tuple:
+    """``(N, OH, OW, C)`` after a sliding window, checking that the window fits; an unknown
+    (None) height or width stays unknown."""
+    n, h, w, c = image_shape(layer, input_shape)
+    # an unknown axis is checked as if it were exactly one window long: that always fits
+    size_hw = tuple(
+        effective_kernel(kernel_hw[a], dilation_hw[a]) if s is None else s
+        for a, s in enumerate((h, w))
+    )
+    pads = resolve_padding(padding, size_hw, kernel_hw, strides_hw, dilation_hw, layer)
+    check_window_fits(size_hw, pads, kernel_hw, dilation_hw, layer, arg)
+    oh, ow = (
+        None
+        if s is None
+        else conv_output_size(s, kernel_hw[a], strides_hw[a], dilation_hw[a], sum(pads[a]))
+        for a, s in enumerate((h, w))
+    )
+    return n, oh, ow, c if channels is None else channels
+
+
+def resolved_window(layer, input_shape, kernel_hw, strides_hw, dilation_hw, padding) -> tuple:
+    """``(kernel, strides, dilation, ((top, bottom), (left, right)))`` for ``input_shape``
+    (default: the shape the layer was built for, or the one it declared)."""
+    name = type(layer).__name__
+    if input_shape is None:
+        input_shape = layer.input_shape
+    if input_shape is None and layer.declared_input_shape is not None:
+        input_shape = (None, *layer.declared_input_shape)
+    size_hw = None if input_shape is None else image_shape(name, input_shape)[1:3]
+    if size_hw is None or None in size_hw:
+        if isinstance(padding, str) and padding == "same":
+            raise ValueError(
+                f"{name}.window: 'same' padding depends on the input size; build the layer or "
+                f"pass input_shape, received input shape {input_shape}"
+            )
+        size_hw = (1, 1)
+    pads = resolve_padding(padding, tuple(size_hw), kernel_hw, strides_hw, dilation_hw, name)
+    return tuple(kernel_hw), tuple(strides_hw), tuple(dilation_hw), pads

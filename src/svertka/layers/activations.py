@@ -1,0 +1,307 @@
+"""One layer per activation that has parameters or options (SPEC §4); the parameter-free
+ones are also ``Activation('sigmoid')`` etc. Each wraps the function of ``svertka.ops``.
+
+>>> import numpy as np
+>>> LeakyReLU(alpha=0.5)(np.array([[-2.0, 3.0]])).numpy().tolist()
+[[-1.0, 3.0]]
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from svertka import ops
+from svertka.layers import _args
+from svertka.layers.base import Layer
+from svertka.layers.core import Dense, dense_last_axis, features
+
+
+class ReLU(Layer):
+    """``max(x, 0)``.
+
+    >>> import numpy as np
+    >>> ReLU()(np.array([[-1.0, 2.0]])).numpy().tolist()
+    [[0.0, 2.0]]
+    """
+
+    def call(self, inputs, training: bool = False):
+        return ops.relu(inputs)
+
+
+class Step(Layer):
+    """Heaviside step, 1 for x > 0 else 0; its gradient is zero everywhere (see ``ops.step``).
+
+    >>> import numpy as np
+    >>> Step()(np.array([[-1.0, 0.0, 2.0]])).numpy().tolist()
+    [[0.0, 0.0, 1.0]]
+    """
+
+    def call(self, inputs, training: bool = False):
+        return ops.step(inputs)
+
+
+class LeakyReLU(Layer):
+    """``x`` for x > 0, ``alpha * x`` otherwise. Keras 3 calls ``alpha`` ``negative_slope``;
+    both are accepted (not both with different values).
+
+    >>> import numpy as np
+    >>> LeakyReLU(negative_slope=0.1)(np.array([[-10.0, 3.0]])).numpy().tolist()
+    [[-1.0, 3.0]]
+    """
+
+    def __init__(self, alpha: float = 0.3, negative_slope: float | None = None, **kwargs):
+        alpha = _args.number("LeakyReLU", "alpha", alpha)
+        if negative_slope is not None:
+            slope = _args.number("LeakyReLU", "negative_slope", negative_slope)
+            if alpha != 0.3 and alpha != slope:
+                raise ValueError(
+                    f"LeakyReLU: arguments 'alpha' and 'negative_slope' name the "
+                    f"same slope; give one, received alpha={alpha}, "
+                    f"negative_slope={slope}"
+                )
+            alpha = slope
+        self.alpha = alpha
+        super().__init__(**kwargs)
+
+    def call(self, inputs, training: bool = False):
+        return ops.leaky_relu(inputs, self.alpha)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class PReLU(Layer):
+    """Parametric ReLU ``max(alpha * x, x)`` (for alpha < 1) with ``alpha`` learned.
+
+    By default one slope per channel (last axis), as He et al. and PyTorch's
+    ``PReLU(num_parameters=C)``: C parameters. ``shared_axes`` (Keras's argument: axes
+    1..rank-1 of the input, batch axis 0) lists the axes that share one slope; the slope has
+    the input's shape (without batch) with those axes set to 1, so ``shared_axes=[]`` gives
+    Keras's default of one slope per element. ``alpha_initializer`` is 'zeros' as in Keras
+    (the layer starts as a ReLU).
+
+    >>> import numpy as np
+    >>> layer = PReLU()
+    >>> layer(np.ones((2, 4, 4, 3), np.float32)).shape, layer.count_params()
+    ((2, 4, 4, 3), 3)
+    """
+
+    def __init__(
+        self, alpha_initializer="zeros", alpha_regularizer=None, shared_axes=None, **kwargs
+    ):
+        op = "PReLU"
+        self.alpha_initializer = _args.initializer(op, "alpha_initializer", alpha_initializer)
+        self.alpha_regularizer = _args.regularizer(op, "alpha_regularizer", alpha_regularizer)
+        if isinstance(shared_axes, numbers.Integral) and not isinstance(shared_axes, bool):
+            shared_axes = [shared_axes]
+        if shared_axes is not None and not (
+            isinstance(shared_axes, (list, tuple))
+            and all(
+                isinstance(a, numbers.Integral) and not isinstance(a, bool) and a >= 1
+                for a in shared_axes
+            )
+        ):
+            raise ValueError(
+                f"PReLU: argument 'shared_axes' must be None or a list of axes "
+                f">= 1 (0 is the batch axis), received {shared_axes!r}"
+            )
+        self.shared_axes = None if shared_axes is None else [int(a) for a in shared_axes]
+        super().__init__(**kwargs)
+
+    def _alpha_shape(self, input_shape) -> tuple:
+        shape = _args.single_shape("PReLU", input_shape)
+        if self.shared_axes is None:
+            return (features("PReLU", shape),)
+        if any(a >= len(shape) for a in self.shared_axes):
+            raise ValueError(
+                f"PReLU: argument 'shared_axes' must hold axes in [1, "
+                f"{len(shape) - 1}] for inputs of shape {shape}, received "
+                f"{self.shared_axes}"
+            )
+        alpha = tuple(1 if a in self.shared_axes else d for a, d in enumerate(shape) if a > 0)
+        if None in alpha:
+            raise ValueError(
+                f"PReLU: every axis with its own slopes must have a known size; "
+                f"share the unknown ones (shared_axes), received input shape "
+                f"{shape} with shared_axes={self.shared_axes}"
+            )
+        return alpha
+
+    def build(self, input_shape) -> None:
+        self.alpha = self.add_weight(
+            "alpha",
+            self._alpha_shape(input_shape),
+            self.alpha_initializer,
+            regularizer=self.alpha_regularizer,
+        )
+
+    def check_input_shape(self, input_shape) -> None:
+        shape = _args.single_shape("PReLU", input_shape)
+        alpha = self.alpha.shape
+        ok = len(shape) > len(alpha) and all(
+            a == 1 or d is None or a == d for a, d in zip(alpha, shape[-len(alpha) :])
+        )
+        if not ok:
+            raise ValueError(
+                f"PReLU: the layer was built with slopes of shape {alpha}, which "
+                f"do not fit inputs of shape {tuple(shape)}"
+            )
+
+    def call(self, inputs, training: bool = False):
+        return ops.prelu(inputs, self.alpha)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "alpha_initializer": _args.initializer_config(
+                "PReLU", "alpha_initializer", self.alpha_initializer
+            ),
+            "alpha_regularizer": _args.regularizer_config(
+                "PReLU", "alpha_regularizer", self.alpha_regularizer
+            ),
+            "shared_axes": self.shared_axes,
+        }
+
+
+class ELU(Layer):
+    """``x`` for x > 0, ``alpha * (e^x - 1)`` otherwise; range [-alpha, inf).
+
+    >>> import numpy as np
+    >>> round(ELU(alpha=2.0)(np.array([[-100.0]])).item(), 4)
+    -2.0
+    """
+
+    def __init__(self, alpha: float = 1.0, **kwargs):
+        self.alpha = _args.number("ELU", "alpha", alpha)
+        super().__init__(**kwargs)
+
+    def call(self, inputs, training: bool = False):
+        return ops.elu(inputs, self.alpha)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class GELU(Layer):
+    """``x * Phi(x)``; ``approximate=True`` uses the tanh formula (see ``ops.gelu``).
+
+    >>> import numpy as np
+    >>> round(GELU()(np.array([[1.0]])).item(), 4)
+    0.8413
+    """
+
+    def __init__(self, approximate: bool = False, **kwargs):
+        self.approximate = _args.flag("GELU", "approximate", approximate)
+        super().__init__(**kwargs)
+
+    def call(self, inputs, training: bool = False):
+        return ops.gelu(inputs, self.approximate)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "approximate": self.approximate}
+
+
+class Softmax(Layer):
+    """``e^x / sum(e^x)`` along ``axis`` (the last by default).
+
+    >>> import numpy as np
+    >>> Softmax()(np.zeros((1, 4))).numpy().tolist()
+    [[0.25, 0.25, 0.25, 0.25]]
+    """
+
+    def __init__(self, axis: int = -1, **kwargs):
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"Softmax: argument 'axis' must be an int, received {axis!r}")
+        self.axis = int(axis)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape) -> None:
+        self.check_input_shape(input_shape)
+
+    def check_input_shape(self, input_shape) -> None:
+        rank = len(_args.single_shape("Softmax", input_shape))
+        if not -rank <= self.axis < rank or self.axis % rank == 0:
+            raise ValueError(
+                f"Softmax: argument 'axis' must name a non-batch axis of inputs "
+                f"of shape {tuple(input_shape)}, received axis={self.axis}"
+            )
+
+    def call(self, inputs, training: bool = False):
+        return ops.softmax(inputs, self.axis)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class LinearThreshold(Layer):
+    """The identity clipped to [min_value, max_value] (the notes' saturating linear unit).
+
+    >>> import numpy as np
+    >>> LinearThreshold(0.0, 1.0)(np.array([[-3.0, 0.5, 3.0]])).numpy().tolist()
+    [[0.0, 0.5, 1.0]]
+    """
+
+    def __init__(self, min_value: float = -1.0, max_value: float = 1.0, **kwargs):
+        self.min_value = _args.number("LinearThreshold", "min_value", min_value)
+        self.max_value = _args.number("LinearThreshold", "max_value", max_value)
+        if not self.min_value < self.max_value:
+            raise ValueError(
+                f"LinearThreshold: argument 'min_value' must be below "
+                f"'max_value', received min_value={min_value}, "
+                f"max_value={max_value}"
+            )
+        super().__init__(**kwargs)
+
+    def call(self, inputs, training: bool = False):
+        return ops.linear_threshold(inputs, self.min_value, self.max_value)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "min_value": self.min_value, "max_value": self.max_value}
+
+
+class Maxout(Dense):
+    """Maxout unit (Goodfellow et al., 2013): ``pieces`` linear pieces per unit, keep the max.
+
+    A Dense layer to ``units * pieces`` outputs followed by ``ops.maxout``: kernel
+    (K, units*pieces), bias (units*pieces,), so k pieces cost k times the parameters of
+    ``Dense(units)`` ("k=2 doubles the parameters"). Output (..., units).
+
+    >>> import numpy as np
+    >>> layer = Maxout(10, pieces=2)
+    >>> layer(np.ones((4, 128), np.float32)).shape, layer.count_params()
+    ((4, 10), 2580)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        pieces: int = 2,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        self.pieces = _args.positive_int("Maxout", "pieces", pieces)
+        super().__init__(
+            units,
+            None,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            **kwargs,
+        )
+
+    def build(self, input_shape) -> None:
+        self._add_dense_weights(features("Maxout", input_shape), self.units * self.pieces)
+
+    def call(self, inputs, training: bool = False):
+        return ops.maxout(dense_last_axis(inputs, self.kernel, self.bias), self.pieces)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "pieces": self.pieces}

@@ -1,0 +1,160 @@
+"""``Conv2D``: the convolution layer (SPEC §2), a thin owner of weights around ``ops.conv2d``."""
+
+from __future__ import annotations
+
+from svertka import ops
+from svertka.kernels.pad import check_mode, check_pad_fits
+from svertka.kernels.shapes import pair, resolve_padding
+from svertka.layers import _args
+from svertka.layers.base import Layer
+
+
+class Conv2D(Layer):
+    """2-D convolution of channels-last images: (N, H, W, C) -> (N, OH, OW, filters).
+
+    Weights: kernel (KH, KW, C, filters) and bias (filters,), so ``(KH*KW*C + 1) * filters``
+    parameters (the notes: 3x3 on 1 channel, 32 filters: 320; 3x3 on 32, 64 filters: 18,496).
+    ``O = (I + P - D*(K-1) - 1) // S + 1`` per axis; 'same' gives ``ceil(I / S)`` with the odd
+    padding pixel at the bottom/right (as Keras). ``padding`` is also an int, a pair or
+    ``((top, bottom), (left, right))``; ``padding_mode`` fills it with 'zeros', 'replicate',
+    'reflect', 'symmetric' or 'circular' (see ``svertka.ops.conv2d``). ``call`` is one
+    ``ops.conv2d`` with the bias fused, then the activation.
+
+    >>> import numpy as np
+    >>> conv = Conv2D(32, (3, 3), padding="same", activation="relu")
+    >>> conv(np.zeros((2, 28, 28, 1), np.float32)).shape, conv.count_params()
+    ((2, 28, 28, 32), 320)
+    >>> Conv2D(8, 3, strides=2).compute_output_shape((None, 7, 7, 3))
+    (None, 3, 3, 8)
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        padding_mode: str = "zeros",
+        dilation_rate=(1, 1),
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        op = "Conv2D"
+        self.filters = _args.positive_int(op, "filters", filters)
+        self.kernel_size = pair(kernel_size, op, "kernel_size")
+        self.strides = pair(strides, op, "strides")
+        self.dilation_rate = pair(dilation_rate, op, "dilation_rate")
+        self.padding = _args.padding_arg(
+            op, padding, self.kernel_size, self.strides, self.dilation_rate
+        )
+        self.padding_mode = check_mode(padding_mode, op, "padding_mode")
+        self._activation = _args.activation_fn(op, activation)
+        self.activation = activation
+        self.use_bias = _args.flag(op, "use_bias", use_bias)
+        self.kernel_initializer = _args.initializer(op, "kernel_initializer", kernel_initializer)
+        self.bias_initializer = _args.initializer(op, "bias_initializer", bias_initializer)
+        self.kernel_regularizer = _args.regularizer(op, "kernel_regularizer", kernel_regularizer)
+        self.bias_regularizer = _args.regularizer(op, "bias_regularizer", bias_regularizer)
+        super().__init__(**kwargs)
+
+    def _channels(self, input_shape) -> int:
+        c = _args.image_shape("Conv2D", input_shape)[3]
+        if c is None:
+            raise ValueError(
+                f"Conv2D: the channel axis of the inputs must be known, received "
+                f"input shape {input_shape}"
+            )
+        return c
+
+    def build(self, input_shape) -> None:
+        c = self._channels(input_shape)
+        self.compute_output_shape(input_shape)  # the kernel must fit the (padded) input
+        self.kernel = self.add_weight(
+            "kernel",
+            (*self.kernel_size, c, self.filters),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = (
+            self.add_weight(
+                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer
+            )
+            if self.use_bias
+            else None
+        )
+
+    def check_input_shape(self, input_shape) -> None:
+        c = self._channels(input_shape)
+        if c != self.kernel.shape[2]:
+            raise ValueError(
+                f"Conv2D: the layer was built for inputs with {self.kernel.shape[2]} channels "
+                f"(kernel {self.kernel.shape}), received input shape {tuple(input_shape)}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        shape = _args.window_output_shape(
+            "Conv2D",
+            input_shape,
+            self.kernel_size,
+            self.strides,
+            self.dilation_rate,
+            self.padding,
+            self.filters,
+        )
+        _, h, w, _ = input_shape
+        if self.padding_mode != "zeros" and h is not None and w is not None:
+            pads = resolve_padding(
+                self.padding, (h, w), self.kernel_size, self.strides, self.dilation_rate, "Conv2D"
+            )
+            check_pad_fits((h, w), pads, self.padding_mode, "Conv2D")
+        return shape
+
+    def window(self, input_shape=None):
+        """``(kernel, strides, dilation, ((top, bottom), (left, right)))`` for the input this
+        layer was built for (or ``input_shape``)."""
+        return _args.resolved_window(
+            self, input_shape, self.kernel_size, self.strides, self.dilation_rate, self.padding
+        )
+
+    def call(self, inputs, training: bool = False):
+        y = ops.conv2d(
+            inputs,
+            self.kernel,
+            self.bias,
+            self.strides,
+            self.padding,
+            self.padding_mode,
+            self.dilation_rate,
+        )
+        return y if self._activation is None else self._activation(y)
+
+    def get_config(self) -> dict:
+        op = "Conv2D"
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": _args.as_list(self.padding),
+            "padding_mode": self.padding_mode,
+            "dilation_rate": list(self.dilation_rate),
+            "activation": _args.activation_config(op, self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _args.initializer_config(
+                op, "kernel_initializer", self.kernel_initializer
+            ),
+            "bias_initializer": _args.initializer_config(
+                op, "bias_initializer", self.bias_initializer
+            ),
+            "kernel_regularizer": _args.regularizer_config(
+                op, "kernel_regularizer", self.kernel_regularizer
+            ),
+            "bias_regularizer": _args.regularizer_config(
+                op, "bias_regularizer", self.bias_regularizer
+            ),
+        }

@@ -1,0 +1,288 @@
+"""The core layers: Input, Dense, Flatten, Activation, Dropout, Reshape.
+
+Shapes carry the batch axis first, as ``None`` (any batch size), as Keras prints them:
+``Flatten`` turns (None, 7, 7, 64) into (None, 3136), ``Dense(128)`` that into (None, 128).
+
+>>> import numpy as np
+>>> x = Input((784,))
+>>> Dense(10, activation="softmax")(Dense(128, activation="relu")(x)).shape
+(None, 10)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from svertka import ops
+from svertka import random as srandom
+from svertka.layers import _args
+from svertka.layers.base import Layer, SymbolicTensor
+
+
+def Input(shape, name: str | None = None) -> SymbolicTensor:  # noqa: N802 - Keras's name
+    """The start of a functional model: a placeholder of ``shape`` (without the batch axis).
+
+    Returns ``SymbolicTensor((None, *shape))``; calling layers on it records the graph that
+    ``svertka.Model(inputs, outputs)`` runs. Height and width may be None (any size).
+
+    >>> Input((28, 28, 1)).shape
+    (None, 28, 28, 1)
+    """
+    dims = (shape,) if isinstance(shape, numbers.Integral) else shape
+    if (
+        isinstance(dims, str)
+        or not hasattr(dims, "__iter__")
+        or not all(
+            d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1)
+            for d in dims
+        )
+    ):
+        raise ValueError(
+            f"Input: argument 'shape' must be a tuple of positive ints (or None "
+            f"for any size), without the batch axis, received {shape!r}"
+        )
+    t = SymbolicTensor((None, *(None if d is None else int(d) for d in dims)))
+    t.name = name
+    return t
+
+
+def dense_last_axis(x, w, b):
+    """``x @ w + b`` over the last axis of x (..., K) -> (..., M); a 2-D x is one fused GEMM."""
+    if x.ndim == 2:
+        return ops.dense(x, w, b)
+    lead = x.shape[:-1]
+    y = ops.dense(ops.reshape(x, (-1, x.shape[-1])), w, b)  # (N*..., K) -> (N*..., M), a view
+    return ops.reshape(y, (*lead, w.shape[1]))
+
+
+def features(layer: str, input_shape) -> int:
+    """The size of the last axis of an input of rank >= 2 (what a Dense layer multiplies)."""
+    shape = _args.single_shape(layer, input_shape)
+    if len(shape) < 2 or shape[-1] is None:
+        raise ValueError(
+            f"{layer}: expected inputs of rank >= 2 (batch, ..., features) with a "
+            f"known last axis, received input shape {shape}"
+        )
+    return shape[-1]
+
+
+class Dense(Layer):
+    """Fully connected layer ``activation(x @ kernel + bias)``: kernel (K, units), bias (units,).
+
+    On inputs of rank > 2 it applies to the last axis (Keras semantics): (N, ..., K) ->
+    (N, ..., units). The usual 2-D input is one GEMM with the bias fused. Parameters:
+    ``(K + 1) * units`` (the notes' Dense(128) on 3136 features: 401,536).
+
+    >>> import numpy as np
+    >>> layer = Dense(128, activation="relu")
+    >>> layer(np.ones((2, 3136), np.float32)).shape, layer.count_params()
+    ((2, 128), 401536)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        op = type(self).__name__
+        self.units = _args.positive_int(op, "units", units)
+        self._activation = _args.activation_fn(op, activation)
+        self.activation = activation
+        self.use_bias = _args.flag(op, "use_bias", use_bias)
+        self.kernel_initializer = _args.initializer(op, "kernel_initializer", kernel_initializer)
+        self.bias_initializer = _args.initializer(op, "bias_initializer", bias_initializer)
+        self.kernel_regularizer = _args.regularizer(op, "kernel_regularizer", kernel_regularizer)
+        self.bias_regularizer = _args.regularizer(op, "bias_regularizer", bias_regularizer)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape) -> None:
+        self._add_dense_weights(features(type(self).__name__, input_shape), self.units)
+
+    def _add_dense_weights(self, k: int, m: int) -> None:
+        self.kernel = self.add_weight(
+            "kernel", (k, m), self.kernel_initializer, regularizer=self.kernel_regularizer
+        )
+        self.bias = (
+            self.add_weight("bias", (m,), self.bias_initializer, regularizer=self.bias_regularizer)
+            if self.use_bias
+            else None
+        )
+
+    def check_input_shape(self, input_shape) -> None:
+        k = features(type(self).__name__, input_shape)
+        if k != self.kernel.shape[0]:
+            raise ValueError(
+                f"{type(self).__name__}: the layer was built for {self.kernel.shape[0]} input "
+                f"features (kernel {self.kernel.shape}), received input shape {input_shape}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        features(type(self).__name__, input_shape)
+        return (*input_shape[:-1], self.units)
+
+    def call(self, inputs, training: bool = False):
+        y = dense_last_axis(inputs, self.kernel, self.bias)
+        return y if self._activation is None else self._activation(y)
+
+    def get_config(self) -> dict:
+        op = type(self).__name__
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": _args.activation_config(op, self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _args.initializer_config(
+                op, "kernel_initializer", self.kernel_initializer
+            ),
+            "bias_initializer": _args.initializer_config(
+                op, "bias_initializer", self.bias_initializer
+            ),
+            "kernel_regularizer": _args.regularizer_config(
+                op, "kernel_regularizer", self.kernel_regularizer
+            ),
+            "bias_regularizer": _args.regularizer_config(
+                op, "bias_regularizer", self.bias_regularizer
+            ),
+        }
+
+
+class Flatten(Layer):
+    """Keep the batch axis, stretch the rest: (N, H, W, C) -> (N, H*W*C), e.g. 7x7x64 -> 3136.
+
+    >>> import numpy as np
+    >>> Flatten()(np.ones((2, 7, 7, 64))).shape
+    (2, 3136)
+    """
+
+    def compute_output_shape(self, input_shape):
+        shape = _args.single_shape("Flatten", input_shape)
+        rest = shape[1:]
+        return (shape[0], None if None in rest else math.prod(rest))
+
+    def call(self, inputs, training: bool = False):
+        return ops.flatten(inputs)
+
+
+class Activation(Layer):
+    """Apply an activation by name ('relu', 'softmax', ...; see ``svertka.ops.ACTIVATIONS``)
+    or a callable; None or 'linear' is the identity.
+
+    >>> import numpy as np
+    >>> Activation("relu")(np.array([[-1.0, 2.0]])).numpy().tolist()
+    [[0.0, 2.0]]
+    """
+
+    def __init__(self, activation, **kwargs):
+        self._activation = _args.activation_fn("Activation", activation)
+        self.activation = activation
+        super().__init__(**kwargs)
+
+    def call(self, inputs, training: bool = False):
+        return inputs if self._activation is None else self._activation(inputs)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "activation": _args.activation_config("Activation", self.activation),
+        }
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each unit with probability ``rate`` and scale the
+    rest by ``1 / (1 - rate)``; at inference (``training=False``, the default) the identity.
+
+    ``seed`` gives the layer its own generator (two layers with one seed drop the same units
+    on their first calls); without it masks come from ``svertka.random.generator()``, which
+    ``svertka.random.seed`` makes repeat.
+
+    >>> import numpy as np
+    >>> layer = Dropout(0.5, seed=0)
+    >>> sorted(set(layer(np.ones((4, 4)), training=True).numpy().ravel().tolist()))
+    [0.0, 2.0]
+    >>> layer(np.ones((1, 2))).numpy().tolist()
+    [[1.0, 1.0]]
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        rate = _args.number("Dropout", "rate", rate)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout: argument 'rate' must lie in [0, 1), received {rate!r}")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+        ):
+            raise ValueError(
+                f"Dropout: argument 'seed' must be None or an int >= 0, received {seed!r}"
+            )
+        self.rate, self.seed = rate, None if seed is None else int(seed)
+        self._rng = None if seed is None else np.random.default_rng(self.seed)
+        super().__init__(**kwargs)
+
+    def call(self, inputs, training: bool = False):
+        rng = self._rng if self._rng is not None else srandom.generator()
+        return ops.dropout(inputs, self.rate, rng, training=training)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Reshape(Layer):
+    """Reshape each sample to ``target_shape`` (without the batch axis); one entry may be -1,
+    inferred from the others.
+
+    >>> import numpy as np
+    >>> Reshape((7, 7, -1))(np.ones((2, 98))).shape
+    (2, 7, 7, 2)
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        dims = tuple(target_shape) if hasattr(target_shape, "__iter__") else None
+        if (
+            dims is None
+            or not all(
+                isinstance(d, numbers.Integral) and not isinstance(d, bool) and (d >= 1 or d == -1)
+                for d in dims
+            )
+            or dims.count(-1) > 1
+        ):
+            raise ValueError(
+                f"Reshape: argument 'target_shape' must be a tuple of positive "
+                f"ints with at most one -1, received {target_shape!r}"
+            )
+        self.target_shape = tuple(int(d) for d in dims)
+        super().__init__(**kwargs)
+
+    def compute_output_shape(self, input_shape):
+        shape = _args.single_shape("Reshape", input_shape)
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if None in shape[1:]:
+            size = None
+        else:
+            size = math.prod(shape[1:])
+            if size % known if -1 in self.target_shape else size != known:
+                raise ValueError(
+                    f"Reshape: cannot reshape inputs of shape {shape} ({size} values per "
+                    f"sample) to target_shape {self.target_shape}"
+                )
+        fill = None if size is None else size // known
+        return (shape[0], *(fill if d == -1 else d for d in self.target_shape))
+
+    def check_input_shape(self, input_shape) -> None:
+        self.compute_output_shape(input_shape)
+
+    def build(self, input_shape) -> None:
+        self.compute_output_shape(input_shape)
+
+    def call(self, inputs, training: bool = False):
+        return ops.reshape(inputs, (inputs.shape[0], *self.target_shape))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "target_shape": list(self.target_shape)}

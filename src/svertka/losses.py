@@ -1,0 +1,119 @@
+"""Keras-named losses for ``model.compile(loss=...)``: each takes ``(y_true, y_pred)`` and returns
+a scalar Tensor (the mean over the batch). The mathematics lives in ``svertka.ops``.
+
+>>> import numpy as np
+>>> loss = get("categorical_crossentropy")
+>>> round(float(loss(np.eye(2), np.array([[0.9, 0.1], [0.2, 0.8]])).item()), 4)
+0.1643
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from svertka import ops
+from svertka.autograd import Tensor
+from svertka.backend import get_array_module
+
+
+def categorical_crossentropy(y_true, y_pred) -> Tensor:
+    """Cross-entropy of probabilities ``y_pred`` against one-hot ``y_true`` (SPEC §5)."""
+    return ops.categorical_crossentropy(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred) -> Tensor:
+    """As ``categorical_crossentropy`` with integer class ids ``y_true`` of shape (N,)."""
+    data = y_true.data if isinstance(y_true, Tensor) else y_true
+    xp = get_array_module(data)
+    labels = xp.asarray(data).reshape(-1).astype(np.int64)
+    k = y_pred.shape[-1]
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise ValueError(f"sparse_categorical_crossentropy: argument 'y_true' must hold class "
+                         f"ids in [0, {k}), received values from {labels.min()} to "
+                         f"{labels.max()}")
+    onehot = xp.zeros((labels.size, k), dtype=y_pred.dtype)
+    onehot[xp.arange(labels.size), labels] = 1
+    return ops.categorical_crossentropy(onehot, y_pred)
+
+
+def softmax_cross_entropy(y_true, y_pred) -> Tensor:
+    """Cross-entropy straight from logits ``y_pred`` (class ids or one-hot ``y_true``)."""
+    return ops.softmax_cross_entropy(y_pred, y_true)
+
+
+def binary_crossentropy(y_true, y_pred) -> Tensor:
+    return ops.binary_crossentropy(y_true, y_pred)
+
+
+def mean_squared_error(y_true, y_pred) -> Tensor:
+    return ops.mean_squared_error(y_true, y_pred)
+
+
+class RobustLoss:
+    """Barron's general robust loss ``rho(y_pred - y_true, alpha, scale)``, averaged.
+
+    With ``adaptive=True`` the loss is the negative log-likelihood of Barron's distribution and
+    ``alpha`` (in [0, 2]) is learned with the model: it appears in ``trainable_weights``.
+    """
+
+    def __init__(self, alpha: float = 1.0, scale: float = 1.0, adaptive: bool = False):
+        if scale <= 0:
+            raise ValueError(f"RobustLoss: argument 'scale' must be > 0, received {scale}")
+        if adaptive and not 0 <= alpha <= 2:
+            raise ValueError(f"RobustLoss: argument 'alpha' must be in [0, 2] when adaptive, "
+                             f"received {alpha}")
+        self.adaptive = adaptive
+        self.alpha = Tensor(np.array(alpha, np.float32), requires_grad=adaptive)
+        self.scale = Tensor(np.array(scale, np.float32))
+        self.__name__ = "robust_loss"
+
+    @property
+    def trainable_weights(self) -> list[Tensor]:
+        return [self.alpha] if self.adaptive else []
+
+    def __call__(self, y_true, y_pred) -> Tensor:
+        if self.adaptive:  # keep the learned shape inside the distribution's domain
+            self.alpha.data[...] = np.clip(self.alpha.data, 0.0, 2.0)
+        diff = y_pred - (y_true if isinstance(y_true, Tensor) else Tensor(y_true))
+        fn = ops.robust_loss_nll if self.adaptive else ops.robust_loss
+        return ops.mean(fn(diff, self.alpha, self.scale))
+
+    def get_config(self) -> dict:
+        return {"alpha": float(self.alpha.data), "scale": float(self.scale.data),
+                "adaptive": self.adaptive}
+
+
+LOSSES = {
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "binary_crossentropy": binary_crossentropy,
+    "mean_squared_error": mean_squared_error,
+    "mse": mean_squared_error,
+}
+
+
+def get(identifier):
+    """A loss from its name, a ``RobustLoss`` config dict, or a callable."""
+    if isinstance(identifier, str) and identifier in LOSSES:
+        return LOSSES[identifier]
+    if isinstance(identifier, str) and identifier in ("robust_loss", "robust"):
+        return RobustLoss()
+    if isinstance(identifier, dict) and identifier.get("class_name") == "RobustLoss":
+        return RobustLoss(**identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"losses.get: argument 'loss' must be one of "
+                     f"{sorted(LOSSES) + ['robust_loss']}, a RobustLoss or a callable, "
+                     f"received {identifier!r}")
+
+
+def serialize(loss):
+    """A JSON-ready description of a loss returned by ``get``."""
+    if isinstance(loss, RobustLoss):
+        return {"class_name": "RobustLoss", "config": loss.get_config()}
+    for name, fn in LOSSES.items():
+        if fn is loss:
+            return name
+    raise ValueError(f"losses.serialize: the custom loss {loss!r} cannot be saved; "
+                     f"use a named loss or RobustLoss")

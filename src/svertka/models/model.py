@@ -1,0 +1,218 @@
+"""``svertka.Model``: a graph of layers built with the functional API.
+
+>>> import svertka
+>>> from svertka.layers import Input, Conv2D, Add, Flatten, Dense
+>>> x = Input((8, 8, 4))
+>>> y = Add()([x, Conv2D(4, 3, padding="same")(x)])          # a residual block is plain code
+>>> model = svertka.Model(x, Dense(2)(Flatten()(y)))
+>>> model.output_shape
+(None, 2)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from svertka.autograd import Tensor
+from svertka.backend import asarray
+from svertka.layers.base import Layer, SymbolicTensor, unique_name
+
+
+def _as_list(x) -> list:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+class Model:
+    """Layers wired from ``inputs`` to ``outputs`` (SymbolicTensors from ``svertka.layers.Input``).
+
+    ``model(x)`` runs the graph on arrays or Tensors; ``compile``/``fit``/``evaluate``/``predict``
+    train and use it; ``summary()`` prints its table; ``save`` writes one file.
+    """
+
+    def __init__(self, inputs=None, outputs=None, name: str | None = None):
+        self.name = name or unique_name(self._default_name())
+        self.stop_training = False
+        self.optimizer = None
+        self.loss = None
+        self.compiled_metrics: list = []
+        self.history = None
+        self._compile_config: dict | None = None
+        self._nodes: list[SymbolicTensor] = []
+        self.inputs: list[SymbolicTensor] = []
+        self.outputs: list[SymbolicTensor] = []
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError(f"Model: arguments 'inputs' and 'outputs' must both be given, "
+                                 f"received inputs={inputs!r}, outputs={outputs!r}")
+            self._set_graph(_as_list(inputs), _as_list(outputs))
+            self._single_input = not isinstance(inputs, (list, tuple))
+            self._single_output = not isinstance(outputs, (list, tuple))
+
+    @classmethod
+    def _default_name(cls) -> str:
+        return "functional"
+
+    def _set_graph(self, inputs: list, outputs: list) -> None:
+        for t in inputs + outputs:
+            if not isinstance(t, SymbolicTensor):
+                raise TypeError(f"{type(self).__name__}: inputs and outputs must be the "
+                                f"symbolic tensors of Input(...) and layers, received {t!r}")
+        order, seen = [], set()
+
+        def visit(node):  # depth-first post-order gives a topological order of the nodes
+            stack = [(node, False)]
+            while stack:
+                n, done = stack.pop()
+                if done:
+                    order.append(n)
+                elif id(n) not in seen:
+                    seen.add(id(n))
+                    stack.append((n, True))
+                    stack.extend((p, False) for p in reversed(n.parents))
+
+        for out in outputs:
+            visit(out)
+        for n in order:
+            if n.layer is None and not any(n is i for i in inputs):
+                raise ValueError(f"{type(self).__name__}: output depends on an Input that is not "
+                                 f"in 'inputs' (shape {n.shape})")
+        self.inputs, self.outputs = inputs, outputs
+        self._nodes = [n for n in order if n.layer is not None]
+
+    # -- structure -----------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        seen, layers = set(), []
+        for n in self._nodes:
+            if id(n.layer) not in seen:
+                seen.add(id(n.layer))
+                layers.append(n.layer)
+        return layers
+
+    def get_layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"{self.name}.get_layer: no layer named {name!r}; layers are "
+                         f"{[la.name for la in self.layers]}")
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def weights(self) -> list[Tensor]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[Tensor]:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[Tensor]:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [a for layer in self.layers for a in layer.get_weights()]
+
+    def set_weights(self, arrays) -> None:
+        arrays, i = list(arrays), 0
+        if len(arrays) != len(self.weights):
+            raise ValueError(f"{self.name}.set_weights: expected {len(self.weights)} arrays, "
+                             f"received {len(arrays)}")
+        for layer in self.layers:
+            n = len(layer.weights)
+            layer.set_weights(arrays[i:i + n])
+            i += n
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    # -- running -------------------------------------------------------------------------
+    def __call__(self, x, training: bool = False):
+        xs = _as_list(x)
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"{self.name}: expected {len(self.inputs)} input(s), received "
+                             f"{len(xs)}")
+        values = {}
+        for sym, value in zip(self.inputs, xs):
+            t = value if isinstance(value, Tensor) else Tensor(asarray(value))
+            if t.ndim != len(sym.shape) or any(
+                    s is not None and s != d for s, d in zip(sym.shape[1:], t.shape[1:])):
+                raise ValueError(f"{self.name}: input must have shape {sym.shape}, received "
+                                 f"{tuple(t.shape)}")
+            values[id(sym)] = t
+        for node in self._nodes:
+            args = [values[id(p)] for p in node.parents]
+            values[id(node)] = node.layer(args if node.many else args[0], training=training)
+        outs = [values[id(o)] for o in self.outputs]
+        return outs[0] if len(outs) == 1 else outs
+
+    def predict(self, x, batch_size: int = 32, verbose=0, tta: int = 0) -> np.ndarray:
+        """Outputs for ``x`` as a NumPy array, computed ``batch_size`` samples at a time."""
+        from svertka.models.training import predict
+
+        return predict(self, x, batch_size=batch_size, verbose=verbose)
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+        """Choose the optimiser, loss and metrics (names or objects), as in Keras."""
+        from svertka.models.training import compile_model
+
+        compile_model(self, optimizer, loss, metrics)
+
+    def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto",
+            callbacks=None, validation_split: float = 0.0, validation_data=None,
+            shuffle: bool = True, initial_epoch: int = 0):
+        """Train; returns a ``History``. Ctrl-C stops cleanly after the current batch."""
+        from svertka.models.training import fit
+
+        return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                   callbacks=callbacks, validation_split=validation_split,
+                   validation_data=validation_data, shuffle=shuffle,
+                   initial_epoch=initial_epoch)
+
+    def evaluate(self, x=None, y=None, batch_size: int = 32, verbose="auto",
+                 return_dict: bool = False):
+        """Loss (and metrics) on ``x, y``: a float, or a list ``[loss, metric, ...]``."""
+        from svertka.models.training import evaluate
+
+        return evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                        return_dict=return_dict)
+
+    def summary(self, print_fn=print) -> None:
+        """Print the layer table with output shapes, parameters and receptive fields."""
+        from svertka.models.summary import summary_text
+
+        print_fn(summary_text(self))
+
+    # -- saving --------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        from svertka.models.saving import functional_config
+
+        return functional_config(self)
+
+    def save(self, path) -> None:
+        """Write architecture, compile config, weights and optimiser state to one file."""
+        from svertka.models.saving import save_model
+
+        save_model(self, path)
+
+    def save_weights(self, path) -> None:
+        from svertka.models.saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path) -> None:
+        from svertka.models.saving import load_weights
+
+        load_weights(self, path)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, {len(self.layers)} layers>"
+

@@ -1,0 +1,92 @@
+"""``model.summary()``: Keras's table plus a receptive-field column and tiling warnings.
+
+Receptive field of a layer = how many input pixels (height x width) one of its output neurons
+can see, with the jump (distance in input pixels between neighbouring neurons). It grows with
+every window layer (SPEC §8): ``size += (D*(K-1)) * jump; jump *= S``. Merges take the largest
+field of their inputs; layers without spatial output (Flatten, Dense, global pooling) see the
+whole image. Under the table, one line for every layer whose window does not tile its input.
+"""
+
+from __future__ import annotations
+
+from svertka.kernels.shapes import receptive_field_step, window_remainder
+
+
+def _fmt_shape(shape) -> str:
+    if isinstance(shape, list):
+        return ", ".join(_fmt_shape(s) for s in shape)
+    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
+
+
+def receptive_fields(model) -> dict:
+    """``{id(node): ((size_h, size_w), (jump_h, jump_w)) or None}``; None means the whole image."""
+    fields = {id(t): ((1, 1), (1, 1)) for t in model.inputs}
+    for node in model._nodes:
+        parents = [fields[id(p)] for p in node.parents]
+        if any(p is None for p in parents) or len(node.shape) != 4:
+            fields[id(node)] = None
+            continue
+        size = tuple(max(p[0][a] for p in parents) for a in range(2))
+        jump = tuple(max(p[1][a] for p in parents) for a in range(2))
+        window = node.layer.window()
+        if window is not None:
+            kernel, strides, dilation, _ = window
+            steps = [receptive_field_step(size[a], jump[a], kernel[a], strides[a], dilation[a])
+                     for a in range(2)]
+            size, jump = (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
+        fields[id(node)] = (size, jump)
+    return fields
+
+
+def tiling_notes(model) -> list[str]:
+    """A sentence for every window layer that drops pixels at the bottom/right of its input."""
+    notes = []
+    for node in model._nodes:
+        window = node.layer.window()
+        if window is None or len(node.parents) != 1 or len(node.parents[0].shape) != 4:
+            continue
+        kernel, strides, dilation, pads = window
+        _, h, w, _ = node.parents[0].shape
+        ph, pw = h + sum(pads[0]), w + sum(pads[1])
+        rows = window_remainder(h, kernel[0], strides[0], dilation[0], sum(pads[0]))
+        cols = window_remainder(w, kernel[1], strides[1], dilation[1], sum(pads[1]))
+        if rows or cols:
+            dropped = rows * pw + cols * ph - rows * cols
+            notes.append(
+                f"{node.layer.name}: the {kernel[0]}x{kernel[1]} window with stride "
+                f"{strides[0]}x{strides[1]} does not tile its {ph}x{pw} (padded) input: the last "
+                f"{rows} row(s) and {cols} column(s) are never seen, {dropped} pixels per "
+                f"channel dropped")
+    return notes
+
+
+def summary_text(model) -> str:
+    """The summary table as one string."""
+    fields = receptive_fields(model)
+    rows = []
+    for node in model._nodes:
+        rf = fields[id(node)]
+        field = "whole input" if rf is None else (
+            f"{rf[0][0]}x{rf[0][1]} (jump {rf[1][0]})" if rf[1][0] == rf[1][1]
+            else f"{rf[0][0]}x{rf[0][1]} (jump {rf[1][0]}x{rf[1][1]})")
+        layer = node.layer
+        rows.append((f"{layer.name} ({type(layer).__name__})", _fmt_shape(node.shape),
+                     f"{layer.count_params():,}", field))
+    header = ("Layer (type)", "Output Shape", "Param #", "Receptive field")
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) + 3 for i in range(4)]
+
+    def line(cells):
+        return "".join(c.ljust(widths[i]) if i != 2 else c.rjust(widths[i] - 3) + "   "
+                       for i, c in enumerate(cells)).rstrip()
+
+    rule = "=" * (sum(widths) - 3)
+    trainable = sum(int(w.size) for w in model.trainable_weights)
+    total = model.count_params()
+    out = [f'Model: "{model.name}"', rule, line(header), rule]
+    out += [line(r) for r in rows]
+    out += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}"]
+    notes = tiling_notes(model)
+    if notes:
+        out += ["", "Windows that do not tile their input:"] + [f"  {n}" for n in notes]
+    return "\n".join(out)
