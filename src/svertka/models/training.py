@@ -189,9 +189,7 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
                 cbs.on_train_batch_begin(step, {})
                 yb = y[idx]
                 loss, out = train_step(model, _batch_x(x, idx), yb, params)
-                count = len(yb)
-                loss_mean.update_state(loss, count) if _weighted(loss_mean) else \
-                    loss_mean.update_state(loss)
+                loss_mean.update_state(loss, sample_weight=len(yb))
                 for m in model.compiled_metrics:
                     m.update_state(yb, to_numpy(out))
                 batch_logs = _metric_logs(loss_mean, model.compiled_metrics)
@@ -224,12 +222,6 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
     return history
 
 
-def _weighted(mean_metric) -> bool:
-    import inspect
-
-    return len(inspect.signature(mean_metric.update_state).parameters) > 1
-
-
 def _evaluate(model, x, y, batch_size: int, prefix: str = "") -> dict:
     loss_mean = metrics.Mean(name="loss")
     states = model.compiled_metrics  # the epoch's training values were read before this
@@ -240,8 +232,7 @@ def _evaluate(model, x, y, batch_size: int, prefix: str = "") -> dict:
             yb = y[idx]
             out = model(_batch_x(x, idx), training=False)
             loss = float(_loss_value(model, yb, out).item())
-            loss_mean.update_state(loss, len(yb)) if _weighted(loss_mean) else \
-                loss_mean.update_state(loss)
+            loss_mean.update_state(loss, sample_weight=len(yb))
             for m in states:
                 m.update_state(yb, to_numpy(out.data))
     return _metric_logs(loss_mean, states, prefix)

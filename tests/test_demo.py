@@ -1,0 +1,11 @@
+from svertka import demo
+
+
+def test_demo_trains_the_notes_model_on_the_embedded_sample(monkeypatch, capsys):
+    monkeypatch.delenv("SVERTKA_DATA", raising=False)
+    accuracy = demo.run(epochs=1, verbose=0)
+    out = capsys.readouterr().out
+    assert "the embedded MNIST sample: 6,000 training and 1,000 test images" in out
+    assert "Total params: 421,642" in out
+    assert "Test accuracy:" in out
+    assert accuracy > 0.9
