@@ -59,3 +59,26 @@ def test_idx_round_trip(tmp_path):
 def test_missing_files_name_what_to_put_where(tmp_path):
     with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
         mnist.load_data(tmp_path)
+
+
+def test_compression_is_recognised_by_content_not_name(tmp_path):
+    data = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    payload = bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3]) + data.tobytes()
+    (tmp_path / "plain.gz").write_bytes(payload)
+    np.testing.assert_array_equal(read_idx(tmp_path / "plain.gz"), data)
+    np.testing.assert_array_equal(read_idx(_write(tmp_path / "packed", payload)), data)
+
+
+def test_cut_gzip_stream_is_a_clear_error(tmp_path):
+    path = _write(tmp_path / "x.gz", bytes([0, 0, 8, 1, 0, 0, 1, 0]) + bytes(256))
+    path.write_bytes(path.read_bytes()[:-12])
+    with pytest.raises(ValueError, match="cannot read"):
+        read_idx(path)
+
+
+def test_mnist_is_found_under_svertka_data_without_a_path(monkeypatch):
+    if not (DATA / "mnist").exists():
+        pytest.skip("real MNIST not present")
+    monkeypatch.setenv("SVERTKA_DATA", str(DATA))
+    (x_train, _), (_, y_test) = mnist.load_data(download=False)
+    assert x_train.shape == (60000, 28, 28) and y_test.shape == (10000,)

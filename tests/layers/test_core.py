@@ -271,3 +271,15 @@ def test_dense_on_a_batch_of_vectors_is_one_fused_gemm():
     y = layer(x)
     assert isinstance(y.creator, DenseFunction)
     assert [id(t) for t in y.creator.inputs] == [id(x), id(layer.kernel), id(layer.bias)]
+
+
+def test_rescaling_maps_pixels_and_round_trips_its_config():
+    from svertka.layers import Rescaling, deserialize, serialize
+
+    layer = Rescaling(1 / 255, offset=-0.5)
+    y = layer(np.array([[0.0, 255.0]], np.float32)).numpy()
+    np.testing.assert_allclose(y, [[-0.5, 0.5]], atol=1e-7)
+    again = deserialize(serialize(layer))
+    assert (again.scale, again.offset) == (layer.scale, layer.offset)
+    with pytest.raises(TypeError, match="Rescaling: argument 'scale'"):
+        Rescaling("1/255")

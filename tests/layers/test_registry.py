@@ -18,6 +18,7 @@ SPECS = [
     ("Dense", dict(units=3, activation="relu", kernel_regularizer=L2(0.1)), VECTOR),
     ("Dense", dict(units=2, use_bias=False, kernel_initializer="he_uniform"), (2, 3, 4)),
     ("Flatten", {}, IMAGE),
+    ("Rescaling", dict(scale=1 / 255, offset=0.25), IMAGE),
     ("Activation", dict(activation="sigmoid"), VECTOR),
     ("Dropout", dict(rate=0.5, seed=3), VECTOR),
     ("Reshape", dict(target_shape=(3, -1)), VECTOR),

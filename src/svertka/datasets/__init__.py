@@ -1,6 +1,18 @@
-"""Data sets in their usual formats."""
+"""Data sets in their usual formats, Keras-style: ``(x_train, y_train), (x_test, y_test)``.
 
-from svertka.datasets import mnist
-from svertka.datasets.idx import read_idx
+Named sets (each a module with ``load_data(path=None, download=True)`` and ``CLASS_NAMES``):
+:mod:`mnist`, :mod:`fashion_mnist`, :mod:`notmnist`, :mod:`emnist`, :mod:`cifar10`. Where
+their files are looked for, and how downloads are checked, is in :mod:`.sources`. Any
+folder-per-class image tree: :func:`image_folder`, :func:`image_dataset`; one image file:
+:func:`load_image`; everything through one door: :func:`load`.
+"""
 
-__all__ = ["mnist", "read_idx"]
+from svertka.datasets import cifar10, emnist, fashion_mnist, mnist, notmnist, sources
+from svertka.datasets.idx import idx_dataset, read_idx
+from svertka.datasets.images import image_dataset, image_folder, load_image
+from svertka.datasets.registry import NAMES, class_names, load
+from svertka.datasets.sources import ChecksumError, DatasetNotFoundError, DownloadError, cache_dir
+
+__all__ = ["NAMES", "ChecksumError", "DatasetNotFoundError", "DownloadError", "cache_dir",
+           "cifar10", "class_names", "emnist", "fashion_mnist", "idx_dataset", "image_dataset",
+           "image_folder", "load", "load_image", "mnist", "notmnist", "read_idx", "sources"]

@@ -40,6 +40,7 @@ from svertka.layers.pooling import (
     MinPooling2D,
     SumPooling2D,
 )
+from svertka.layers.preprocessing import Rescaling
 
 LAYERS: dict[str, type[Layer]] = {
     cls.__name__: cls
@@ -68,6 +69,7 @@ LAYERS: dict[str, type[Layer]] = {
         BatchNormalization,
         Add,
         Concatenate,
+        Rescaling,
     )
 }
 
@@ -136,6 +138,7 @@ __all__ = [
     "MinPooling2D",
     "PReLU",
     "ReLU",
+    "Rescaling",
     "Reshape",
     "Softmax",
     "Step",

@@ -36,6 +36,7 @@ class Model:
         self.loss = None
         self.compiled_metrics: list = []
         self.history = None
+        self.class_names: list[str] | None = None  # saved with the model, used by predict CLIs
         self._compile_config: dict | None = None
         self._nodes: list[SymbolicTensor] = []
         self.inputs: list[SymbolicTensor] = []

@@ -197,7 +197,8 @@ def save_model(model, path) -> None:
     table, arrays = _weight_table(model)
     index = {"format": FORMAT_MODEL, "format_version": FORMAT_VERSION,
              "svertka_version": __version__, "model": model_spec(model),
-             "compile": model._compile_config, "weights": table, "optimizer": None}
+             "compile": model._compile_config, "weights": table, "optimizer": None,
+             "class_names": model.class_names}
     if model.optimizer is not None and model._compile_config is not None:
         state = model.optimizer.get_state(model.trainable_weights)
         slots = []
@@ -222,6 +223,7 @@ def load_model(path, compile: bool = True):  # noqa: A002 - Keras's argument nam
         except (KeyError, TypeError) as e:
             raise ValueError(f"{op}: {path} has a damaged architecture description ({e!r})") from e
         _apply_weights(model, index["weights"], z, op)
+        model.class_names = index.get("class_names")
         config = index.get("compile")
         if compile and config is not None and config.get("loss") is not None:
             from svertka import optimizers

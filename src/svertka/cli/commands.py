@@ -1,0 +1,157 @@
+"""What each ``svertka`` command does; argument parsing lives in ``svertka.cli``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def demo(args) -> None:
+    """Train the notes' model (SPEC §7) on full MNIST when $SVERTKA_DATA has it, otherwise on
+    the MNIST sample shipped in the package; print the summary, a progress bar, the test
+    accuracy, and where the model was saved."""
+    from svertka import demo as demo_mod
+
+    demo_mod.run(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                 output=args.output)
+
+
+def _image_size(text):
+    if text is None:
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--image-size must look like 32x32, received {text!r}") from None
+    return h, w
+
+
+def _load_data(args):
+    from svertka import datasets
+
+    kwargs = {}
+    if Path(args.data).is_dir():
+        kwargs = {"image_size": _image_size(getattr(args, "image_size", None)),
+                  "color_mode": "grayscale" if getattr(args, "grayscale", False) else "rgb"}
+    return datasets.load(args.data, path=args.data_dir, **kwargs)
+
+
+def _with_channels(x: np.ndarray) -> np.ndarray:
+    return x[..., None] if x.ndim == 3 else x
+
+
+def train(args) -> None:
+    """Train an architecture from the zoo (built for the data's image shape and classes, with
+    pixels rescaled to [0, 1] inside the model) or continue training a saved model."""
+    import svertka
+    from svertka import optimizers, zoo
+    from svertka.layers import Rescaling
+    from svertka.utils import set_random_seed
+
+    set_random_seed(args.seed)
+    (x_train, y_train), (x_test, y_test), class_names = _load_data(args)
+    x_train, x_test = _with_channels(x_train), _with_channels(x_test)
+    if Path(args.model).is_file():
+        model = svertka.load_model(args.model)
+        if model.optimizer is None:
+            model.compile(optimizer=args.optimizer, loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+    else:
+        arch = zoo.get(args.model, x_train.shape[1:], len(class_names))
+        model = svertka.Sequential([Rescaling(1 / 255, input_shape=x_train.shape[1:]),
+                                    *arch.layers])
+        optimizer = optimizers.get(args.optimizer)
+        if args.learning_rate is not None:
+            optimizer.learning_rate = args.learning_rate
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    model.class_names = list(class_names)
+    model.summary()
+    augment = None
+    if args.augment:
+        from svertka import augment as augment_mod
+
+        augment = augment_mod.get(args.augment)
+    model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
+              validation_split=args.validation_split, augment=augment)
+    if len(x_test):
+        loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+        print(f"Test accuracy: {accuracy:.4f} (loss {loss:.4f})")
+    model.save(args.output)
+    print(f"Model saved to {args.output}")
+
+
+def evaluate(args) -> None:
+    """Loss and accuracy of a saved model on a data set's test split; with --tta N, also the
+    accuracy when each prediction averages N augmented copies of the image."""
+    import svertka
+
+    model = svertka.load_model(args.model)
+    _, (x_test, y_test), _ = _load_data(args)
+    x_test = _with_channels(x_test)
+    if len(x_test) == 0:
+        raise ValueError(f"evaluate: the data set {args.data!r} has no test images")
+    if model.optimizer is None:
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=args.batch_size, verbose=0)
+    print(f"Test loss {loss:.4f}, accuracy {accuracy:.4f} ({len(x_test):,} images)")
+    if args.tta > 1:
+        probs = model.predict(x_test, batch_size=args.batch_size, tta=args.tta)
+        tta_accuracy = float((probs.argmax(-1) == np.asarray(y_test).reshape(-1)).mean())
+        print(f"Test accuracy with TTA over {args.tta} copies: {tta_accuracy:.4f}")
+
+
+def predict(args) -> None:
+    """Print the top-k classes, with probabilities, for each image file."""
+    import svertka
+    from svertka.datasets import load_image
+
+    model = svertka.load_model(args.model, compile=False)
+    _, h, w, c = model.input_shape
+    names = model.class_names
+    for path in args.images:
+        image = load_image(path, image_size=(h, w),
+                           color_mode="grayscale" if c == 1 else "rgb")
+        probs = model.predict(image[None])[0]
+        top = np.argsort(-probs)[: max(1, args.top_k)]
+        print(path)
+        for k in top:
+            label = names[k] if names and k < len(names) else str(k)
+            print(f"  {label:>12}  {probs[k]:.4f}")
+
+
+def summary(args) -> None:
+    """The layer table (output shapes, parameters, receptive fields) of an architecture or a
+    saved model, and which windows do not tile their input."""
+    import svertka
+    from svertka import zoo
+
+    if Path(args.model).is_file():
+        model = svertka.load_model(args.model, compile=False)
+    else:
+        try:
+            shape = tuple(int(v) for v in args.input_shape.split(","))
+        except ValueError:
+            raise ValueError(f"--input-shape must look like 28,28,1, received "
+                             f"{args.input_shape!r}") from None
+        model = zoo.get(args.model, shape, args.classes)
+    model.summary()
+
+
+def size(args) -> None:
+    """Output size of a convolution or pooling window along one axis (SPEC §2, §3):
+    O = (I + P - D*(K-1) - 1) / S + 1, and whether the window tiles the input."""
+    from svertka.analysis import explain_size
+
+    padding = args.padding if args.padding in ("valid", "same") else _int(args.padding)
+    print(explain_size(args.input, args.kernel, args.stride, padding, args.dilation).text())
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--padding must be an int, 'valid' or 'same', received {text!r}") \
+            from None

@@ -1,0 +1,34 @@
+"""Model builders by name. ``notes_cnn`` is the reference model of the notes (SPEC §7).
+
+>>> notes_cnn().count_params()
+421642
+"""
+
+from __future__ import annotations
+
+from svertka.layers import Conv2D, Dense, Flatten, MaxPooling2D
+from svertka.models import Sequential
+
+
+def notes_cnn(input_shape=(28, 28, 1), num_classes: int = 10) -> Sequential:
+    """Conv(32) - pool - Conv(64) - pool - Dense(128) - Dense(classes, softmax)."""
+    return Sequential([
+        Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=tuple(input_shape)),
+        MaxPooling2D((2, 2), strides=2),
+        Conv2D(64, (3, 3), padding="same", activation="relu"),
+        MaxPooling2D((2, 2), strides=2),
+        Flatten(),
+        Dense(128, activation="relu"),
+        Dense(num_classes, activation="softmax"),
+    ])
+
+
+ARCHITECTURES = {"notes": notes_cnn}
+
+
+def get(name: str, input_shape, num_classes: int) -> Sequential:
+    """Build an architecture by name for the given input shape and number of classes."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"zoo.get: argument 'name' must be one of {sorted(ARCHITECTURES)}, "
+                         f"received {name!r}")
+    return ARCHITECTURES[name](input_shape, num_classes)
