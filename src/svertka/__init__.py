@@ -10,6 +10,7 @@
 """
 
 from svertka import (
+    augment,
     backend,
     callbacks,
     datasets,
@@ -30,7 +31,8 @@ from svertka.models import Model, Sequential, load_model
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "Input", "Model", "Sequential", "Tensor", "__version__", "backend", "callbacks",
+    "Function", "Input", "Model", "Sequential", "Tensor", "__version__", "augment", "backend",
+    "callbacks",
     "datasets", "initializers", "layers", "load_model", "losses", "metrics", "models",
     "no_grad", "ops", "optimizers", "regularizers", "utils",
 ]

@@ -199,3 +199,50 @@ def test_fit_before_compile_is_a_clear_error():
 def test_wrong_input_shape_names_the_model():
     with pytest.raises(ValueError, match=r"input must have shape \(None, 8, 8, 1\)"):
         small_cnn()(np.zeros((2, 9, 9, 1), np.float32))
+
+
+def test_fit_with_online_augmentation_trains_and_repeats_with_the_seed():
+    from svertka.augment import Shift
+
+    x, y = toy_images(96)
+
+    def run():
+        set_random_seed(11)
+        model = small_cnn()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=16, epochs=4, verbose=0,
+                            augment=Shift(max_fraction=0.1))
+        return model, history
+
+    model, history = run()
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert len(history.batch_losses) == 4 * 6
+    again, _ = run()
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_accepts_an_augmentation_spec_string():
+    set_random_seed(12)
+    x, y = toy_images(32)
+    model = small_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, augment="shift=0.1,noise=0.01")
+    with pytest.raises(ValueError):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, augment="warp_speed")
+
+
+def test_predict_with_tta_averages_augmented_copies():
+    from svertka.augment import HorizontalFlip
+
+    set_random_seed(13)
+    x, _ = toy_images(20)
+    model = small_cnn()
+    plain = model.predict(x)
+    np.testing.assert_array_equal(model.predict(x, tta=1), plain)
+    flipped = model.predict(x[:, :, ::-1])
+    tta = model.predict(x, tta=2, tta_augment=HorizontalFlip(p=1.0))
+    np.testing.assert_allclose(tta, (plain + flipped) / 2, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="argument 'tta'"):
+        model.predict(x, tta=0)

@@ -98,7 +98,10 @@ def evaluate(args) -> None:
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=args.batch_size, verbose=0)
     print(f"Test loss {loss:.4f}, accuracy {accuracy:.4f} ({len(x_test):,} images)")
     if args.tta > 1:
-        probs = model.predict(x_test, batch_size=args.batch_size, tta=args.tta)
+        # digits and letters must not be mirrored: grey images get small shifts only
+        augment = "shift=0.1" if x_test.shape[-1] == 1 else None
+        probs = model.predict(x_test, batch_size=args.batch_size, tta=args.tta,
+                              tta_augment=augment)
         tta_accuracy = float((probs.argmax(-1) == np.asarray(y_test).reshape(-1)).mean())
         print(f"Test accuracy with TTA over {args.tta} copies: {tta_accuracy:.4f}")
 

@@ -10,9 +10,13 @@ folder-per-class image tree: :func:`image_folder`, :func:`image_dataset`; one im
 from svertka.datasets import cifar10, emnist, fashion_mnist, mnist, notmnist, sources
 from svertka.datasets.idx import idx_dataset, read_idx
 from svertka.datasets.images import image_dataset, image_folder, load_image
+from svertka.datasets.loader import BatchLoader, Normalizer, channel_stats
 from svertka.datasets.registry import NAMES, class_names, load
 from svertka.datasets.sources import ChecksumError, DatasetNotFoundError, DownloadError, cache_dir
 
-__all__ = ["NAMES", "ChecksumError", "DatasetNotFoundError", "DownloadError", "cache_dir",
-           "cifar10", "class_names", "emnist", "fashion_mnist", "idx_dataset", "image_dataset",
-           "image_folder", "load", "load_image", "mnist", "notmnist", "read_idx", "sources"]
+__all__ = [
+    "NAMES", "BatchLoader", "ChecksumError", "DatasetNotFoundError", "DownloadError",
+    "Normalizer", "cache_dir", "channel_stats", "cifar10", "class_names", "emnist",
+    "fashion_mnist", "idx_dataset", "image_dataset", "image_folder", "load", "load_image",
+    "mnist", "notmnist", "read_idx", "sources",
+]

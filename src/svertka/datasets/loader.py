@@ -32,8 +32,10 @@ def _check_scale(scale, op: str):
     if scale is None:
         return None
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale > 0:
-        raise ValueError(f"{op}: argument 'scale' must be a positive number or None (255 maps "
-                         f"uint8 pixels to [0, 1]), received {scale!r}")
+        raise ValueError(
+            f"{op}: argument 'scale' must be a positive number or None (255 maps "
+            f"uint8 pixels to [0, 1]), received {scale!r}"
+        )
     return float(scale)
 
 
@@ -53,14 +55,16 @@ def channel_stats(x, scale=None) -> tuple[np.ndarray, np.ndarray]:
     scale = _check_scale(scale, "channel_stats")
     x = x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
     if x.ndim < 2 or x.shape[0] == 0 or x.size == 0:
-        raise ValueError(f"channel_stats: argument 'x' must hold samples (N, ..., C) with N >= "
-                         f"1, received shape {x.shape}")
+        raise ValueError(
+            f"channel_stats: argument 'x' must hold samples (N, ..., C) with N >= "
+            f"1, received shape {x.shape}"
+        )
     c = x.shape[-1]
     per_sample = max(1, x.size // x.shape[0])
     step = max(1, _CHUNK_ELEMENTS // per_sample)
     count, mean, m2 = 0, np.zeros(c), np.zeros(c)
     for start in range(0, x.shape[0], step):
-        part = np.asarray(x[start : start + step], dtype=np.float64).reshape(-1, c)
+        part = np.array(x[start : start + step], dtype=np.float64).reshape(-1, c)  # a copy
         k = part.shape[0]
         part_mean = part.mean(axis=0)
         part -= part_mean
@@ -81,8 +85,9 @@ def _check_stat(value, op: str, arg: str):
         return None
     a = np.asarray(value, dtype=np.float64).reshape(-1)
     if a.size == 0 or not np.all(np.isfinite(a)):
-        raise ValueError(f"{op}: argument '{arg}' must be a number or one per channel, "
-                         f"received {value!r}")
+        raise ValueError(
+            f"{op}: argument '{arg}' must be a number or one per channel, received {value!r}"
+        )
     if arg == "std" and np.any(a <= 0):
         raise ValueError(f"{op}: argument 'std' must be positive, received {value!r}")
     return a
@@ -109,8 +114,9 @@ class Normalizer:
         self.std = _check_stat(std, "Normalizer", "std")
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
-            raise ValueError(f"Normalizer: argument 'dtype' must be a float dtype, received "
-                             f"{self.dtype}")
+            raise ValueError(
+                f"Normalizer: argument 'dtype' must be a float dtype, received {self.dtype}"
+            )
 
     @classmethod
     def adapt(cls, x, scale=None, dtype=np.float32) -> Normalizer:
@@ -129,8 +135,10 @@ class Normalizer:
         """Subtract ``mean`` and divide by ``std``, in place on the float array y."""
         for name, value in (("mean", self.mean), ("std", self.std)):
             if value is not None and value.size not in (1, y.shape[-1]):
-                raise ValueError(f"Normalizer: '{name}' has {value.size} values, but the data "
-                                 f"have {y.shape[-1]} channels (shape {y.shape})")
+                raise ValueError(
+                    f"Normalizer: '{name}' has {value.size} values, but the data "
+                    f"have {y.shape[-1]} channels (shape {y.shape})"
+                )
         if self.mean is not None:
             y -= self.mean.astype(self.dtype)
         if self.std is not None:
@@ -152,10 +160,12 @@ class Normalizer:
         return x
 
     def get_config(self) -> dict:
-        return {"scale": self.scale,
-                "mean": None if self.mean is None else self.mean.tolist(),
-                "std": None if self.std is None else self.std.tolist(),
-                "dtype": self.dtype.name}
+        return {
+            "scale": self.scale,
+            "mean": None if self.mean is None else self.mean.tolist(),
+            "std": None if self.std is None else self.std.tolist(),
+            "dtype": self.dtype.name,
+        }
 
     @classmethod
     def from_config(cls, config: dict) -> Normalizer:
@@ -193,8 +203,10 @@ def _seed_sequence(rng, op: str) -> np.random.SeedSequence:
         return np.random.SeedSequence(int(rng))
     if isinstance(rng, np.random.SeedSequence):
         return rng
-    raise TypeError(f"{op}: argument 'rng' must be a non-negative int seed, a numpy Generator "
-                    f"or None, received {rng!r}")
+    raise TypeError(
+        f"{op}: argument 'rng' must be a non-negative int seed, a numpy Generator "
+        f"or None, received {rng!r}"
+    )
 
 
 def _positive_int(value, op: str, arg: str, low: int = 1) -> int:
@@ -228,38 +240,58 @@ class BatchLoader:
     3
     """
 
-    def __init__(self, x, y=None, batch_size: int = 32, shuffle: bool = True, rng=None,
-                 augment=None, dtype=np.float32, scale=None, mean=None, std=None,
-                 prefetch: int = 2, drop_last: bool = False):
+    def __init__(
+        self,
+        x,
+        y=None,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        rng=None,
+        augment=None,
+        dtype=np.float32,
+        scale=None,
+        mean=None,
+        std=None,
+        prefetch: int = 2,
+        drop_last: bool = False,
+    ):
         from svertka import augment as augment_mod
 
         op = "BatchLoader"
         self.x = x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
         if self.x.ndim < 1 or len(self.x) == 0:
-            raise ValueError(f"{op}: argument 'x' must hold at least one sample, received "
-                             f"shape {self.x.shape}")
+            raise ValueError(
+                f"{op}: argument 'x' must hold at least one sample, received shape {self.x.shape}"
+            )
         self.y = None if y is None else (y if hasattr(y, "shape") else np.asarray(y))
         if self.y is not None and len(self.y) != len(self.x):
-            raise ValueError(f"{op}: arguments 'x' and 'y' must have the same number of "
-                             f"samples, received {len(self.x)} and {len(self.y)}")
+            raise ValueError(
+                f"{op}: arguments 'x' and 'y' must have the same number of "
+                f"samples, received {len(self.x)} and {len(self.y)}"
+            )
         self.batch_size = _positive_int(batch_size, op, "batch_size")
         self.prefetch = _positive_int(prefetch, op, "prefetch", low=0)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.augment = augment_mod.get(augment)
         if self.augment is not None and self.x.ndim != 4:
-            raise ValueError(f"{op}: augmentation needs images (N, H, W, C), received x of "
-                             f"shape {self.x.shape} (a grey set: x[..., None])")
+            raise ValueError(
+                f"{op}: augmentation needs images (N, H, W, C), received x of "
+                f"shape {self.x.shape} (a grey set: x[..., None])"
+            )
         if dtype is None:
             if scale is not None or mean is not None or std is not None:
-                raise ValueError(f"{op}: 'scale', 'mean' and 'std' need a float 'dtype', "
-                                 f"received dtype=None")
+                raise ValueError(
+                    f"{op}: 'scale', 'mean' and 'std' need a float 'dtype', received dtype=None"
+                )
             self.normalizer = None
         else:
             self.normalizer = Normalizer(scale, mean, std, dtype)
         self._seeds = _seed_sequence(rng, op)
         if self.drop_last and len(self.x) < self.batch_size:
-            raise ValueError(f"{op}: drop_last=True with batch_size {self.batch_size} leaves no "
-                             f"batch of the {len(self.x)} samples")
+            raise ValueError(
+                f"{op}: drop_last=True with batch_size {self.batch_size} leaves no "
+                f"batch of the {len(self.x)} samples"
+            )
 
     def __len__(self) -> int:
         n = len(self.x)
@@ -295,9 +327,11 @@ class BatchLoader:
         return norm.standardize(yb)
 
     def __repr__(self) -> str:
-        return (f"BatchLoader({len(self.x)} samples, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, augment={self.augment!r}, "
-                f"normalizer={self.normalizer!r}, prefetch={self.prefetch})")
+        return (
+            f"BatchLoader({len(self.x)} samples, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, augment={self.augment!r}, "
+            f"normalizer={self.normalizer!r}, prefetch={self.prefetch})"
+        )
 
 
 _BATCH, _END, _ERROR = "batch", "end", "error"
@@ -333,8 +367,12 @@ class _Prefetcher:
     def __init__(self, batches, size: int):
         self._queue: queue.Queue = queue.Queue(maxsize=size)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=_produce, args=(batches, self._queue, self._stop),
-                                        name="svertka-BatchLoader", daemon=True)
+        self._thread = threading.Thread(
+            target=_produce,
+            args=(batches, self._queue, self._stop),
+            name="svertka-BatchLoader",
+            daemon=True,
+        )
         self._finished = False
         self._thread.start()
 
@@ -351,8 +389,9 @@ class _Prefetcher:
             except queue.Empty:
                 if not self._thread.is_alive() and self._queue.empty():
                     self.close()
-                    raise RuntimeError("BatchLoader: the prefetch thread ended without "
-                                       "finishing the epoch") from None
+                    raise RuntimeError(
+                        "BatchLoader: the prefetch thread ended without finishing the epoch"
+                    ) from None
         if kind == _BATCH:
             return payload
         self.close()

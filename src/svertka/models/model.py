@@ -155,11 +155,14 @@ class Model:
         outs = [values[id(o)] for o in self.outputs]
         return outs[0] if len(outs) == 1 else outs
 
-    def predict(self, x, batch_size: int = 32, verbose=0, tta: int = 0) -> np.ndarray:
-        """Outputs for ``x`` as a NumPy array, computed ``batch_size`` samples at a time."""
+    def predict(self, x, batch_size: int = 32, verbose=0, tta: int = 1,
+                tta_augment=None) -> np.ndarray:
+        """Outputs for ``x`` as a NumPy array, ``batch_size`` samples at a time; ``tta=n``
+        averages each prediction over n augmented copies (test-time augmentation)."""
         from svertka.models.training import predict
 
-        return predict(self, x, batch_size=batch_size, verbose=verbose)
+        return predict(self, x, batch_size=batch_size, verbose=verbose, tta=tta,
+                       tta_augment=tta_augment)
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
         """Choose the optimiser, loss and metrics (names or objects), as in Keras."""
@@ -169,14 +172,18 @@ class Model:
 
     def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto",
             callbacks=None, validation_split: float = 0.0, validation_data=None,
-            shuffle: bool = True, initial_epoch: int = 0):
-        """Train; returns a ``History``. Ctrl-C stops cleanly after the current batch."""
+            shuffle: bool = True, initial_epoch: int = 0, augment=None, prefetch: int = 2):
+        """Train; returns a ``History``. Ctrl-C stops cleanly after the current batch.
+
+        ``augment`` (a ``svertka.augment`` transform or a spec string such as
+        ``"flip,crop=4"``) augments every training batch online, in a background thread.
+        """
         from svertka.models.training import fit
 
         return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                    callbacks=callbacks, validation_split=validation_split,
                    validation_data=validation_data, shuffle=shuffle,
-                   initial_epoch=initial_epoch)
+                   initial_epoch=initial_epoch, augment=augment, prefetch=prefetch)
 
     def evaluate(self, x=None, y=None, batch_size: int = 32, verbose="auto",
                  return_dict: bool = False):

@@ -145,8 +145,27 @@ def _metric_logs(loss_mean, metric_objs, prefix: str = "") -> dict:
     return logs
 
 
+def _epoch_batches(x, y, batch_size, shuffle, rng, augment, prefetch):
+    """One epoch of ``(xb Tensor, yb)``. Plain arrays are gathered batch by batch; with online
+    augmentation a ``BatchLoader`` augments in a background thread (its generator is seeded
+    from svertka's, so ``set_random_seed`` still makes the run repeat)."""
+    if augment is None:
+        order = rng.permutation(len(x)) if shuffle else None
+        for idx in _batches(len(x), batch_size, order):
+            yield _batch_x(x, idx), y[idx]
+        return
+    from svertka.datasets.loader import BatchLoader
+
+    loader = BatchLoader(x, y, batch_size, shuffle=shuffle, rng=int(rng.integers(2**63)),
+                         augment=augment, prefetch=prefetch)
+    with contextlib.closing(iter(loader)) as batches:
+        for xb, yb in batches:
+            yield Tensor(asarray(xb)), yb
+
+
 def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
-        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+        augment=None, prefetch=2):
     name = f"{model.name}.fit"
     _require_compiled(model, "fit")
     x, y = _check_xy(model, x, y, name)
@@ -164,6 +183,10 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
     elif validation_data is not None:
         validation_data = _check_xy(model, *validation_data[:2], name + " (validation_data)")
     verbose = 1 if verbose == "auto" else int(verbose)
+    if isinstance(augment, str):
+        from svertka import augment as augment_mod
+
+        augment = augment_mod.get(augment)
     n = len(x)
     steps = -(-n // batch_size)
     history = callbacks_mod.History()
@@ -179,16 +202,15 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
     with _interrupt_guard(model):
         cbs.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
-            order = rng.permutation(n) if shuffle else None
             loss_mean.reset_state()
             for m in model.compiled_metrics:
                 m.reset_state()
             cbs.on_epoch_begin(epoch, {})
             bar = _progress(steps, f"Epoch {epoch + 1}/{epochs}", verbose)
-            for step, idx in enumerate(_batches(n, batch_size, order)):
+            batches = _epoch_batches(x, y, batch_size, shuffle, rng, augment, prefetch)
+            for step, (xb, yb) in enumerate(batches):
                 cbs.on_train_batch_begin(step, {})
-                yb = y[idx]
-                loss, out = train_step(model, _batch_x(x, idx), yb, params)
+                loss, out = train_step(model, xb, yb, params)
                 loss_mean.update_state(loss, sample_weight=len(yb))
                 for m in model.compiled_metrics:
                     m.update_state(yb, to_numpy(out))
@@ -201,6 +223,7 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
                                     refresh=False)
                 if model.stop_training:
                     break
+            batches.close()  # stops a loader's background thread at once
             if model.interrupted:  # a partial epoch: its iterations stay in history.batch_losses
                 if bar is not None:
                     bar.close()
@@ -252,10 +275,30 @@ def evaluate(model, x, y, batch_size=32, verbose="auto", return_dict=False):
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size=32, verbose=0) -> np.ndarray:
+def predict(model, x, batch_size=32, verbose=0, tta=1, tta_augment=None) -> np.ndarray:
+    """Outputs batch by batch; with ``tta > 1`` each is the mean over ``tta`` copies of the
+    image, the first unaugmented, the rest augmented by ``tta_augment`` (default: flips and
+    small shifts, see ``svertka.augment.tta``)."""
     x = _as_array(x, "x", f"{model.name}.predict")
-    outs = []
-    with no_grad():
-        for idx in _batches(len(x), batch_size):
-            outs.append(to_numpy(model(_batch_x(x, idx), training=False).data))
-    return np.concatenate(outs) if outs else np.zeros((0, *model.output_shape[1:]), np.float32)
+
+    def plain(data):
+        outs = []
+        with no_grad():
+            for idx in _batches(len(data), batch_size):
+                outs.append(to_numpy(model(_batch_x(data, idx), training=False).data))
+        if outs:
+            return np.concatenate(outs)
+        return np.zeros((0, *model.output_shape[1:]), np.float32)
+
+    if not isinstance(tta, int) or tta < 1:
+        raise ValueError(f"{model.name}.predict: argument 'tta' must be an int >= 1, "
+                         f"received {tta!r}")
+    if tta == 1:
+        return plain(x)
+    from svertka import augment as augment_mod
+    from svertka.augment.tta import tta_predict
+
+    if isinstance(tta_augment, str):
+        tta_augment = augment_mod.get(tta_augment)
+    return tta_predict(plain, x, n=tta, augment=tta_augment, rng=_random.generator(),
+                       batch_size=batch_size)
