@@ -120,6 +120,29 @@ def regularizer_config(layer: str, arg: str, value):
     )
 
 
+def set_kernel_args(layer, kernel_initializer, bias_initializer, kernel_regularizer,
+                    bias_regularizer) -> None:
+    """Check and keep the four kernel/bias options that Dense and Conv2D share."""
+    op = type(layer).__name__
+    layer.kernel_initializer = initializer(op, "kernel_initializer", kernel_initializer)
+    layer.bias_initializer = initializer(op, "bias_initializer", bias_initializer)
+    layer.kernel_regularizer = regularizer(op, "kernel_regularizer", kernel_regularizer)
+    layer.bias_regularizer = regularizer(op, "bias_regularizer", bias_regularizer)
+
+
+def kernel_args_config(layer) -> dict:
+    """The JSON form of the options ``set_kernel_args`` keeps."""
+    op = type(layer).__name__
+    return {
+        "kernel_initializer": initializer_config(op, "kernel_initializer",
+                                                 layer.kernel_initializer),
+        "bias_initializer": initializer_config(op, "bias_initializer", layer.bias_initializer),
+        "kernel_regularizer": regularizer_config(op, "kernel_regularizer",
+                                                 layer.kernel_regularizer),
+        "bias_regularizer": regularizer_config(op, "bias_regularizer", layer.bias_regularizer),
+    }
+
+
 def single_shape(layer: str, input_shape) -> tuple:
     """The one input shape of a single-input layer."""
     if isinstance(input_shape, list):

@@ -56,10 +56,8 @@ class Conv2D(Layer):
         self._activation = _args.activation_fn(op, activation)
         self.activation = activation
         self.use_bias = _args.flag(op, "use_bias", use_bias)
-        self.kernel_initializer = _args.initializer(op, "kernel_initializer", kernel_initializer)
-        self.bias_initializer = _args.initializer(op, "bias_initializer", bias_initializer)
-        self.kernel_regularizer = _args.regularizer(op, "kernel_regularizer", kernel_regularizer)
-        self.bias_regularizer = _args.regularizer(op, "bias_regularizer", bias_regularizer)
+        _args.set_kernel_args(self, kernel_initializer, bias_initializer, kernel_regularizer,
+                              bias_regularizer)
         super().__init__(**kwargs)
 
     def _channels(self, input_shape) -> int:
@@ -145,16 +143,5 @@ class Conv2D(Layer):
             "dilation_rate": list(self.dilation_rate),
             "activation": _args.activation_config(op, self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": _args.initializer_config(
-                op, "kernel_initializer", self.kernel_initializer
-            ),
-            "bias_initializer": _args.initializer_config(
-                op, "bias_initializer", self.bias_initializer
-            ),
-            "kernel_regularizer": _args.regularizer_config(
-                op, "kernel_regularizer", self.kernel_regularizer
-            ),
-            "bias_regularizer": _args.regularizer_config(
-                op, "bias_regularizer", self.bias_regularizer
-            ),
+            **_args.kernel_args_config(self),
         }

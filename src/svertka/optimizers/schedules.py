@@ -65,7 +65,42 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """Shared by the schedules of (initial rate, decay steps, decay rate, staircase)."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str | None = None,
+    ):
+        owner = type(self).__name__
+        self.initial_learning_rate = _check_number(
+            owner, "initial_learning_rate", initial_learning_rate, 0.0
+        )
+        self.decay_steps = _check_number(owner, "decay_steps", decay_steps, 0.0, low_open=True)
+        self.decay_rate = _check_number(owner, "decay_rate", decay_rate, 0.0)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def _progress(self, step) -> float:
+        """``step / decay_steps``, floored with ``staircase=True``."""
+        p = float(step) / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self) -> dict:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
     With ``staircase=True`` the exponent is floored, so the rate drops once every
@@ -76,37 +111,8 @@ class ExponentialDecay(LearningRateSchedule):
     0.5
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str | None = None,
-    ):
-        owner = "ExponentialDecay"
-        self.initial_learning_rate = _check_number(
-            owner, "initial_learning_rate", initial_learning_rate, 0.0
-        )
-        self.decay_steps = _check_number(owner, "decay_steps", decay_steps, 0.0, low_open=True)
-        self.decay_rate = _check_number(owner, "decay_rate", decay_rate, 0.0)
-        self.staircase = bool(staircase)
-        self.name = name
-
     def __call__(self, step) -> float:
-        p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate**p
-
-    def get_config(self) -> dict:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -214,7 +220,7 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored ratio with
     ``staircase=True``), Keras's ``InverseTimeDecay``.
 
@@ -222,37 +228,9 @@ class InverseTimeDecay(LearningRateSchedule):
     0.5
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str | None = None,
-    ):
-        owner = "InverseTimeDecay"
-        self.initial_learning_rate = _check_number(
-            owner, "initial_learning_rate", initial_learning_rate, 0.0
-        )
-        self.decay_steps = _check_number(owner, "decay_steps", decay_steps, 0.0, low_open=True)
-        self.decay_rate = _check_number(owner, "decay_rate", decay_rate, 0.0)
-        self.staircase = bool(staircase)
-        self.name = name
-
     def __call__(self, step) -> float:
-        p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
-    def get_config(self) -> dict:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
