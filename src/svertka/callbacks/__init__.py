@@ -1,0 +1,39 @@
+"""Keras-style training callbacks: hooks ``fit`` calls at the start and end of training, of
+each epoch and of each batch.
+
+What a callback may rely on from the model (``set_model`` hands it over):
+
+- ``model.stop_training``: a bool; setting it True ends ``fit`` after the current batch/epoch.
+- ``model.optimizer.learning_rate``: a settable float; ``model.optimizer.current_learning_rate``
+  is the rate in effect, also when a schedule drives it (read first when present).
+- ``model.get_weights()`` / ``model.set_weights(list)``, ``model.save(path)`` and
+  ``model.save_weights(path)``.
+
+``logs`` at the end of an epoch is a dict such as ``{'loss': 0.3, 'accuracy': 0.9,
+'val_loss': 0.35, 'val_accuracy': 0.88}``; at the end of a batch ``{'loss': ..., 'accuracy':
+...}``. Epochs are 0-based in the hooks (as Keras) and 1-based in checkpoint file names and
+messages. ``ReduceLROnPlateau`` and ``LearningRateScheduler`` add ``'learning_rate'`` to the
+epoch logs, so ``History`` (placed last) records it.
+
+>>> class Model:
+...     stop_training = False
+>>> stopper = EarlyStopping(monitor="loss", patience=1)
+>>> callbacks = CallbackList([stopper], add_history=True, model=Model())
+>>> callbacks.on_train_begin()
+>>> for epoch, loss in enumerate([0.9, 0.5, 0.6, 0.7]):
+...     callbacks.on_epoch_end(epoch, {"loss": loss})
+...     if callbacks.model.stop_training:
+...         break
+>>> stopper.stopped_epoch, callbacks.history.history["loss"]
+(2, [0.9, 0.5, 0.6])
+"""
+
+from svertka.callbacks.base import Callback, CallbackList, History
+from svertka.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from svertka.callbacks.monitoring import EarlyStopping, ModelCheckpoint
+from svertka.callbacks.records import CSVLogger, TerminateOnNaN
+
+__all__ = [
+    "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LearningRateScheduler",
+    "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN",
+]

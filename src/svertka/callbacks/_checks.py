@@ -1,0 +1,90 @@
+"""Argument checks and monitor helpers shared by the callbacks."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+_MODES = ("auto", "min", "max")
+
+
+def _check_int(owner: str, name: str, value, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(
+            f"{owner}: argument '{name}' must be an integer >= {minimum}, received {value!r}"
+        )
+    return int(value)
+
+
+def _check_number(owner: str, name: str, value, minimum: float = 0.0) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < minimum
+    ):
+        raise ValueError(
+            f"{owner}: argument '{name}' must be a finite number >= {minimum}, received {value!r}"
+        )
+    return float(value)
+
+
+def _resolve_mode(owner: str, mode, monitor: str) -> str:
+    """'min' or 'max'; 'auto' is 'max' for accuracies (names containing 'acc'), else 'min'."""
+    if mode not in _MODES:
+        raise ValueError(
+            f"{owner}: argument 'mode' must be one of {list(_MODES)}, received {mode!r}"
+        )
+    if mode == "auto":
+        return "max" if "acc" in monitor else "min"
+    return mode
+
+
+def _improved(current: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """Whether ``current`` beats ``best`` by more than ``min_delta`` (NaN never improves)."""
+    if best is None:
+        return not math.isnan(current)
+    return current < best - min_delta if mode == "min" else current > best + min_delta
+
+
+def _plain(value):
+    """A Python scalar from a NumPy/CuPy scalar or 0-d array; anything else unchanged."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        return value.item()
+    return value
+
+
+def _monitor_value(owner: str, logs, monitor: str) -> float | None:
+    """The monitored quantity as a float, or None (with a warning) when the logs lack it."""
+    logs = logs or {}
+    value = _plain(logs.get(monitor))
+    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
+        warnings.warn(
+            f"{owner}: monitor '{monitor}' is not available in the logs (available: "
+            f"{sorted(logs)}); skipping this epoch",
+            stacklevel=3,
+        )
+        return None
+    return float(value)
+
+
+def _optimizer(owner: str, model):
+    opt = getattr(model, "optimizer", None)
+    if opt is None or not hasattr(opt, "learning_rate"):
+        raise ValueError(
+            f"{owner}: the model needs an optimizer with a 'learning_rate' "
+            f"(compile the model first), received optimizer {opt!r}"
+        )
+    return opt
+
+
+def _get_lr(owner: str, model) -> float:
+    opt = _optimizer(owner, model)
+    lr = getattr(opt, "current_learning_rate", None)
+    return float(opt.learning_rate if lr is None else lr)
+
+
+def _copy_weights(weights) -> list:
+    # get_weights may hand out live parameter arrays that the optimizer updates in place.
+    return [w.copy() if hasattr(w, "copy") else w for w in weights]
