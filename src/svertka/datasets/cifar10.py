@@ -61,7 +61,7 @@ SOURCE = DataSource(
     mirrors=("https://www.cs.toronto.edu/~kriz/",),
 )
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test")
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"  # bumped when the decoded order or format changes
 
 
 def read_binary(data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, np.ndarray]:

@@ -163,6 +163,10 @@ def images_from_tree(files: dict[str, Path | bytes], where: str, image_size=None
     names = list(class_names) if class_names is not None else classes_of(files)
     index = {name: i for i, name in enumerate(names)}
     items = [(rel, src) for rel, src in files.items() if "/" in rel]
+    # A tree lists its images class by class; a fixed shuffle interleaves the classes, so that
+    # a validation split taken from the end (as Keras takes it) holds every class. Same order
+    # on every load.
+    items = [items[i] for i in np.random.default_rng(0).permutation(len(items))]
     strangers = sorted({rel.split("/")[0] for rel, _ in items} - set(index))
     if strangers:
         raise ValueError(f"{fn}: {where} has class folders {strangers} that are not in "
