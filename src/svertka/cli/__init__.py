@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train the notes' MNIST model; print summary and accuracy",
                        description=commands.demo.__doc__)
     p.add_argument("--epochs", type=int, default=None,
-                   help="epochs (default: 10 on the embedded sample, 1 on full MNIST)")
+                   help="epochs (default: 12 on the embedded sample, 1 on full MNIST)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="svertka-demo.svk", help="where to save the model")
