@@ -14,8 +14,9 @@ Why im2col: gathering every window into one row turns the whole layer into a sin
 product ``cols @ w2d``, which BLAS (or cuBLAS) runs far faster than any loop over pixels. The
 windows are first taken as a strided *view* of the padded input (no copy); the one copy is the
 reshape into the (N*OH*OW, KH*KW*C) matrix. The cache keeps that matrix (gw needs it) and w,
-not x. Backward maps the window gradients back with "col2im": a loop over the KH*KW kernel taps,
-each adding one strided slice into the padded-gradient buffer, which is then cropped.
+not x. Backward maps the window gradients back as "col2im" does: a loop over the KH*KW kernel
+taps, each adding one strided slice into the padded-gradient buffer, which is then cropped
+(``_input_grad`` fuses that loop with the GEMM, one small product per tap).
 
 Padding here is zeros only, given per side; other fill modes are a separate pad op in front
 (see ``svertka.ops.conv2d``), so their gradient is the pad op's.
@@ -99,14 +100,33 @@ def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
     cols, w, x_shape, pads, strides, dilation, has_b = cache
     kh, kw, c, c_out = w.shape
     n, oh, ow, _ = gy.shape
+    xp = get_array_module(gy)
     gy2d = gy.reshape(n * oh * ow, c_out)
-    gb = gy2d.sum(axis=0) if has_b else None
+    # a column sum as a matrix-vector product: BLAS beats NumPy's axis-0 reduction here
+    gb = gy2d.T @ xp.ones(n * oh * ow, gy.dtype) if has_b else None
     gw = (cols.T @ gy2d).reshape(w.shape) if need_gw else None
     gx = None
     if need_gx:
-        gcols = gy2d @ w.reshape(kh * kw * c, c_out).T  # (N*OH*OW, KH*KW*C)
         (t, bottom), (l, r) = pads
         padded = (n, x_shape[1] + t + bottom, x_shape[2] + l + r, c)
-        gxpad = col2im(gcols.reshape(n, oh, ow, kh, kw, c), padded, strides, dilation)
-        gx = pad_backward(gxpad, pads, "zeros")
+        gx = pad_backward(_input_grad(gy2d, w, (n, oh, ow), padded, strides, dilation),
+                          pads, "zeros")
     return gx, gw, gb
+
+
+def _input_grad(gy2d, w, out_nhw, padded_shape, strides, dilation):
+    """col2im fused with its GEMM: one small GEMM per kernel tap, ``gy2d @ w[i, j].T``, added
+    straight into its strided slice of the padded gradient. Same sums as
+    ``col2im(gy2d @ w2d.T)``, but each addend is contiguous, which is faster than scattering
+    the strided columns of one big product."""
+    xp = get_array_module(gy2d)
+    kh, kw, c, _ = w.shape
+    n, oh, ow = out_nhw
+    (sh, sw), (dh, dw) = strides, dilation
+    gxpad = xp.zeros(padded_shape, dtype=gy2d.dtype)
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+        for j in range(kw):
+            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            gxpad[:, rows, cols] += (gy2d @ w[i, j].T).reshape(n, oh, ow, c)
+    return gxpad
