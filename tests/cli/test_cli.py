@@ -72,3 +72,58 @@ def test_help_works_for_every_command():
         result = subprocess.run([sys.executable, "-m", "svertka", command, "--help"],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and "usage: svertka " + command in result.stdout
+
+
+def test_train_evaluate_predict_on_a_folder_of_images(tmp_path, capsys):
+    """The whole command-line round: a folder tree in, a saved model out, then used."""
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 24), ("test", 8)):
+        for label, name in enumerate(("dark", "light")):
+            folder = tmp_path / "data" / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 100, (12, 12, 3)) + 150 * label
+                Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png")
+    model = tmp_path / "m.svk"
+    code, out, err = run(capsys, "train", "notes", str(tmp_path / "data"), "--epochs", "3",
+                         "--image-size", "16x16", "--augment", "flip", "--output", str(model),
+                         "--batch-size", "8", "--learning-rate", "0.003")
+    assert code == 0, err
+    assert "(Rescaling)" in out and "(None, 16, 16, 3)" in out
+    assert f"Model saved to {model}" in out and model.exists()
+    code, out, err = run(capsys, "evaluate", str(model), str(tmp_path / "data"), "--tta", "2")
+    assert code == 0, err
+    assert "16 images" in out and "with TTA over 2 copies" in out
+    accuracy = float(out.split("accuracy ")[1].split()[0])
+    assert accuracy >= 0.9  # brightness tells the classes apart
+    code, out, err = run(capsys, "predict", str(model),
+                         str(tmp_path / "data" / "test" / "light" / "0.png"), "--top-k", "1")
+    assert code == 0, err
+    assert out.splitlines()[1].split()[0] == "light"
+
+
+def test_train_continues_a_saved_model_at_its_own_input_size(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    from svertka.layers import Conv2D, Dense, Flatten, Rescaling
+
+    set_random_seed(1)
+    model = svertka.Sequential([Rescaling(1 / 255, input_shape=(8, 8, 1)), Conv2D(2, 3),
+                                Flatten(), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.save(tmp_path / "m.svk")
+    for label, name in enumerate(("a", "b")):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((20, 14), 40 + 150 * label, np.uint8)).save(
+                tmp_path / "data" / name / f"{i}.png")
+    code, out, err = run(capsys, "train", str(tmp_path / "m.svk"), str(tmp_path / "data"),
+                         "--epochs", "1", "--validation-split", "0", "--output",
+                         str(tmp_path / "m2.svk"))
+    assert code == 0, err
+    assert svertka.load_model(tmp_path / "m2.svk").class_names == ["a", "b"]

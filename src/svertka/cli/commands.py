@@ -27,13 +27,19 @@ def _image_size(text):
     return h, w
 
 
-def _load_data(args):
+def _load_data(args, model=None):
+    """The data set named on the command line. Folder images are resized to ``--image-size``
+    when training, and to the model's own input (size and channels) when using a model."""
     from svertka import datasets
 
     kwargs = {}
     if Path(args.data).is_dir():
-        kwargs = {"image_size": _image_size(getattr(args, "image_size", None)),
-                  "color_mode": "grayscale" if getattr(args, "grayscale", False) else "rgb"}
+        if model is not None:
+            _, h, w, c = model.input_shape
+            kwargs = {"image_size": (h, w), "color_mode": "grayscale" if c == 1 else "rgb"}
+        else:
+            kwargs = {"image_size": _image_size(getattr(args, "image_size", None)),
+                      "color_mode": "grayscale" if getattr(args, "grayscale", False) else "rgb"}
     return datasets.load(args.data, path=args.data_dir, **kwargs)
 
 
@@ -50,10 +56,11 @@ def train(args) -> None:
     from svertka.utils import set_random_seed
 
     set_random_seed(args.seed)
-    (x_train, y_train), (x_test, y_test), class_names = _load_data(args)
+    saved = svertka.load_model(args.model) if Path(args.model).is_file() else None
+    (x_train, y_train), (x_test, y_test), class_names = _load_data(args, saved)
     x_train, x_test = _with_channels(x_train), _with_channels(x_test)
-    if Path(args.model).is_file():
-        model = svertka.load_model(args.model)
+    if saved is not None:
+        model = saved
         if model.optimizer is None:
             model.compile(optimizer=args.optimizer, loss="sparse_categorical_crossentropy",
                           metrics=["accuracy"])
@@ -88,7 +95,7 @@ def evaluate(args) -> None:
     import svertka
 
     model = svertka.load_model(args.model)
-    _, (x_test, y_test), _ = _load_data(args)
+    _, (x_test, y_test), _ = _load_data(args, model)
     x_test = _with_channels(x_test)
     if len(x_test) == 0:
         raise ValueError(f"evaluate: the data set {args.data!r} has no test images")
