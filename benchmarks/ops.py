@@ -10,13 +10,12 @@ PyTorch runs in its native channels-first layout, svertka in channels-last.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import svertka
 from svertka import ops
+from timing import median_times
 
 
 def cases(batch: int):
@@ -64,19 +63,6 @@ def cases(batch: int):
 
         out.append((name, ours, theirs))
     return out
-
-
-def median_times(ours, theirs, repeats: int, warmup: int = 3):
-    for _ in range(warmup):
-        ours()
-        theirs()
-    t_ours, t_theirs = [], []
-    for _ in range(repeats):  # alternate so drift in machine load hits both alike
-        for fn, times in ((ours, t_ours), (theirs, t_theirs)):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(t_ours), statistics.median(t_theirs)
 
 
 def main() -> None:

@@ -18,14 +18,13 @@ at batch 32 where it took 39 ms alternating. Read the ratios with that in mind; 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import svertka
 from svertka.utils import set_random_seed, to_categorical
 from svertka.zoo import notes_cnn
+from timing import median_times
 
 
 def torch_model(ours):
@@ -49,19 +48,6 @@ def torch_model(ours):
         net[9].weight.copy_(torch.tensor(w[6].T))
         net[9].bias.copy_(torch.tensor(w[7]))
     return net
-
-
-def median_times(ours, theirs, repeats: int, warmup: int = 3):
-    for _ in range(warmup):
-        ours()
-        theirs()
-    t_ours, t_theirs = [], []
-    for _ in range(repeats):
-        for fn, times in ((ours, t_ours), (theirs, t_theirs)):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(t_ours), statistics.median(t_theirs)
 
 
 def main() -> None:

@@ -91,6 +91,11 @@ def compare_torch(our_fn, torch_fn, *arrays, wrt=None, atol=1e-5, rtol=1e-5, see
                                    err_msg=f"gradient of input {i}")
 
 
+# svertka's padding modes by PyTorch's names for them (PyTorch has no 'symmetric')
+TORCH_MODE = {"zeros": "constant", "replicate": "replicate", "reflect": "reflect",
+              "circular": "circular"}
+
+
 def nhwc_to_nchw(t):
     """Channels-last (N, H, W, C) torch tensor -> channels-first (N, C, H, W)."""
     return t.permute(0, 3, 1, 2)

@@ -56,6 +56,19 @@ def _same_rank(y_true, y_pred):
     return y_true, y_pred
 
 
+def _sparse_targets(owner: str, t, p):
+    """Class ids ``t`` of shape (N,) or (N, 1) checked against predictions ``p`` (N, K)."""
+    if t.ndim == p.ndim and t.ndim > 0 and t.shape[-1] == 1:
+        t = t[..., 0]
+    if p.ndim < 1 or t.shape != p.shape[:-1]:
+        raise ValueError(
+            f"{owner}: argument 'y_true' must hold one class id per sample, shape "
+            f"{tuple(p.shape[:-1])} or {tuple(p.shape[:-1]) + (1,)} for 'y_pred' of shape "
+            f"{tuple(p.shape)}, received {tuple(t.shape)}"
+        )
+    return t
+
+
 def _check_positive_int(owner: str, name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(
@@ -215,15 +228,7 @@ class SparseCategoricalAccuracy(Metric):
 
     def _values(self, y_true, y_pred):
         t, p, xp = _pair(y_true, y_pred)
-        if t.ndim == p.ndim and t.ndim > 0 and t.shape[-1] == 1:
-            t = t[..., 0]
-        if p.ndim < 1 or t.shape != p.shape[:-1]:
-            raise ValueError(
-                f"{type(self).__name__}: argument 'y_true' must hold one class id "
-                f"per sample, shape {tuple(p.shape[:-1])} or "
-                f"{tuple(p.shape[:-1]) + (1,)} for 'y_pred' of shape "
-                f"{tuple(p.shape)}, received {tuple(t.shape)}"
-            )
+        t = _sparse_targets(type(self).__name__, t, p)
         return xp.argmax(p, axis=-1) == t
 
 
@@ -298,15 +303,7 @@ class SparseTopKCategoricalAccuracy(Metric):
         super().__init__(name)
 
     def _targets(self, t, p, xp):
-        if t.ndim == p.ndim and t.ndim > 0 and t.shape[-1] == 1:
-            t = t[..., 0]
-        if p.ndim < 1 or t.shape != p.shape[:-1]:
-            raise ValueError(
-                f"{type(self).__name__}: argument 'y_true' must hold one class id "
-                f"per sample, shape {tuple(p.shape[:-1])} for 'y_pred' of shape "
-                f"{tuple(p.shape)}, received {tuple(t.shape)}"
-            )
-        return t
+        return _sparse_targets(type(self).__name__, t, p)
 
     def _values(self, y_true, y_pred):
         t, p, xp = _pair(y_true, y_pred)

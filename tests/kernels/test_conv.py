@@ -87,7 +87,10 @@ def test_im2col_holds_each_window_and_col2im_is_its_adjoint():
     np.testing.assert_array_equal(v[1, 1, 2], xpad[1, 2:5:2, 2:7:2])
     g = rng.standard_normal(v.shape)
     np.testing.assert_allclose(
-        (v * g).sum(), (xpad * col2im(g, xpad.shape, (2, 1), (2, 2))).sum(), rtol=1e-12
+        (v * g).sum(),
+        (xpad * col2im(lambda i, j: g[:, :, :, i, j], xpad.shape, (3, 4), (2, 3), (2, 1),
+                       (2, 2))).sum(),
+        rtol=1e-12,
     )
 
 

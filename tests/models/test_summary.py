@@ -1,21 +1,14 @@
 import re
 
 import svertka
-from svertka.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+from svertka.layers import Conv2D, Input, MaxPooling2D
 from svertka.layers.base import reset_names
+from svertka.zoo import notes_cnn
 
 
 def notes_model():
     reset_names()
-    return svertka.Sequential([
-        Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=(28, 28, 1)),
-        MaxPooling2D((2, 2), strides=2),
-        Conv2D(64, (3, 3), padding="same", activation="relu"),
-        MaxPooling2D((2, 2), strides=2),
-        Flatten(),
-        Dense(128, activation="relu"),
-        Dense(10, activation="softmax"),
-    ])
+    return notes_cnn()  # the SPEC §7 model, written out in svertka.zoo
 
 
 SPEC_7 = [

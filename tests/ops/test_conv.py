@@ -2,20 +2,14 @@ import math
 
 import numpy as np
 import pytest
-from helpers import check_grad, compare_torch, nchw_to_nhwc, nhwc_to_nchw
+from helpers import TORCH_MODE, check_grad, compare_torch, nchw_to_nhwc, nhwc_to_nchw
 
 import svertka
 from svertka import ops
+from svertka.kernels.pad import MODES
 
 rng = np.random.default_rng(3)
 
-MODES = ["zeros", "replicate", "reflect", "symmetric", "circular"]
-TORCH_MODE = {
-    "zeros": "constant",
-    "replicate": "replicate",
-    "reflect": "reflect",
-    "circular": "circular",
-}
 
 # x shape, (KH, KW), strides, dilation, padding: odd and even sizes, rectangular, 1x1 kernels.
 CONFIGS = [

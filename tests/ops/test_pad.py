@@ -1,19 +1,13 @@
 import numpy as np
 import pytest
-from helpers import check_grad, compare_torch, nchw_to_nhwc, nhwc_to_nchw
+from helpers import TORCH_MODE, check_grad, compare_torch, nchw_to_nhwc, nhwc_to_nchw
 
 import svertka
 from svertka import ops
+from svertka.kernels.pad import MODES
 
 rng = np.random.default_rng(2)
 
-MODES = ["zeros", "replicate", "reflect", "symmetric", "circular"]
-TORCH_MODE = {
-    "zeros": "constant",
-    "replicate": "replicate",
-    "reflect": "reflect",
-    "circular": "circular",
-}
 
 
 @pytest.mark.parametrize(

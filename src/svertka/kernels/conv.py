@@ -16,7 +16,7 @@ windows are first taken as a strided *view* of the padded input (no copy); the o
 reshape into the (N*OH*OW, KH*KW*C) matrix. The cache keeps that matrix (gw needs it) and w,
 not x. Backward maps the window gradients back as "col2im" does: a loop over the KH*KW kernel
 taps, each adding one strided slice into the padded-gradient buffer, which is then cropped
-(``_input_grad`` fuses that loop with the GEMM, one small product per tap).
+(each tap's gradient is its own small GEMM, computed inside that loop).
 
 Padding here is zeros only, given per side; other fill modes are a separate pad op in front
 (see ``svertka.ops.conv2d``), so their gradient is the pad op's.
@@ -50,23 +50,25 @@ def im2col(xpad, kernel_hw, strides=(1, 1), dilation=(1, 1)):
     )
 
 
-def col2im(gcols, padded_shape, strides=(1, 1), dilation=(1, 1)):
-    """Adjoint of ``im2col``: gcols (N, OH, OW, KH, KW, C) -> gxpad ``padded_shape``.
+def col2im(tap_grad, padded_shape, out_hw, kernel_hw, strides=(1, 1), dilation=(1, 1)):
+    """Adjoint of ``im2col``: window gradients back onto the padded input ``padded_shape``.
 
-    Overlapping windows share pixels, so contributions add. One loop step per kernel tap
-    (KH*KW, typically 9); each step is a vectorised add of a strided slice.
+    ``tap_grad(i, j)`` gives the gradient of every window's tap (i, j), shape (N, OH, OW, C),
+    i.e. ``gcols[:, :, :, i, j]``. Overlapping windows share pixels, so contributions add.
+    One loop step per kernel tap (KH*KW, typically 9); each step is a vectorised add of a
+    strided slice. Taking the taps from a function lets the convolution compute each one
+    as its own small GEMM, contiguous, instead of slicing strided columns of one big product.
     """
-    xp = get_array_module(gcols)
-    _, oh, ow, kh, kw, _ = gcols.shape
-    (sh, sw), (dh, dw) = strides, dilation
-    gxpad = xp.zeros(padded_shape, dtype=gcols.dtype)
+    (oh, ow), (kh, kw), (sh, sw), (dh, dw) = out_hw, kernel_hw, strides, dilation
+    gxpad = None
     for i in range(kh):
-        h0 = i * dh
+        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
         for j in range(kw):
-            w0 = j * dw
-            rows = slice(h0, h0 + sh * (oh - 1) + 1, sh)
-            cols = slice(w0, w0 + sw * (ow - 1) + 1, sw)
-            gxpad[:, rows, cols] += gcols[:, :, :, i, j]
+            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            g = tap_grad(i, j)
+            if gxpad is None:
+                gxpad = get_array_module(g).zeros(padded_shape, dtype=g.dtype)
+            gxpad[:, rows, cols] += g
     return gxpad
 
 
@@ -91,9 +93,10 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
 def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
     """Gradients of ``conv2d_forward``: gy (N, OH, OW, C_out) -> (gx, gw, gb).
 
-    gx (N, H, W, C) via ``gy @ w2d.T`` and col2im; gw (KH, KW, C, C_out) = ``cols.T @ gy``;
-    gb (C_out,) = gy summed over N, OH, OW (None without bias). ``need_gx``/``need_gw``
-    skip work nobody asked for (a first layer's input, a frozen filter) and give None.
+    gx (N, H, W, C) via col2im of ``gy @ w[i, j].T`` per tap; gw (KH, KW, C, C_out) =
+    ``cols.T @ gy``; gb (C_out,) = gy summed over N, OH, OW (None without bias).
+    ``need_gx``/``need_gw`` skip work nobody asked for (a first layer's input, a frozen
+    filter) and give None.
 
     Pixels that no window reaches (the window does not tile the input) get zero gradient.
     """
@@ -109,24 +112,8 @@ def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
     if need_gx:
         (t, bottom), (l, r) = pads
         padded = (n, x_shape[1] + t + bottom, x_shape[2] + l + r, c)
-        gx = pad_backward(_input_grad(gy2d, w, (n, oh, ow), padded, strides, dilation),
-                          pads, "zeros")
+        gxpad = col2im(lambda i, j: (gy2d @ w[i, j].T).reshape(n, oh, ow, c), padded,
+                       (oh, ow), (kh, kw), strides, dilation)
+        gx = pad_backward(gxpad, pads, "zeros")
     return gx, gw, gb
 
-
-def _input_grad(gy2d, w, out_nhw, padded_shape, strides, dilation):
-    """col2im fused with its GEMM: one small GEMM per kernel tap, ``gy2d @ w[i, j].T``, added
-    straight into its strided slice of the padded gradient. Same sums as
-    ``col2im(gy2d @ w2d.T)``, but each addend is contiguous, which is faster than scattering
-    the strided columns of one big product."""
-    xp = get_array_module(gy2d)
-    kh, kw, c, _ = w.shape
-    n, oh, ow = out_nhw
-    (sh, sw), (dh, dw) = strides, dilation
-    gxpad = xp.zeros(padded_shape, dtype=gy2d.dtype)
-    for i in range(kh):
-        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-        for j in range(kw):
-            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            gxpad[:, rows, cols] += (gy2d @ w[i, j].T).reshape(n, oh, ow, c)
-    return gxpad

@@ -214,13 +214,13 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
                 loss_mean.update_state(loss, sample_weight=len(yb))
                 for m in model.compiled_metrics:
                     m.update_state(yb, to_numpy(out))
-                batch_logs = _metric_logs(loss_mean, model.compiled_metrics)
-                batch_logs["loss"] = loss  # this iteration's loss (History keeps them all)
-                cbs.on_train_batch_end(step, batch_logs)
+                running = _metric_logs(loss_mean, model.compiled_metrics)
+                # callbacks get this iteration's loss (History keeps them all); the bar shows
+                # the epoch's running mean
+                cbs.on_train_batch_end(step, {**running, "loss": loss})
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(_metric_logs(loss_mean, model.compiled_metrics),
-                                    refresh=False)
+                    bar.set_postfix(running, refresh=False)
                 if model.stop_training:
                     break
             batches.close()  # stops a loader's background thread at once
