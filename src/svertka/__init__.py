@@ -9,7 +9,11 @@
 [[1.0, 0.0]]
 """
 
-from svertka import (
+from svertka.allocator import keep_freed_memory
+
+keep_freed_memory()  # see svertka/allocator.py: large arrays are reused, not page-faulted
+
+from svertka import (  # noqa: E402
     augment,
     backend,
     callbacks,
@@ -24,9 +28,9 @@ from svertka import (
     regularizers,
     utils,
 )
-from svertka.autograd import Function, Tensor, no_grad
-from svertka.layers import Input
-from svertka.models import Model, Sequential, load_model
+from svertka.autograd import Function, Tensor, no_grad  # noqa: E402
+from svertka.layers import Input  # noqa: E402
+from svertka.models import Model, Sequential, load_model  # noqa: E402
 
 __version__ = "0.1.0"
 

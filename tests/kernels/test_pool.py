@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from svertka.kernels import jit
 from svertka.kernels.pool import (
     global_pool2d_backward,
     global_pool2d_forward,
@@ -13,6 +14,16 @@ from svertka.kernels.pool import (
 from svertka.kernels.shapes import resolve_padding
 
 rng = np.random.default_rng(3)
+
+
+@pytest.fixture(autouse=True, params=["numpy", "jit"])
+def engine(request, monkeypatch):
+    """Every test runs on the NumPy tap loop and on the compiled loop (where Numba is)."""
+    if request.param == "numpy":
+        monkeypatch.setenv("SVERTKA_JIT", "0")
+    elif not jit.enabled():
+        pytest.skip("Numba is not installed")
+    return request.param
 
 
 def distinct(*shape):
@@ -134,3 +145,37 @@ def test_global_pooling_matches_naive_loops(mode):
     np.testing.assert_allclose(gx, gx_ref, atol=1e-12)
     if mode == "max":
         assert gx[1, 0, 1, 0] == gy[1, 0] and gx[1, 2, 3, 0] == 0
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_the_engine_in_use_is_the_one_asked_for(engine, mode):
+    _, cache = pool2d_forward(distinct(1, 4, 4, 2), (2, 2), (2, 2), ((0, 0), (0, 0)), mode)
+    assert ("won" in cache) == (engine == "jit")
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+@pytest.mark.parametrize("size, pool, strides, padding", CONFIGS)
+def test_ties_and_nans_agree_between_engines(mode, size, pool, strides, padding):
+    """Few distinct values (many ties) and a NaN: both engines give the same y and gx."""
+    x = rng.integers(0, 3, (2, *size, 3)).astype(np.float32)
+    x[0, 0, 0, 0] = np.nan
+    pads = resolve_padding(padding, size, pool, strides)
+    y, cache = pool2d_forward(x, pool, strides, pads, mode)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    gx = pool2d_backward(gy, cache)
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("SVERTKA_JIT", "0")
+        y_np, cache_np = pool2d_forward(x, pool, strides, pads, mode)
+        gx_np = pool2d_backward(gy, cache_np)
+    np.testing.assert_array_equal(y, y_np)  # NaN == NaN for assert_array_equal
+    # overlapping windows add in another order: float32 rounding apart, no more
+    np.testing.assert_allclose(gx, gx_np, rtol=1e-6, atol=1e-7)
+    assert ((gx != 0) == (gx_np != 0)).all()
+
+
+def test_inference_forward_keeps_nothing_for_backward(engine):
+    x = distinct(2, 4, 4, 3)
+    y, cache = pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), "max", for_backward=False)
+    np.testing.assert_array_equal(y, pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), "max")[0])
+    if engine == "jit":
+        assert cache["won"] is None

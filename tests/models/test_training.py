@@ -151,6 +151,23 @@ def test_predict_is_batched_and_equals_a_single_call():
     np.testing.assert_allclose(model.predict(x, batch_size=7), whole, rtol=1e-6, atol=1e-7)
 
 
+def test_inference_in_chunks_equals_one_pass_through_a_two_input_graph():
+    set_random_seed(6)
+    a, b = Input((8, 8, 1)), Input((8, 8, 1))
+    h = BatchNormalization()(Conv2D(4, 3, padding="same", activation="relu")(a))
+    h = Add()([h, Conv2D(4, 1)(b)])
+    out = Dense(3, activation="softmax")(Flatten()(Dropout(0.5)(MaxPooling2D(2)(h))))
+    model = svertka.Model([a, b], out)
+    bn = next(layer for layer in model.layers if isinstance(layer, BatchNormalization))
+    bn.moving_mean.data[:] = 0.3  # inference uses the moving statistics
+    xa, xb = toy_images(50)[0], toy_images(50, seed=1)[0]
+    whole = model([xa, xb]).numpy()  # grad enabled: one pass
+    model.inference_chunk = 7
+    with svertka.no_grad():
+        chunked = model([xa, xb]).numpy()
+    np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-7)
+
+
 def test_float64_user_data_is_converted_per_batch():
     set_random_seed(6)
     x, y = toy_images(32)

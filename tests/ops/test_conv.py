@@ -1,3 +1,4 @@
+import contextlib
 import math
 
 import numpy as np
@@ -274,3 +275,45 @@ W = np.zeros((3, 3, 3, 4))
 def test_bad_arguments(args, kwargs, error, message):
     with pytest.raises(error, match=message):
         ops.conv2d(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "x_shape, kernel, strides, dilation, padding, mode, bias", grid(["zeros", "reflect"])[::3]
+)
+def test_fused_relu_gradient_and_torch(x_shape, kernel, strides, dilation, padding, mode, bias):
+    def ours(*a):
+        return ops.conv2d(*a, strides=strides, padding=padding, padding_mode=mode,
+                          dilation_rate=dilation, relu=True)
+
+    check_grad(ours, *arrays(x_shape, kernel, bias))
+    conv = torch_conv(padding, mode, strides, dilation, kernel)
+    compare_torch(ours, lambda *a: conv(*a).relu(), *arrays(x_shape, kernel, bias, c_out=3))
+
+
+def test_fused_relu_equals_relu_after_conv_with_exact_zeros():
+    # a zero filter row makes outputs exactly 0: ReLU's gradient there is 0 in both forms
+    x, w, b = rng.standard_normal((2, 5, 5, 2)), rng.standard_normal((3, 3, 2, 3)), np.zeros(3)
+    w[..., 0] = 0
+    gy = rng.standard_normal((2, 5, 5, 3))
+    grads = []
+    for fused in (True, False):
+        ts = [svertka.Tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = ops.conv2d(*ts, padding="same", relu=fused)
+        y = y if fused else ops.relu(y)
+        (y * svertka.Tensor(gy)).sum().backward()
+        grads.append((y.numpy(), *(t.grad for t in ts)))
+    for a, b_ in zip(*grads):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+
+
+def test_inference_runs_in_chunks_with_the_same_result(monkeypatch):
+    from svertka.kernels import conv as kconv
+
+    monkeypatch.setattr(kconv, "_CHUNK_BYTES", 1)  # one image per GEMM
+    x, w, b = arrays((5, 6, 6, 3), (3, 3), True, c_out=4)
+    ys = []
+    for recording in (True, False):
+        with contextlib.nullcontext() if recording else svertka.no_grad():
+            ys.append(ops.conv2d(svertka.Tensor(x, requires_grad=True), w, b, padding="same",
+                                 relu=True).numpy())
+    np.testing.assert_allclose(ys[0], ys[1], rtol=1e-12, atol=1e-12)

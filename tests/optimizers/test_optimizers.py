@@ -443,3 +443,25 @@ def test_state_is_per_parameter_object():
     np.testing.assert_allclose(m_a, 0.1)
     np.testing.assert_allclose(m_b, -0.1)
     assert opt.get_state([svertka.Tensor(np.zeros(2))])["slots"] == [[]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_adam_gives_the_numpy_numbers(dtype, monkeypatch):
+    from svertka.kernels import jit
+
+    if not jit.enabled():
+        pytest.skip("Numba is not installed")
+    rng = np.random.default_rng(7)
+    w0 = rng.standard_normal((50, 3)).astype(dtype)
+    grads = [rng.standard_normal(w0.shape).astype(dtype) for _ in range(4)]
+    results = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("SVERTKA_JIT", flag)
+        w = svertka.Tensor(w0.copy())
+        opt = optimizers.Adam(learning_rate=0.01)
+        for g in grads:
+            w.grad = g
+            opt.apply_gradients([w])
+        results.append(w.data)
+    assert results[0].dtype == dtype
+    np.testing.assert_allclose(results[0], results[1], rtol=4 * np.finfo(dtype).eps, atol=0)

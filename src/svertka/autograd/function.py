@@ -45,16 +45,18 @@ class Function:
 
     inputs: tuple
     outputs: list
+    recording: bool = True  # set by __call__: whether backward may run for this call
 
     def __call__(self, *inputs):
         from svertka.autograd.tensor import Tensor, as_tensor
 
         like = next((t for t in inputs if isinstance(t, Tensor)), None)
         tensors = tuple(as_tensor(t, like=like) for t in inputs)
+        # forward may skip what only backward needs when nothing will be recorded
+        record = self.recording = grad_enabled() and any(t.requires_grad for t in tensors)
         ys = self.forward(*(t.data for t in tensors))
         single = not isinstance(ys, tuple)
         ys = (ys,) if single else ys
-        record = grad_enabled() and any(t.requires_grad for t in tensors)
         outs = [Tensor(y, requires_grad=record) for y in ys]
         if record:
             self.inputs = tensors

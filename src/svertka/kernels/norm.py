@@ -11,10 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from svertka.backend import get_array_module
-
-
-def _reduced_axes(x) -> tuple:
-    return tuple(range(x.ndim - 1))  # every axis but the channels
+from svertka.kernels.sums import channel_mean, channel_sum
 
 
 def batch_norm_train_forward(x, gamma, beta, eps):
@@ -22,18 +19,18 @@ def batch_norm_train_forward(x, gamma, beta, eps):
 
     ``gamma`` / ``beta`` may be None (no scale / no centre). ``var`` is the biased variance
     (divided by M), as Keras and TensorFlow use for both normalising and the moving average.
-    Returns ``y, mean, var, cache`` with ``cache = (xhat, inv_std, gamma)``.
+    Returns ``y, mean, var, cache`` with ``cache = (xhat, inv_std, gamma)``. The per-channel
+    sums are BLAS products (:mod:`svertka.kernels.sums`); the rest works in place.
     """
     xp = get_array_module(x)
-    axes = _reduced_axes(x)
-    mean = x.mean(axis=axes)  # (C,)
-    xc = x - mean
-    var = (xc * xc).mean(axis=axes)  # two-pass: no cancellation when |mean| >> std
+    mean = channel_mean(x)  # (C,)
+    xhat = x - mean  # centred first: two-pass, no cancellation when |mean| >> std
+    var = channel_mean(xhat * xhat)
     inv_std = 1 / xp.sqrt(var + eps)
-    xhat = xc * inv_std
-    y = xhat if gamma is None else xhat * gamma
+    xhat *= inv_std
+    y = xhat.copy() if gamma is None else xhat * gamma
     if beta is not None:
-        y = y + beta
+        y += beta
     return y, mean, var, (xhat, inv_std, gamma)
 
 
@@ -45,12 +42,13 @@ def batch_norm_train_backward(gy, cache):
     the parameter is.
     """
     xhat, inv_std, gamma = cache
-    axes = _reduced_axes(gy)
     m = gy.size // gy.shape[-1]
-    gbeta = gy.sum(axis=axes)  # (C,)
-    ggamma = (gy * xhat).sum(axis=axes)  # (C,)
-    k = inv_std / m if gamma is None else gamma * inv_std / m
-    gx = k * (m * gy - gbeta - xhat * ggamma)
+    gbeta = channel_sum(gy)  # (C,)
+    ggamma = channel_sum(gy * xhat)  # (C,)
+    k = inv_std if gamma is None else gamma * inv_std
+    gx = xhat * (-k * ggamma / m)
+    gx += gy * k
+    gx -= k * gbeta / m
     return gx, (None if gamma is None else ggamma), gbeta
 
 
@@ -68,10 +66,9 @@ def batch_norm_infer_forward(x, gamma, beta, mean, var, eps):
 def batch_norm_infer_backward(gy, cache):
     """``gx = gy gamma inv_std``: the statistics are constants here."""
     xhat, inv_std, gamma = cache
-    axes = _reduced_axes(gy)
     gx = gy * (inv_std if gamma is None else gamma * inv_std)
-    ggamma = None if gamma is None else (gy * xhat).sum(axis=axes)
-    return gx, ggamma, gy.sum(axis=axes)
+    ggamma = None if gamma is None else channel_sum(gy * xhat)
+    return gx, ggamma, channel_sum(gy)
 
 
 def moving_average(running, batch, momentum):

@@ -31,6 +31,8 @@ in row-major order (as PyTorch does), so the gradient is a valid subgradient and
 from __future__ import annotations
 
 from svertka.backend import get_array_module
+from svertka.kernels.jit import usable
+from svertka.kernels.pool_jit import extreme_pool_backward, extreme_pool_forward
 from svertka.kernels.shapes import conv_output_size
 
 MODES = ("max", "min", "sum", "avg")
@@ -78,7 +80,7 @@ def window_counts(size_hw, pool, strides, pads, out_hw, xp, dtype):
     return counts.reshape(1, out_hw[0], out_hw[1], 1).astype(dtype)
 
 
-def pool2d_forward(x, pool, strides, pads, mode: str):
+def pool2d_forward(x, pool, strides, pads, mode: str, for_backward: bool = True):
     """Pool every (KH, KW) window of ``x``; returns ``(y, cache)``.
 
     ``pool`` and ``strides`` are pairs, ``pads`` is ``((top, bottom), (left, right))`` and
@@ -86,6 +88,10 @@ def pool2d_forward(x, pool, strides, pads, mode: str):
     input (the op checks this), so no average divides by zero. ``y`` keeps the dtype of ``x``
     (integer averages become floating point). The cache holds the geometry, plus the padded
     input and ``y`` for max/min (backward compares them) or the counts for the average.
+
+    Max/min pooling of NumPy floats runs as a compiled loop where Numba is installed
+    (:mod:`svertka.kernels.pool_jit`); its cache holds the winning tap of each window
+    instead, and nothing when ``for_backward`` is false (inference).
     """
     assert mode in MODES, mode
     xp = get_array_module(x)
@@ -93,6 +99,10 @@ def pool2d_forward(x, pool, strides, pads, mode: str):
     out_hw = tuple(
         conv_output_size((h, w)[a], pool[a], strides[a], padding=sum(pads[a])) for a in range(2)
     )
+    geometry = {"mode": mode, "x_shape": x.shape, "pool": pool, "strides": strides, "pads": pads}
+    if mode in ("max", "min") and usable(x):
+        y, won = extreme_pool_forward(x, pool, strides, pads, out_hw, mode, for_backward)
+        return y, {**geometry, "won": won}
     xpad = _pad(x, pads, _fill_value(mode, x.dtype, xp))
     combine = {"max": xp.maximum, "min": xp.minimum}.get(mode, xp.add)
     taps = [(i, j) for i in range(pool[0]) for j in range(pool[1])]
@@ -112,12 +122,8 @@ def pool2d_forward(x, pool, strides, pads, mode: str):
         y = y / counts
     extremes = (xpad, y) if mode in ("max", "min") else None
     cache = {
-        "mode": mode,
-        "x_shape": x.shape,
+        **geometry,
         "padded_shape": xpad.shape,
-        "pool": pool,
-        "strides": strides,
-        "pads": pads,
         "out_hw": out_hw,
         "taps": taps,
         "extremes": extremes,
@@ -130,13 +136,18 @@ def _winners(cache):
     """Yield ``((i, j), hit)``: which windows' extreme sits at tap (i, j), bool (N, OH, OW, C).
 
     Scanning taps in row-major order and keeping only windows not yet taken sends a tie's
-    whole gradient to its first element.
+    whole gradient to its first element, and a NaN window's to its first NaN.
     """
     xpad, y = cache["extremes"]
     taps = cache["taps"]
+    xp = get_array_module(y)
+    nan_y = xp.isnan(y) if y.dtype.kind == "f" and xp.isnan(y).any() else None
     free = None  # windows whose gradient no earlier tap has taken
     for k, (i, j) in enumerate(taps):
-        hit = _tap(xpad, i, j, cache["out_hw"], cache["strides"]) == y
+        tap = _tap(xpad, i, j, cache["out_hw"], cache["strides"])
+        hit = tap == y
+        if nan_y is not None:  # a NaN wins its window (maximum propagates it): its first NaN
+            hit |= nan_y & xp.isnan(tap)
         if free is None:
             free = ~hit
         else:
@@ -154,6 +165,9 @@ def pool2d_backward(gy, cache):
     do not overlap are simply assigned, and when they also tile the padded input exactly (the
     usual 2x2 stride 2) the buffer needs no zero fill. The padding is cropped at the end.
     """
+    if "won" in cache:  # the compiled forward ran
+        return extreme_pool_backward(gy, cache["won"], cache["x_shape"], cache["pool"],
+                                     cache["strides"], cache["pads"])
     xp = get_array_module(gy)
     mode, pool, strides, out_hw = cache["mode"], cache["pool"], cache["strides"], cache["out_hw"]
     hp, wp = cache["padded_shape"][1:3]

@@ -120,6 +120,7 @@ class Conv2D(Layer):
         )
 
     def call(self, inputs, training: bool = False):
+        fuse = self._activation is ops.relu  # ReLU runs inside the convolution op
         y = ops.conv2d(
             inputs,
             self.kernel,
@@ -128,8 +129,9 @@ class Conv2D(Layer):
             self.padding,
             self.padding_mode,
             self.dilation_rate,
+            relu=fuse,
         )
-        return y if self._activation is None else self._activation(y)
+        return y if self._activation is None or fuse else self._activation(y)
 
     def get_config(self) -> dict:
         op = "Conv2D"

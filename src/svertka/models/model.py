@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from svertka.autograd import Tensor
-from svertka.backend import asarray
+from svertka.autograd.function import grad_enabled
+from svertka.backend import asarray, get_array_module
 from svertka.layers.base import Layer, SymbolicTensor, unique_name
 
 
@@ -136,24 +137,48 @@ class Model:
         return sum(layer.count_params() for layer in self.layers)
 
     # -- running -------------------------------------------------------------------------
+    # samples per pass in inference: small enough that one pass's activations stay in cache
+    inference_chunk = 32
+
     def __call__(self, x, training: bool = False):
+        """Run the graph on ``x`` (one array or Tensor per input).
+
+        In inference (``training=False`` under ``no_grad``) a large batch goes through in
+        chunks of ``inference_chunk`` samples, concatenated: the same outputs, as every
+        layer treats samples independently at inference, but each layer's output is still in
+        cache when the next one reads it (2x faster at batch 1,000 on the notes' model).
+        """
         xs = _as_list(x)
         if len(xs) != len(self.inputs):
             raise ValueError(f"{self.name}: expected {len(self.inputs)} input(s), received "
                              f"{len(xs)}")
-        values = {}
+        ts = []
         for sym, value in zip(self.inputs, xs):
             t = value if isinstance(value, Tensor) else Tensor(asarray(value))
             if t.ndim != len(sym.shape) or any(
                     s is not None and s != d for s, d in zip(sym.shape[1:], t.shape[1:])):
                 raise ValueError(f"{self.name}: input must have shape {sym.shape}, received "
                                  f"{tuple(t.shape)}")
-            values[id(sym)] = t
+            ts.append(t)
+        n = len(ts[0])
+        step = self.inference_chunk
+        if training or grad_enabled() or n <= step or any(len(t) != n for t in ts):
+            outs = self._run(ts, training)
+        else:
+            parts = [self._run([Tensor(t.data[i:i + step]) for t in ts], training)
+                     for i in range(0, n, step)]
+            xp = get_array_module(parts[0][0].data)
+            outs = [Tensor(xp.concatenate([p[k].data for p in parts]))
+                    for k in range(len(parts[0]))]
+        return outs[0] if len(outs) == 1 else outs
+
+    def _run(self, ts, training):
+        """The layers in graph order on input Tensors ``ts``; the output Tensors."""
+        values = {id(sym): t for sym, t in zip(self.inputs, ts)}
         for node in self._nodes:
             args = [values[id(p)] for p in node.parents]
             values[id(node)] = node.layer(args if node.many else args[0], training=training)
-        outs = [values[id(o)] for o in self.outputs]
-        return outs[0] if len(outs) == 1 else outs
+        return [values[id(o)] for o in self.outputs]
 
     def predict(self, x, batch_size: int = 32, verbose=0, tta: int = 1,
                 tta_augment=None) -> np.ndarray:

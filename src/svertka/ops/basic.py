@@ -11,6 +11,7 @@ import builtins
 
 from svertka.autograd import Function, Tensor, unbroadcast
 from svertka.backend import get_array_module
+from svertka.kernels.sums import channel_sum
 
 
 class Add(Function):
@@ -113,7 +114,7 @@ class Dense(Function):
 
     def backward(self, gy):
         gx, gw = gy @ self.w.T, self.x.T @ gy
-        return (gx, gw, gy.sum(axis=0)) if self.has_b else (gx, gw)
+        return (gx, gw, channel_sum(gy)) if self.has_b else (gx, gw)
 
 
 class Reshape(Function):

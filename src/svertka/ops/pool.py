@@ -38,7 +38,8 @@ class Pool2D(Function):
         self.mode, self.pool, self.strides, self.pads = mode, pool, strides, pads
 
     def forward(self, x):
-        y, self.cache = pool2d_forward(x, self.pool, self.strides, self.pads, self.mode)
+        y, self.cache = pool2d_forward(x, self.pool, self.strides, self.pads, self.mode,
+                                       for_backward=self.recording)
         return y
 
     def backward(self, gy):

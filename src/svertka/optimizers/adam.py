@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 
 from svertka.backend import get_array_module
+from svertka.kernels.jit import usable
+from svertka.kernels.optim_jit import adam_update, contiguous_alike
 from svertka.optimizers.base import Optimizer, check_number
 
 
@@ -77,6 +79,11 @@ class Adam(Optimizer):
         else:
             g = self._decayed(g, w, self.weight_decay)
         m, v = slots[0], slots[1]
+        if not self.amsgrad and usable(w, g, m, v) and contiguous_alike(w, g, m, v):
+            # one compiled pass, the same operations as below (kernels/optim_jit.py)
+            adam_update(w, g, m, v, self.beta_1, self.beta_2, self.epsilon,
+                        lr / (1.0 - self.beta_1**t), t)
+            return
         tmp = self._buffer(w, 1)
         # m += (1 - beta_1) * (g - m): the same rounding as torch's lerp_.
         xp.subtract(g, m, out=tmp)

@@ -1,0 +1,103 @@
+"""Peak memory of each library in a step case, measured in a fresh process per library and case.
+
+The child process (``run.py --probe-memory LIB CASE``) imports everything and builds the
+case's model and data for that one library. It then resets the kernel's high-water mark of
+its resident set (writing 5 to ``/proc/self/clear_refs``), so that the peak of imports and
+building does not hide what follows, reads its resident set size (``VmRSS``) as the
+baseline, makes ``CALLS`` calls, and reads the high-water mark (``VmHWM``): the figure is
+their difference, in MiB. ``VmHWM`` is the peak that ``getrusage``'s ``ru_maxrss`` reports,
+read directly because ``ru_maxrss`` also keeps the peak recorded whenever a thread exits
+(TensorFlow's import ends threads), which the reset does not clear. Where the reset is not
+possible, the figure is the rise of ``ru_maxrss`` over its value after setup, which can
+understate.
+
+What the figure holds, besides the activations, gradients and workspaces of a step: what a
+library sets up on first use and keeps (optimizer state, Keras's traced graphs, BLAS buffers,
+svertka's JIT-compiled kernels: numba and LLVM load on first use, about 150 MiB), and what the
+memory allocators keep for reuse. A second measurement over warmed-up calls was tried and
+dropped: the allocators keep the freed memory resident, so it read zero for every library.
+
+Probes run two at a time, before any timing, so that they do not disturb it.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import resource
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+CALLS = 8
+RUN = Path(__file__).with_name("run.py")
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_growth(fn, calls: int) -> tuple[float, str]:
+    """MiB the peak RSS rises above the current RSS while ``fn`` runs ``calls`` times."""
+    gc.collect()
+    if _reset_peak() and (rss := _status_kib("VmRSS")) is not None:
+        for _ in range(calls):
+            fn()
+        return (_status_kib("VmHWM") - rss) / 1024, "VmHWM over VmRSS, high-water mark reset"
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024, "ru_maxrss"
+
+
+def probe(lib: str, case: str) -> dict:
+    """In this (fresh) process: how far ``lib``'s peak RSS rises over ``CALLS`` calls of
+    ``case`` above the RSS after setup, in MiB."""
+    import cases
+
+    fn = cases.CASES[case].build((lib,))[0][lib]
+    growth, method = _peak_growth(fn, CALLS)
+    return {"lib": lib, "case": case, "growth_mib": growth, "method": method}
+
+
+def _child(lib: str, case: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--probe-memory", lib, case],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"lib": lib, "case": case, "growth_mib": None, "error": tail[0]}
+    return json.loads(lines[-1])
+
+
+def measure(case_names, libs, jobs: int = 2) -> dict[str, dict[str, dict]]:
+    """``{case: {lib: probe record}}`` for every pair, each in its own process."""
+    pairs = [(lib, case) for case in case_names for lib in libs]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        records = list(pool.map(lambda pair: _child(*pair), pairs))
+    out: dict[str, dict[str, dict]] = {case: {} for case in case_names}
+    for record in records:
+        out[record["case"]][record["lib"]] = record
+    return out

@@ -1,0 +1,116 @@
+"""Max and min pooling as compiled loops (see :mod:`svertka.kernels.jit`).
+
+Same contract as the NumPy tap loop in :mod:`svertka.kernels.pool`: windows are clipped to
+the input (padded cells never win), ties go to the first extreme cell in row-major order, and
+overlapping windows add their gradients. Forward records, for every output cell, which tap of
+its window won (an int32: narrower integers stop the channel loop from vectorising);
+backward sends ``gy`` there.
+
+A NaN in a window wins it (as ``numpy.maximum`` propagates NaN), the first NaN taking the
+gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from svertka.kernels.jit import jit
+
+
+@jit
+def _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, tap, want_taps):
+    """y[n, i, j, c] = extreme of x over window (i, j); tap = its index p*KW + q in the window.
+
+    ``sign`` is 1.0 for max, -1.0 for min: comparing ``sign * v`` turns min into max exactly.
+    The channel loop is innermost and branch-free, so it compiles to vector instructions.
+    """
+    n, h, w, c = x.shape
+    _, oh, ow, _ = y.shape
+    for b in range(n):
+        for i in range(oh):
+            r0 = i * sh - top
+            for j in range(ow):
+                s0 = j * sw - left
+                yv = y[b, i, j]
+                tv = tap[b, i, j] if want_taps else tap[b, 0, 0]  # a scratch row if not kept
+                first = True
+                for p in range(kh):
+                    r = r0 + p
+                    if r < 0 or r >= h:
+                        continue
+                    for q in range(kw):
+                        s = s0 + q
+                        if s < 0 or s >= w:
+                            continue
+                        xv = x[b, r, s]
+                        k = np.int32(p * kw + q)
+                        if first:
+                            yv[:] = xv
+                            tv[:] = k
+                            first = False
+                            continue
+                        for ch in range(c):
+                            v, best = xv[ch], yv[ch]
+                            take = (sign * v > sign * best) | ((v != v) & (best == best))
+                            yv[ch] = v if take else best
+                            tv[ch] = k if take else tv[ch]
+
+
+@jit
+def _extreme_backward_tiled(gy, tap, kh, kw, gx):
+    """Windows tile gx exactly (stride = pool, no padding): every cell written once."""
+    n, oh, ow, c = gy.shape
+    for b in range(n):
+        for i in range(oh):
+            for p in range(kh):
+                r = i * kh + p
+                for j in range(ow):
+                    for q in range(kw):
+                        s = j * kw + q
+                        k = p * kw + q
+                        for ch in range(c):
+                            gx[b, r, s, ch] = gy[b, i, j, ch] if tap[b, i, j, ch] == k else 0.0
+
+
+@jit
+def _extreme_backward_scatter(gy, tap, kw, sh, sw, top, left, gx):
+    """Any geometry: gx (zero-filled) += gy at each window's winning cell."""
+    n, oh, ow, c = gy.shape
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    k = tap[b, i, j, ch]
+                    gx[b, i * sh - top + k // kw, j * sw - left + k % kw, ch] += gy[b, i, j, ch]
+
+
+def extreme_pool_forward(x, pool, strides, pads, out_hw, mode: str, want_taps: bool = True):
+    """Max (``mode='max'``) or min pooling of float ``x`` (N, H, W, C); returns (y, taps).
+
+    ``taps`` (N, OH, OW, C) int32 holds the winning cell of each window, None when
+    ``want_taps`` is false (inference: nothing to send gradients back to).
+    """
+    (kh, kw), (sh, sw), ((top, _), (left, _)) = pool, strides, pads
+    n, _, _, c = x.shape
+    x = np.ascontiguousarray(x)
+    y = np.empty((n, out_hw[0], out_hw[1], c), dtype=x.dtype)
+    sign = x.dtype.type(1.0 if mode == "max" else -1.0)
+    taps = np.empty(y.shape if want_taps else (n, 1, 1, c), dtype=np.int32)
+    _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, taps, want_taps)
+    return y, (taps if want_taps else None)
+
+
+def extreme_pool_backward(gy, taps, x_shape, pool, strides, pads):
+    """Gradient of :func:`extreme_pool_forward` with respect to x, shape ``x_shape``."""
+    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = pool, strides, pads
+    _, h, w, _ = x_shape
+    gy = np.ascontiguousarray(gy)
+    tiles = (sh, sw) == (kh, kw) and (top, bottom, left, right) == (0, 0, 0, 0) and (
+        (h, w) == (gy.shape[1] * kh, gy.shape[2] * kw))
+    if tiles:
+        gx = np.empty(x_shape, dtype=gy.dtype)
+        _extreme_backward_tiled(gy, taps, kh, kw, gx)
+    else:
+        gx = np.zeros(x_shape, dtype=gy.dtype)
+        _extreme_backward_scatter(gy, taps, kw, sh, sw, top, left, gx)
+    return gx
