@@ -90,7 +90,7 @@ def col2im(tap_grad, padded_shape, out_hw, kernel_hw, strides=(1, 1), dilation=(
     return gxpad
 
 
-_CHUNK_BYTES = 4 << 20  # inference: im2col rows per GEMM, few enough to stay in cache
+_CHUNK_BYTES = 16 << 20  # inference: the most window-matrix bytes gathered at once
 
 
 def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1),
@@ -103,8 +103,8 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
     relu else None).
 
     With ``for_backward=False`` (inference) nothing is cached (None) and the batch goes
-    through in chunks of a few images, each one's im2col matrix still in cache when its GEMM
-    reads it: at batch 1,000 the full matrix of the notes' second layer is 225 MB.
+    through in chunks of images whose window matrix stays under ``_CHUNK_BYTES``: at batch
+    1,000 the full matrix of the notes' second layer would take 225 MB.
     """
     xp = get_array_module(x)
     kh, kw, c, c_out = w.shape
