@@ -65,3 +65,26 @@ def jit(fn):
 
     call.py_func = fn
     return call
+
+
+def compile_all() -> bool:
+    """Compile (or load from the disk cache) every compiled kernel for float32 now, rather
+    than at the first batch that needs it; False where they cannot run (no Numba).
+
+    Numba and LLVM take about 100 MiB of memory and a few seconds the first time.
+    """
+    if not enabled():
+        return False
+    from svertka.kernels.optim_jit import adam_update
+    from svertka.kernels.pool_jit import extreme_pool_backward, extreme_pool_forward
+
+    x = np.zeros((1, 2, 2, 1), np.float32)
+    geometry = ((2, 2), (2, 2), ((0, 0), (0, 0)))
+    for want_taps in (False, True):  # taps from the second, for backward
+        y, taps = extreme_pool_forward(x, *geometry, (1, 1), "max", want_taps)
+    extreme_pool_backward(y, taps, x.shape, *geometry)
+    extreme_pool_backward(np.zeros((1, 1, 1, 1), np.float32), taps, (1, 3, 3, 1), (2, 2),
+                          (1, 1), ((0, 0), (0, 0)))  # overlapping windows: the scatter loop
+    w = np.zeros(3, np.float32)
+    adam_update(w, w.copy(), w.copy(), w.copy(), 0.9, 0.999, 1e-7, 1e-3, 1)
+    return True
