@@ -15,7 +15,8 @@ What the figure holds, besides the activations, gradients and workspaces of a st
 library sets up on first use and keeps (optimizer state, Keras's traced graphs, BLAS buffers),
 and what the memory allocators keep for reuse. svertka's compiled kernels are loaded before
 the baseline, as part of setup (``svertka.kernels.jit.compile_all``): Numba and LLVM take
-about 120 MiB once per process, whatever the model, which would otherwise swamp the figure. A second measurement over warmed-up calls was tried and
+about 120 MiB once per process, whatever the model, which would otherwise swamp the figure.
+A second measurement over warmed-up calls was tried and
 dropped: the allocators keep the freed memory resident, so it read zero for every library.
 
 Probes run two at a time, before any timing, so that they do not disturb it.

@@ -24,7 +24,7 @@ def _adam(w, g, m, v, one_minus_b1, b2, one_minus_b2, root_correction, eps, neg_
         vi = v[i] * b2 + (gi * gi) * one_minus_b2
         m[i] = mi
         v[i] = vi
-        w[i] += mi / (math.sqrt(vi) / root_correction + eps) * neg_step
+        w[i] += mi / (np.sqrt(vi) / root_correction + eps) * neg_step  # sqrt in w's dtype
 
 
 def adam_update(w, g, m, v, beta_1, beta_2, epsilon, step_size, t) -> None:

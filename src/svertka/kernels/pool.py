@@ -89,9 +89,10 @@ def pool2d_forward(x, pool, strides, pads, mode: str, for_backward: bool = True)
     (integer averages become floating point). The cache holds the geometry, plus the padded
     input and ``y`` for max/min (backward compares them) or the counts for the average.
 
-    Max/min pooling of NumPy floats runs as a compiled loop where Numba is installed
-    (:mod:`svertka.kernels.pool_jit`); its cache holds the winning tap of each window
-    instead, and nothing when ``for_backward`` is false (inference).
+    For training, max/min pooling of NumPy floats runs as a compiled loop where Numba is
+    installed (:mod:`svertka.kernels.pool_jit`), its cache holding the winning tap of each
+    window. Inference (``for_backward=False``) keeps the tap loop below, which is faster
+    when no winner needs recording (0.4 against 0.7 ms on the notes' first pooling layer).
     """
     assert mode in MODES, mode
     xp = get_array_module(x)
@@ -100,8 +101,8 @@ def pool2d_forward(x, pool, strides, pads, mode: str, for_backward: bool = True)
         conv_output_size((h, w)[a], pool[a], strides[a], padding=sum(pads[a])) for a in range(2)
     )
     geometry = {"mode": mode, "x_shape": x.shape, "pool": pool, "strides": strides, "pads": pads}
-    if mode in ("max", "min") and usable(x):
-        y, won = extreme_pool_forward(x, pool, strides, pads, out_hw, mode, for_backward)
+    if mode in ("max", "min") and for_backward and usable(x):
+        y, won = extreme_pool_forward(x, pool, strides, pads, out_hw, mode)
         return y, {**geometry, "won": won}
     xpad = _pad(x, pads, _fill_value(mode, x.dtype, xp))
     combine = {"max": xp.maximum, "min": xp.minimum}.get(mode, xp.add)
