@@ -60,22 +60,14 @@ def _cifar(n: int):
     return (x[:n] / np.float32(255)).astype(np.float32), to_categorical(y[:n], 10), source
 
 
-def _notes_twins(libs: Sequence[str]) -> dict:
-    ours = models.notes_svertka()
-    make = {
-        "svertka": lambda: ours,
-        "torch": lambda: models.notes_torch(ours),
-        "keras": lambda: models.notes_keras(ours),
-    }
-    return {lib: make[lib]() for lib in libs}
-
-
 def notes_train(batch: int) -> Builder:
     def build(libs):
         x, y = _digits()
         x, y = x[:batch], y[:batch]
-        fns = {lib: steps.train_step(lib, m, x, y) for lib, m in _notes_twins(libs).items()}
-        return fns, "MNIST sample digits"
+        nets = models.twins("notes", libs)
+        return {lib: steps.train_step(lib, m, x, y) for lib, m in nets.items()}, (
+            "MNIST sample digits"
+        )
 
     return build
 
@@ -83,7 +75,7 @@ def notes_train(batch: int) -> Builder:
 def notes_infer(batch: int) -> Builder:
     def build(libs):
         x = _digits()[0][-batch:]
-        return {lib: steps.infer(lib, m, x) for lib, m in _notes_twins(libs).items()}, (
+        return {lib: steps.infer(lib, m, x) for lib, m in models.twins("notes", libs).items()}, (
             "MNIST sample digits"
         )
 
@@ -93,13 +85,8 @@ def notes_infer(batch: int) -> Builder:
 def resnet_train(batch: int) -> Builder:
     def build(libs):
         x, y, source = _cifar(batch)
-        ours = models.resnet_svertka()
-        make = {
-            "svertka": lambda: ours,
-            "torch": lambda: models.resnet_torch(ours),
-            "keras": lambda: models.resnet_keras(ours),
-        }
-        return {lib: steps.train_step(lib, make[lib](), x, y) for lib in libs}, source
+        nets = models.twins("resnet", libs)
+        return {lib: steps.train_step(lib, net, x, y) for lib, net in nets.items()}, source
 
     return build
 

@@ -152,13 +152,7 @@ def run(libs, epochs: int, quick: bool = False, log=print) -> Result:
     import svertka
 
     train, test, source = load(quick)
-    ours = models.notes_svertka()
-    twins = {
-        "svertka": lambda: ours,
-        "torch": lambda: models.notes_torch(ours),
-        "keras": lambda: models.notes_keras(ours),
-    }
-    nets = {lib: twins[lib]() for lib in libs}  # before svertka's fit changes the weights
+    nets = models.twins("notes", libs)  # before svertka's fit changes the weights
     figures = {}
     for lib in libs:
         settle(1.0)

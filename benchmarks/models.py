@@ -195,3 +195,14 @@ def _copy_dense(linear, kernel, bias) -> None:
 
     linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(kernel.T)))
     linear.bias.copy_(torch.from_numpy(np.asarray(bias)))
+
+
+def twins(family: str, libs) -> dict:
+    """``{library: model}`` for ``family`` 'notes' or 'resnet', every library's network
+    starting from the same weights as svertka's (built first)."""
+    ours = {"notes": notes_svertka, "resnet": resnet_svertka}[family]()
+    copies = {
+        "notes": {"torch": notes_torch, "keras": notes_keras},
+        "resnet": {"torch": resnet_torch, "keras": resnet_keras},
+    }[family]
+    return {lib: ours if lib == "svertka" else copies[lib](ours) for lib in libs}

@@ -4,11 +4,17 @@ Every kernel is written in NumPy first, and that version always works. A handful
 max/min pooling for one, cost NumPy several passes over memory with boolean temporaries
 (compare, mask, multiply per window tap), where one compiled pass over the windows does the
 same work. Measured on the notes' MNIST model, batch 128, 2 cores: max pooling forward +
-backward took 12 ms in NumPy against about 2 ms compiled (see benchmarks/).
+backward took 12 ms in NumPy against 4.5 ms compiled.
 
 Numba is an optional dependency (``pip install svertka[fast]``). Where it is not installed, or
 the environment variable ``SVERTKA_JIT=0`` is set, or the arrays are not NumPy floats (CuPy,
 integer maps), the NumPy version runs; the tests run both and compare them.
+
+Tried and dropped, as slower than what they would replace (batch 32, notes' model): a direct
+convolution loop for the one-channel first layer (1.1 ms against im2col + GEMM's 1.3 ms: too
+little to carry the extra code), a gathering col2im for the input gradient (slower than the
+per-tap GEMMs), and Numba's parallel loops, whose threads fought OpenBLAS's for the two
+cores (a training step took twice as long).
 
 A ``@jit`` function is compiled on its first call for the argument types it gets (a second
 or so, once; the result is cached on disk next to the module) and runs without the GIL.
