@@ -11,7 +11,6 @@ from svertka.kernels.pool import (
     pool2d_forward,
     window_counts,
 )
-from svertka.kernels.pool_jit import extreme_pool_forward
 from svertka.kernels.shapes import resolve_padding
 
 rng = np.random.default_rng(3)
@@ -179,12 +178,3 @@ def test_inference_forward_gives_the_training_values(engine):
     y, cache = pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), "max", for_backward=False)
     np.testing.assert_array_equal(y, pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), "max")[0])
     assert "won" not in cache  # the NumPy tap loop, faster when no winner is recorded
-
-
-def test_compiled_inference_forward_skips_the_winners():
-    if not jit.enabled():
-        pytest.skip("Numba is not installed")
-    x = distinct(2, 4, 4, 3)
-    y, won = extreme_pool_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), (2, 2), "max", False)
-    assert won is None
-    np.testing.assert_array_equal(y, pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), "max")[0])

@@ -18,7 +18,7 @@ from svertka.kernels.jit import jit
 
 
 @jit
-def _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, tap, want_taps):
+def _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, tap):
     """y[n, i, j, c] = extreme of x over window (i, j); tap = its index p*KW + q in the window.
 
     ``sign`` is 1.0 for max, -1.0 for min: comparing ``sign * v`` turns min into max exactly.
@@ -31,8 +31,7 @@ def _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, tap, want_taps):
             r0 = i * sh - top
             for j in range(ow):
                 s0 = j * sw - left
-                yv = y[b, i, j]
-                tv = tap[b, i, j] if want_taps else tap[b, 0, 0]  # a scratch row if not kept
+                yv, tv = y[b, i, j], tap[b, i, j]
                 first = True
                 for p in range(kh):
                     r = r0 + p
@@ -84,20 +83,20 @@ def _extreme_backward_scatter(gy, tap, kw, sh, sw, top, left, gx):
                     gx[b, i * sh - top + k // kw, j * sw - left + k % kw, ch] += gy[b, i, j, ch]
 
 
-def extreme_pool_forward(x, pool, strides, pads, out_hw, mode: str, want_taps: bool = True):
+def extreme_pool_forward(x, pool, strides, pads, out_hw, mode: str):
     """Max (``mode='max'``) or min pooling of float ``x`` (N, H, W, C); returns (y, taps).
 
-    ``taps`` (N, OH, OW, C) int32 holds the winning cell of each window, None when
-    ``want_taps`` is false (inference: nothing to send gradients back to).
+    ``taps`` (N, OH, OW, C) int32 holds the winning cell of each window, for backward.
+    (Inference needs no taps, and NumPy's tap loop is faster there: ``pool.py``.)
     """
     (kh, kw), (sh, sw), ((top, _), (left, _)) = pool, strides, pads
     n, _, _, c = x.shape
     x = np.ascontiguousarray(x)
     y = np.empty((n, out_hw[0], out_hw[1], c), dtype=x.dtype)
+    taps = np.empty(y.shape, dtype=np.int32)
     sign = x.dtype.type(1.0 if mode == "max" else -1.0)
-    taps = np.empty(y.shape if want_taps else (n, 1, 1, c), dtype=np.int32)
-    _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, taps, want_taps)
-    return y, (taps if want_taps else None)
+    _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, taps)
+    return y, taps
 
 
 def extreme_pool_backward(gy, taps, x_shape, pool, strides, pads):
