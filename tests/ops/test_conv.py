@@ -7,6 +7,7 @@ from helpers import TORCH_MODE, check_grad, compare_torch, nchw_to_nhwc, nhwc_to
 
 import svertka
 from svertka import ops
+from svertka.kernels import conv as kconv
 from svertka.kernels.pad import MODES
 
 rng = np.random.default_rng(3)
@@ -306,14 +307,15 @@ def test_fused_relu_equals_relu_after_conv_with_exact_zeros():
         np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
 
 
-def test_inference_runs_in_chunks_with_the_same_result(monkeypatch):
-    from svertka.kernels import conv as kconv
-
-    monkeypatch.setattr(kconv, "_CHUNK_BYTES", 1)  # one image per GEMM
+def test_inference_keeps_no_cache_and_gives_the_same_result():
     x, w, b = arrays((5, 6, 6, 3), (3, 3), True, c_out=4)
     ys = []
     for recording in (True, False):
         with contextlib.nullcontext() if recording else svertka.no_grad():
-            ys.append(ops.conv2d(svertka.Tensor(x, requires_grad=True), w, b, padding="same",
-                                 relu=True).numpy())
+            y = ops.conv2d(svertka.Tensor(x, requires_grad=True), w, b, padding="same",
+                           relu=True)
+        assert (y.creator is not None) == recording
+        ys.append(y.numpy())
     np.testing.assert_allclose(ys[0], ys[1], rtol=1e-12, atol=1e-12)
+    _, cache = kconv.conv2d_forward(x, w, b, pads=((1, 1), (1, 1)), for_backward=False)
+    assert cache is None

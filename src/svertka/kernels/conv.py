@@ -90,9 +90,6 @@ def col2im(tap_grad, padded_shape, out_hw, kernel_hw, strides=(1, 1), dilation=(
     return gxpad
 
 
-_CHUNK_BYTES = 16 << 20  # inference: the most window-matrix bytes gathered at once
-
-
 def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1),
                    relu: bool = False, for_backward: bool = True):
     """y = conv(x, w) + b with zero padding ``pads = ((top, bottom), (left, right))``;
@@ -100,30 +97,20 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
 
     Arguments are assumed checked (``svertka.ops.conv2d`` does it). Returns ``(y, cache)``,
     cache = (cols (N*OH*OW, KH*KW*C), w, x.shape, pads, strides, dilation, has_bias, y if
-    relu else None).
-
-    With ``for_backward=False`` (inference) nothing is cached (None) and the batch goes
-    through in chunks of images whose window matrix stays under ``_CHUNK_BYTES``: at batch
-    1,000 the full matrix of the notes' second layer would take 225 MB.
+    relu else None), or None with ``for_backward=False`` (inference keeps nothing; a model
+    bounds its memory by running large batches in chunks, see ``Model.__call__``).
     """
-    xp = get_array_module(x)
     kh, kw, c, c_out = w.shape
     xpad = pad_forward(x, pads, "zeros")
     windows = im2col(xpad, (kh, kw), strides, dilation)  # (N, OH, OW, KH, KW, C)
     n, oh, ow = windows.shape[:3]
-    w2d = w.reshape(kh * kw * c, c_out)
-    per_image = oh * ow * kh * kw * c * x.dtype.itemsize
-    step = n if for_backward else max(1, _CHUNK_BYTES // max(per_image, 1))
-    y = xp.empty((n * oh * ow, c_out), dtype=xp.result_type(x, w))  # (N*OH*OW, C_out)
-    for start in range(0, n, step):
-        rows = slice(start * oh * ow, min(start + step, n) * oh * ow)
-        cols = window_matrix(windows[start : start + step])  # (images*OH*OW, KH*KW*C)
-        xp.matmul(cols, w2d, out=y[rows])
-        if b is not None:
-            y[rows] += b
-        if relu:
-            xp.maximum(y[rows], 0, out=y[rows])
+    cols = window_matrix(windows)  # (N*OH*OW, KH*KW*C)
+    y = cols @ w.reshape(kh * kw * c, c_out)  # (N*OH*OW, C_out)
+    if b is not None:
+        y += b
     y = y.reshape(n, oh, ow, c_out)
+    if relu:
+        get_array_module(y).maximum(y, 0, out=y)
     if not for_backward:
         return y, None
     return y, (cols, w, x.shape, pads, strides, dilation, b is not None, y if relu else None)
