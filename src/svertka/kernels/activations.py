@@ -110,17 +110,25 @@ def _exp_neg_square(y):
     return t
 
 
+def _ratio(t, num, den):
+    """Cody's rational form in Horner order, evaluated in place:
+    ``(...((num[0] t + num[1]) t + ...) t + num[-1]`` over the same with a leading 1 and
+    ``den`` (one coefficient fewer in front)."""
+    n, d = num[0] * t, t.copy()
+    for a, b in zip(num[1:-1], den[:-1], strict=True):
+        n += a
+        n *= t
+        d += b
+        d *= t
+    n += num[-1]
+    d += den[-1]
+    n /= d
+    return n
+
+
 def _erfc_mid(y):
     """erfc(y) for 0.46875 < y <= 4."""
-    num, den = _C[8] * y, y.copy()
-    for c, d in zip(_C[:7], _D[:7], strict=True):
-        num += c
-        num *= y
-        den += d
-        den *= y
-    num += _C[7]
-    den += _D[7]
-    num /= den
+    num = _ratio(y, (_C[8], *_C[:7], _C[7]), _D[:8])
     num *= _exp_neg_square(y)
     return num
 
@@ -129,15 +137,7 @@ def _erfc_big(y):
     """erfc(y) for y > 4 (0 from y = 30 on, where the float64 result underflows anyway)."""
     y = get_array_module(y).minimum(y, _ERFC_ZERO)  # keeps y*y finite
     z = 1.0 / (y * y)
-    num, den = _P[5] * z, z.copy()
-    for p, q in zip(_P[:4], _Q[:4], strict=True):
-        num += p
-        num *= z
-        den += q
-        den *= z
-    num += _P[4]
-    den += _Q[4]
-    num /= den
+    num = _ratio(z, (_P[5], *_P[:4], _P[4]), _Q[:5])
     num *= z
     return (_SQRT_1_PI - num) / y * _exp_neg_square(y)
 

@@ -61,17 +61,25 @@ def activation_fn(layer: str, activation):
     return None if fn is ops.ACTIVATIONS["linear"] else fn
 
 
-def activation_config(layer: str, activation):
-    """The name to save: the string given, or the name of one of ``ops.ACTIVATIONS``."""
-    if activation is None or isinstance(activation, str):
-        return activation
-    name = getattr(activation, "__name__", None)
-    if ops.ACTIVATIONS.get(name) is activation:
+def _saved_name(layer: str, arg: str, value, registry: dict, hint: str = ""):
+    """What ``get_config`` writes for a name-or-callable option: a string (or None) as given,
+    a callable of ``registry`` by its name; any other callable cannot be saved."""
+    if value is None or isinstance(value, str):
+        return value
+    name = getattr(value, "__name__", None)
+    if registry.get(name) is value:
         return name
     raise ValueError(
-        f"{layer}.get_config: argument 'activation' must be saved by name, but the callable "
-        f"{activation!r} is not one of svertka.ops.ACTIVATIONS {sorted(ops.ACTIVATIONS)}; "
-        f"pass the activation by name, or use an Activation-free layer and apply it yourself"
+        f"{layer}.get_config: argument '{arg}' must be saved by name, but the callable "
+        f"{value!r} is not one of {sorted(registry)}{hint}"
+    )
+
+
+def activation_config(layer: str, activation):
+    """The name to save: the string given, or the name of one of ``ops.ACTIVATIONS``."""
+    return _saved_name(
+        layer, "activation", activation, ops.ACTIVATIONS,
+        "; pass the activation by name, or use an Activation-free layer and apply it yourself",
     )
 
 
@@ -87,15 +95,8 @@ def initializer(layer: str, arg: str, value):
 
 
 def initializer_config(layer: str, arg: str, value):
-    if isinstance(value, str):
-        return value
-    name = getattr(value, "__name__", None)
-    if initializers.INITIALIZERS.get(name) is value:
-        return name
-    raise ValueError(
-        f"{layer}.get_config: argument '{arg}' must be saved by name, but the callable "
-        f"{value!r} is not one of {sorted(initializers.INITIALIZERS)}"
-    )
+    """The name to save: the string given, or the name of one of ``INITIALIZERS``."""
+    return _saved_name(layer, arg, value, initializers.INITIALIZERS)
 
 
 def regularizer(layer: str, arg: str, value):
@@ -120,10 +121,14 @@ def regularizer_config(layer: str, arg: str, value):
     )
 
 
-def set_kernel_args(layer, kernel_initializer, bias_initializer, kernel_regularizer,
-                    bias_regularizer) -> None:
-    """Check and keep the four kernel/bias options that Dense and Conv2D share."""
+def set_kernel_args(layer, activation, use_bias, kernel_initializer, bias_initializer,
+                    kernel_regularizer, bias_regularizer) -> None:
+    """Check and keep the options that Dense and Conv2D share: the activation, whether there
+    is a bias, and the kernel/bias initialisers and regularisers."""
     op = type(layer).__name__
+    layer._activation = activation_fn(op, activation)
+    layer.activation = activation
+    layer.use_bias = flag(op, "use_bias", use_bias)
     layer.kernel_initializer = initializer(op, "kernel_initializer", kernel_initializer)
     layer.bias_initializer = initializer(op, "bias_initializer", bias_initializer)
     layer.kernel_regularizer = regularizer(op, "kernel_regularizer", kernel_regularizer)
@@ -134,6 +139,8 @@ def kernel_args_config(layer) -> dict:
     """The JSON form of the options ``set_kernel_args`` keeps."""
     op = type(layer).__name__
     return {
+        "activation": activation_config(op, layer.activation),
+        "use_bias": layer.use_bias,
         "kernel_initializer": initializer_config(op, "kernel_initializer",
                                                  layer.kernel_initializer),
         "bias_initializer": initializer_config(op, "bias_initializer", layer.bias_initializer),

@@ -53,11 +53,8 @@ class Conv2D(Layer):
             op, padding, self.kernel_size, self.strides, self.dilation_rate
         )
         self.padding_mode = check_mode(padding_mode, op, "padding_mode")
-        self._activation = _args.activation_fn(op, activation)
-        self.activation = activation
-        self.use_bias = _args.flag(op, "use_bias", use_bias)
-        _args.set_kernel_args(self, kernel_initializer, bias_initializer, kernel_regularizer,
-                              bias_regularizer)
+        _args.set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer,
+                              kernel_regularizer, bias_regularizer)
         super().__init__(**kwargs)
 
     def _channels(self, input_shape) -> int:
@@ -134,7 +131,6 @@ class Conv2D(Layer):
         return y if self._activation is None or fuse else self._activation(y)
 
     def get_config(self) -> dict:
-        op = "Conv2D"
         return {
             **super().get_config(),
             "filters": self.filters,
@@ -143,7 +139,5 @@ class Conv2D(Layer):
             "padding": _args.as_list(self.padding),
             "padding_mode": self.padding_mode,
             "dilation_rate": list(self.dilation_rate),
-            "activation": _args.activation_config(op, self.activation),
-            "use_bias": self.use_bias,
             **_args.kernel_args_config(self),
         }

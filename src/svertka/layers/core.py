@@ -95,11 +95,8 @@ class Dense(Layer):
     ):
         op = type(self).__name__
         self.units = _args.positive_int(op, "units", units)
-        self._activation = _args.activation_fn(op, activation)
-        self.activation = activation
-        self.use_bias = _args.flag(op, "use_bias", use_bias)
-        _args.set_kernel_args(self, kernel_initializer, bias_initializer, kernel_regularizer,
-                              bias_regularizer)
+        _args.set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer,
+                              kernel_regularizer, bias_regularizer)
         super().__init__(**kwargs)
 
     def build(self, input_shape) -> None:
@@ -132,12 +129,9 @@ class Dense(Layer):
         return y if self._activation is None else self._activation(y)
 
     def get_config(self) -> dict:
-        op = type(self).__name__
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": _args.activation_config(op, self.activation),
-            "use_bias": self.use_bias,
             **_args.kernel_args_config(self),
         }
 
