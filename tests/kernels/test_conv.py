@@ -59,12 +59,16 @@ GRID = [
     ((2, 4, 5, 3), (1, 1, 3, 4), (1, 1), ((0, 0), (0, 0)), (1, 1)),
     ((1, 5, 5, 2), (1, 1, 2, 2), (2, 2), ((1, 1), (0, 0)), (1, 1)),
     ((1, 3, 3, 2), (3, 3, 2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1)),  # one output pixel
+    ((5, 5, 4, 2), (3, 3, 2, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),  # 5 samples, 3 slices
 ]
 
 
 @pytest.mark.parametrize("xs, ws, strides, pads, dilation", GRID)
 @pytest.mark.parametrize("bias", [True, False])
-def test_forward_and_backward_match_naive_loops(xs, ws, strides, pads, dilation, bias):
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_forward_and_backward_match_naive_loops(monkeypatch, xs, ws, strides, pads, dilation,
+                                                bias, threads):
+    monkeypatch.setenv("SVERTKA_THREADS", threads)  # the batch in 1 or up to 3 slices
     x, w = rng.standard_normal(xs), rng.standard_normal(ws)
     b = rng.standard_normal(ws[3]) if bias else None
     y, cache = conv2d_forward(x, w, b, strides, pads, dilation)

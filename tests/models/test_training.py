@@ -164,9 +164,19 @@ def test_inference_in_chunks_equals_one_pass_through_a_two_input_graph():
     xa, xb = toy_images(50)[0], toy_images(50, seed=1)[0]
     whole = model([xa, xb]).numpy()  # grad enabled: one pass
     model.inference_chunk = 7
+    for threads in ("1", "3"):  # 50 samples in 1 or 3 slices of the batch, each in chunks
+        with pytest.MonkeyPatch.context() as m, svertka.no_grad():
+            m.setenv("SVERTKA_THREADS", threads)
+            chunked = model([xa, xb]).numpy()
+        np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-7)
+
+
+def test_an_empty_batch_gives_an_empty_output():
+    model = small_cnn()
+    x = toy_images(3)[0][:0]
     with svertka.no_grad():
-        chunked = model([xa, xb]).numpy()
-    np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-7)
+        assert model(x).shape == (0, *model.output_shape[1:])
+    assert model.predict(x).shape == (0, *model.output_shape[1:])
 
 
 def test_float64_user_data_is_converted_per_batch():

@@ -25,9 +25,11 @@ Padding here is zeros only, given per side; other fill modes are a separate pad 
 from __future__ import annotations
 
 from svertka.backend import get_array_module
-from svertka.kernels.pad import pad_backward, pad_forward
+from svertka.kernels.bias_relu import bias_relu, relu_gate
+from svertka.kernels.pad import pad_forward
 from svertka.kernels.shapes import conv_output_size
 from svertka.kernels.sums import channel_sum
+from svertka.parallel import over_batch
 
 
 def im2col(xpad, kernel_hw, strides=(1, 1), dilation=(1, 1)):
@@ -51,21 +53,25 @@ def im2col(xpad, kernel_hw, strides=(1, 1), dilation=(1, 1)):
     )
 
 
-def window_matrix(windows):
+def window_matrix(windows, out=None):
     """The (N*OH*OW, KH*KW*C) matrix of the window view from :func:`im2col`: the one copy.
 
-    A single-channel input (the first layer on grey images) is copied one kernel tap at a
-    time: NumPy copies the 6-D view element by element when C = 1, three times slower than
-    KH*KW slice assignments. With channels, the reshape's copy of C-long runs is faster.
+    Written into ``out`` (rows of a larger matrix) when given. A single-channel input (the
+    first layer on grey images) is copied one kernel tap at a time: NumPy copies the 6-D view
+    element by element when C = 1, three times slower than KH*KW slice assignments. With
+    channels, one copy of the whole view moves C-long runs.
     """
     n, oh, ow, kh, kw, c = windows.shape
+    if out is None:
+        out = get_array_module(windows).empty((n * oh * ow, kh * kw * c), dtype=windows.dtype)
+    blocks = out.reshape(windows.shape)  # (N, OH, OW, KH, KW, C), a view of out
     if c != 1:
-        return windows.reshape(n * oh * ow, kh * kw * c)
-    cols = get_array_module(windows).empty(windows.shape, dtype=windows.dtype)
+        blocks[...] = windows
+        return out
     for i in range(kh):
         for j in range(kw):
-            cols[:, :, :, i, j] = windows[:, :, :, i, j]
-    return cols.reshape(n * oh * ow, kh * kw)
+            blocks[:, :, :, i, j] = windows[:, :, :, i, j]
+    return out
 
 
 def col2im(tap_grad, padded_shape, out_hw, kernel_hw, strides=(1, 1), dilation=(1, 1)):
@@ -99,18 +105,31 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
     cache = (cols (N*OH*OW, KH*KW*C), w, x.shape, pads, strides, dilation, has_bias, y if
     relu else None), or None with ``for_backward=False`` (inference keeps nothing; a model
     bounds its memory by running large batches in chunks, see ``Model.__call__``).
+
+    Samples are independent, so the batch is cut into one slice per core
+    (:mod:`svertka.parallel`); each slice pads, copies its windows into its rows of ``cols``
+    and multiplies them into its rows of ``y``.
     """
+    xp = get_array_module(x)
     kh, kw, c, c_out = w.shape
-    xpad = pad_forward(x, pads, "zeros")
-    windows = im2col(xpad, (kh, kw), strides, dilation)  # (N, OH, OW, KH, KW, C)
-    n, oh, ow = windows.shape[:3]
-    cols = window_matrix(windows)  # (N*OH*OW, KH*KW*C)
-    y = cols @ w.reshape(kh * kw * c, c_out)  # (N*OH*OW, C_out)
-    if b is not None:
-        y += b
+    n, h, w_in, _ = x.shape
+    (top, bottom), (left, right) = pads
+    oh = conv_output_size(h + top + bottom, kh, strides[0], dilation[0])
+    ow = conv_output_size(w_in + left + right, kw, strides[1], dilation[1])
+    per_sample = oh * ow  # rows of cols and y per sample
+    w2d = w.reshape(kh * kw * c, c_out)
+    y = xp.empty((n * per_sample, c_out), dtype=xp.result_type(x, w))  # (N*OH*OW, C_out)
+    cols = xp.empty((n * per_sample, kh * kw * c), dtype=x.dtype) if for_backward else None
+
+    def run(s):
+        rows = slice(s.start * per_sample, s.stop * per_sample)
+        windows = im2col(pad_forward(x[s], pads, "zeros"), (kh, kw), strides, dilation)
+        part = window_matrix(windows, None if cols is None else cols[rows])
+        xp.matmul(part, w2d, out=y[rows])
+        bias_relu(y[rows], b, relu)
+
+    over_batch(run, n, xp=xp)
     y = y.reshape(n, oh, ow, c_out)
-    if relu:
-        get_array_module(y).maximum(y, 0, out=y)
     if not for_backward:
         return y, None
     return y, (cols, w, x.shape, pads, strides, dilation, b is not None, y if relu else None)
@@ -126,21 +145,30 @@ def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
 
     Pixels that no window reaches (the window does not tile the input) get zero gradient.
     After a fused ReLU, gy first passes its gate: zero where the output was not positive.
+    As in forward, each core takes a slice of the batch: its rows of gx, and its share of
+    the sums over samples that gw and gb are, added up at the end.
     """
     cols, w, x_shape, pads, strides, dilation, has_b, relu_y = cache
+    xp = get_array_module(gy)
     kh, kw, c, c_out = w.shape
     n, oh, ow, _ = gy.shape
-    if relu_y is not None:
-        gy = gy * (relu_y > 0)
-    gy2d = gy.reshape(n * oh * ow, c_out)
-    gb = channel_sum(gy2d) if has_b else None
-    gw = (cols.T @ gy2d).reshape(w.shape) if need_gw else None
-    gx = None
-    if need_gx:
-        (t, bottom), (l, r) = pads
-        padded = (n, x_shape[1] + t + bottom, x_shape[2] + l + r, c)
-        gxpad = col2im(lambda i, j: (gy2d @ w[i, j].T).reshape(n, oh, ow, c), padded,
-                       (oh, ow), (kh, kw), strides, dilation)
-        gx = pad_backward(gxpad, pads, "zeros")
-    return gx, gw, gb
+    (t, bottom), (l, r) = pads
+    gx = xp.empty(x_shape, dtype=gy.dtype) if need_gx else None
 
+    def run(s):
+        g = gy[s] if relu_y is None else relu_gate(gy[s], relu_y[s])
+        m = s.stop - s.start
+        g2d = g.reshape(m * oh * ow, c_out)
+        gb = channel_sum(g2d) if has_b else None
+        gw = cols[s.start * oh * ow : s.stop * oh * ow].T @ g2d if need_gw else None
+        if need_gx:
+            padded = (m, x_shape[1] + t + bottom, x_shape[2] + l + r, c)
+            gxpad = col2im(lambda i, j: (g2d @ w[i, j].T).reshape(m, oh, ow, c), padded,
+                           (oh, ow), (kh, kw), strides, dilation)
+            gx[s] = gxpad[:, t : t + x_shape[1], l : l + x_shape[2]]
+        return gb, gw
+
+    parts = over_batch(run, n, xp=xp)
+    gb = sum(p[0] for p in parts) if has_b else None
+    gw = sum(p[1] for p in parts).reshape(w.shape) if need_gw else None
+    return gx, gw, gb

@@ -4,7 +4,8 @@ Same contract as the NumPy tap loop in :mod:`svertka.kernels.pool`: windows are 
 the input (padded cells never win), ties go to the first extreme cell in row-major order, and
 overlapping windows add their gradients. Forward records, for every output cell, which tap of
 its window won (an int32: narrower integers stop the channel loop from vectorising);
-backward sends ``gy`` there.
+backward sends ``gy`` there. Both take the batch in slices, one per core
+(:mod:`svertka.parallel`).
 
 A NaN in a window wins it (as ``numpy.maximum`` propagates NaN), the first NaN taking the
 gradient.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from svertka.kernels.jit import jit
+from svertka.parallel import over_batch
 
 
 @jit
@@ -95,7 +97,8 @@ def extreme_pool_forward(x, pool, strides, pads, out_hw, mode: str):
     y = np.empty((n, out_hw[0], out_hw[1], c), dtype=x.dtype)
     taps = np.empty(y.shape, dtype=np.int32)
     sign = x.dtype.type(1.0 if mode == "max" else -1.0)
-    _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, taps)
+    over_batch(lambda s: _extreme_forward(x[s], kh, kw, sh, sw, top, left, sign, y[s], taps[s]),
+               n)
     return y, taps
 
 
@@ -108,8 +111,14 @@ def extreme_pool_backward(gy, taps, x_shape, pool, strides, pads):
         (h, w) == (gy.shape[1] * kh, gy.shape[2] * kw))
     if tiles:
         gx = np.empty(x_shape, dtype=gy.dtype)
-        _extreme_backward_tiled(gy, taps, kh, kw, gx)
+
+        def run(s):
+            _extreme_backward_tiled(gy[s], taps[s], kh, kw, gx[s])
     else:
         gx = np.zeros(x_shape, dtype=gy.dtype)
-        _extreme_backward_scatter(gy, taps, kw, sh, sw, top, left, gx)
+
+        def run(s):
+            _extreme_backward_scatter(gy[s], taps[s], kw, sh, sw, top, left, gx[s])
+
+    over_batch(run, gy.shape[0])  # each sample's windows stay in that sample
     return gx

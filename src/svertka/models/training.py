@@ -19,6 +19,7 @@ from svertka import losses, metrics, optimizers
 from svertka import random as _random
 from svertka.autograd import Tensor, no_grad
 from svertka.backend import asarray, to_numpy
+from svertka.parallel import region
 
 
 def compile_model(model, optimizer, loss, metric_list) -> None:
@@ -99,10 +100,11 @@ def _trainable_params(model) -> list[Tensor]:
 
 def train_step(model, xb: Tensor, yb, params) -> tuple[float, object]:
     """One optimisation step; returns the loss value and the model's output array."""
-    out = model(xb, training=True)
-    loss = _loss_value(model, yb, out)
-    loss.backward()
-    model.optimizer.apply_gradients(params)
+    with region():  # svertka's threads own the cores (see svertka.parallel)
+        out = model(xb, training=True)
+        loss = _loss_value(model, yb, out)
+        loss.backward()
+        model.optimizer.apply_gradients(params)
     for p in params:
         p.grad = None
     return float(loss.item()), out.data
@@ -199,7 +201,7 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
     model.interrupted = False
     rng = _random.generator()
     logs: dict = {}
-    with _interrupt_guard(model):
+    with _interrupt_guard(model), region():
         cbs.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
             loss_mean.reset_state()
@@ -250,7 +252,7 @@ def _evaluate(model, x, y, batch_size: int, prefix: str = "") -> dict:
     states = model.compiled_metrics  # the epoch's training values were read before this
     for m in states:
         m.reset_state()
-    with no_grad():
+    with no_grad(), region():
         for idx in _batches(len(x), batch_size):
             yb = y[idx]
             out = model(_batch_x(x, idx), training=False)
@@ -283,7 +285,7 @@ def predict(model, x, batch_size=32, verbose=0, tta=1, tta_augment=None) -> np.n
 
     def plain(data):
         outs = []
-        with no_grad():
+        with no_grad(), region():
             for idx in _batches(len(data), batch_size):
                 outs.append(to_numpy(model(_batch_x(data, idx), training=False).data))
         if outs:

@@ -8,10 +8,11 @@ public function below it is what users call. Broadcasting is undone in backward 
 from __future__ import annotations
 
 import builtins
+import math
 
 from svertka.autograd import Function, Tensor, unbroadcast
 from svertka.backend import get_array_module
-from svertka.kernels.sums import channel_sum
+from svertka.kernels.dense import dense_backward, dense_forward
 
 
 class Add(Function):
@@ -107,14 +108,11 @@ class Dense(Function):
 
     def forward(self, x, w, b=None):
         self.x, self.w, self.has_b = x, w, b is not None
-        y = x @ w
-        if b is not None:
-            y += b
-        return y
+        return dense_forward(x, w, b)
 
     def backward(self, gy):
-        gx, gw = gy @ self.w.T, self.x.T @ gy
-        return (gx, gw, channel_sum(gy)) if self.has_b else (gx, gw)
+        gx, gw, gb = dense_backward(gy, self.x, self.w, self.has_b)
+        return (gx, gw, gb) if self.has_b else (gx, gw)
 
 
 class Reshape(Function):
@@ -298,8 +296,8 @@ def reshape(x, shape) -> Tensor:
 
 
 def flatten(x) -> Tensor:
-    """Keep the batch axis, stretch the rest: (N, H, W, C) -> (N, H*W*C)."""
-    return Reshape((x.shape[0], -1))(x)
+    """Keep the batch axis, stretch the rest: (N, H, W, C) -> (N, H*W*C), also for N = 0."""
+    return Reshape((x.shape[0], math.prod(x.shape[1:])))(x)
 
 
 def transpose(x, axes=None) -> Tensor:

@@ -1,0 +1,59 @@
+"""The fully connected layer's maths, ``y = x @ w + b``, and its gradients.
+
+Shapes: x (N, K), w (K, M), b (M,), y and gy (N, M).
+
+    gx = gy @ w.T        (N, K)   row n depends on sample n only
+    gw = x.T @ gy        (K, M)   a sum over samples
+    gb = gy summed       (M,)     a sum over samples
+
+so each core can take a slice of the batch for y and gx (:mod:`svertka.parallel`), and a
+slice of the K input features for gw.
+
+>>> import numpy as np
+>>> y = dense_forward(np.ones((2, 3)), np.ones((3, 4)), np.arange(4.0))
+>>> y.tolist()
+[[3.0, 4.0, 5.0, 6.0], [3.0, 4.0, 5.0, 6.0]]
+"""
+
+from __future__ import annotations
+
+from svertka.backend import get_array_module
+from svertka.kernels.bias_relu import bias_relu
+from svertka.kernels.sums import channel_sum
+from svertka.parallel import over_batch, slices, threads
+
+MIN_ROWS = 8  # a slice smaller than this is not worth a thread
+
+
+def dense_forward(x, w, b=None):
+    """``x @ w + b`` (no bias when b is None), shape (N, M)."""
+    xp = get_array_module(x)
+    y = xp.empty((x.shape[0], w.shape[1]), dtype=xp.result_type(x, w))
+
+    def run(s):
+        xp.matmul(x[s], w, out=y[s])
+        bias_relu(y[s], b)
+
+    over_batch(run, x.shape[0], MIN_ROWS, xp=xp)
+    return y
+
+
+def dense_backward(gy, x, w, has_bias: bool = True):
+    """``(gx, gw, gb)`` for upstream ``gy`` (N, M); gb is None without a bias.
+
+    Core i takes rows ``rows[i]`` of gx and rows ``ks[i]`` of gw (the weights of a slice of
+    the inputs): partial sums of the whole gw per core would write and add it twice.
+    """
+    xp = get_array_module(gy)
+    gx = xp.empty(x.shape, dtype=xp.result_type(gy, w))
+    gw = xp.empty(w.shape, dtype=xp.result_type(x, gy))
+    rows = slices(gy.shape[0], threads(), MIN_ROWS)
+    ks = slices(w.shape[0], len(rows))
+
+    def run(s):
+        i = s.start
+        xp.matmul(gy[rows[i]], w.T, out=gx[rows[i]])
+        xp.matmul(x[:, ks[i]].T, gy, out=gw[ks[i]])
+
+    over_batch(run, len(rows), xp=xp)
+    return gx, gw, channel_sum(gy) if has_bias else None

@@ -1,0 +1,132 @@
+"""Slices of the batch over threads: order, coverage, nesting, errors, and BLAS's threads."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from svertka import parallel
+
+
+def test_slices_cover_the_range_in_order_and_nearly_equal():
+    for n in range(0, 40):
+        for parts in (1, 2, 3, 7):
+            s = parallel.slices(n, parts)
+            assert s[0].start == 0 and s[-1].stop == n
+            assert all(a.stop == b.start for a, b in zip(s, s[1:]))
+            sizes = [x.stop - x.start for x in s]
+            assert len(s) == max(1, min(parts, n))
+            assert max(sizes) - min(sizes) <= 1
+
+
+def test_slices_keep_a_minimum_size():
+    assert parallel.slices(10, 4, min_size=4) == [slice(0, 5), slice(5, 10)]
+    assert parallel.slices(3, 8, min_size=16) == [slice(0, 3)]
+
+
+def test_threads_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SVERTKA_THREADS", "3")
+    assert parallel.threads() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("SVERTKA_THREADS", bad)
+        with pytest.raises(
+            ValueError, match=f"SVERTKA_THREADS must be a positive integer, received '{bad}'"
+        ):
+            parallel.threads()
+
+
+def test_over_batch_runs_slices_on_several_threads_and_keeps_their_order(monkeypatch):
+    monkeypatch.setenv("SVERTKA_THREADS", "3")
+    barrier = threading.Barrier(3, timeout=10)  # passes only if 3 slices run at once
+
+    def fn(s):
+        barrier.wait()
+        return s.start, threading.get_ident()
+
+    out = parallel.over_batch(fn, 9)
+    assert [start for start, _ in out] == [0, 3, 6]
+    assert len({tid for _, tid in out}) == 3
+
+
+def test_one_thread_or_another_array_module_runs_in_the_caller(monkeypatch):
+    me = threading.get_ident()
+    monkeypatch.setenv("SVERTKA_THREADS", "1")
+    assert parallel.over_batch(lambda s: threading.get_ident(), 8) == [me]
+    monkeypatch.setenv("SVERTKA_THREADS", "2")
+    assert parallel.over_batch(lambda s: threading.get_ident(), 8, xp=object()) == [me, me]
+
+
+def test_a_call_from_inside_a_slice_runs_serially(monkeypatch):
+    monkeypatch.setenv("SVERTKA_THREADS", "2")
+
+    def outer(s):
+        here = threading.get_ident()
+        inner = parallel.over_batch(lambda t: threading.get_ident(), 4)
+        return all(tid == here for tid in inner)
+
+    assert parallel.over_batch(outer, 4) == [True, True]
+
+
+def test_an_error_in_a_slice_is_raised_after_every_slice_ended(monkeypatch):
+    monkeypatch.setenv("SVERTKA_THREADS", "2")
+    done = []
+
+    def fn(s):
+        if s.start == 0:
+            raise RuntimeError("slice 0 failed")
+        threading.Event().wait(0.05)
+        done.append(s.start)
+
+    with pytest.raises(RuntimeError, match="slice 0 failed"):
+        parallel.over_batch(fn, 4)
+    assert done == [2]
+
+
+def test_region_makes_numpys_blas_single_threaded_and_restores_it(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setenv("SVERTKA_THREADS", "2")
+    blas = parallel.blas_controllers()
+    if not blas:
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    saved = [c.get_num_threads() for c in blas]
+    try:
+        for c in blas:
+            c.set_num_threads(2)
+        with parallel.region():
+            with parallel.region():  # nested: still limited, nothing restored yet
+                assert [c.get_num_threads() for c in blas] == [1] * len(blas)
+            assert [c.get_num_threads() for c in blas] == [1] * len(blas)
+        assert [c.get_num_threads() for c in blas] == [2] * len(blas)
+    finally:
+        for c, count in zip(blas, saved):
+            c.set_num_threads(count)
+
+
+def test_results_do_not_depend_on_the_number_of_threads(monkeypatch):
+    """A training step of a small CNN gives the same loss and weights on 1 and 3 threads."""
+    import svertka
+    from svertka.layers import Conv2D, Dense, Flatten, MaxPooling2D
+
+    x = np.random.default_rng(0).random((7, 8, 8, 2), np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2, 0]]
+    results = []
+    for count in ("1", "3"):
+        monkeypatch.setenv("SVERTKA_THREADS", count)
+        svertka.utils.set_random_seed(1)
+        model = svertka.Sequential(
+            [
+                Conv2D(4, 3, padding="same", activation="relu", input_shape=(8, 8, 2)),
+                MaxPooling2D(2),
+                Flatten(),
+                Dense(5, activation="relu"),
+                Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        history = model.fit(x, y, batch_size=7, epochs=2, verbose=0)
+        results.append((history.history["loss"], model.get_weights(), model.predict(x)))
+    (loss1, w1, p1), (loss3, w3, p3) = results
+    np.testing.assert_allclose(loss1, loss3, rtol=1e-5)
+    for a, b in zip(w1, w3):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(p1, p3, rtol=1e-4, atol=1e-6)
