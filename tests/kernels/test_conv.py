@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from svertka.kernels import jit
 from svertka.kernels.conv import col2im, conv2d_backward, conv2d_forward, im2col
 
 rng = np.random.default_rng(0)
@@ -65,10 +66,15 @@ GRID = [
 
 @pytest.mark.parametrize("xs, ws, strides, pads, dilation", GRID)
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("threads", ["1", "3"])
+@pytest.mark.parametrize("threads, engine", [("1", "numpy"), ("3", "numpy"), ("1", "jit"),
+                                             ("3", "jit")])
 def test_forward_and_backward_match_naive_loops(monkeypatch, xs, ws, strides, pads, dilation,
-                                                bias, threads):
+                                                bias, threads, engine):
     monkeypatch.setenv("SVERTKA_THREADS", threads)  # the batch in 1 or up to 3 slices
+    if engine == "numpy":  # col2im as per-tap GEMMs; otherwise the compiled scatter
+        monkeypatch.setenv("SVERTKA_JIT", "0")
+    elif not jit.enabled():
+        pytest.skip("Numba is not installed")
     x, w = rng.standard_normal(xs), rng.standard_normal(ws)
     b = rng.standard_normal(ws[3]) if bias else None
     y, cache = conv2d_forward(x, w, b, strides, pads, dilation)
@@ -139,3 +145,20 @@ def test_strided_and_flipped_input_views_are_read_correctly():
         for pads in (((0, 0), (0, 0)), ((1, 0), (0, 1))):
             y, _ = conv2d_forward(x, w, None, (1, 1), pads)
             np.testing.assert_allclose(y, naive_conv(x, w, None, (1, 1), pads, (1, 1)), atol=1e-12)
+
+
+@pytest.mark.parametrize("strides, pads, dilation", [((1, 1), ((1, 1), (1, 1)), (1, 1)),
+                                                     ((2, 1), ((0, 2), (1, 0)), (1, 2))])
+def test_input_gradient_engines_agree_in_float32(monkeypatch, strides, pads, dilation):
+    """The compiled scatter (in chunks of images) against NumPy's per-tap col2im."""
+    if not jit.enabled():
+        pytest.skip("Numba is not installed")
+    x = rng.standard_normal((9, 24, 22, 40)).astype(np.float32)  # chunks of about 5 images
+    w = rng.standard_normal((3, 3, 40, 8)).astype(np.float32)
+    y, cache = conv2d_forward(x, w, None, strides, pads, dilation)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    gx = conv2d_backward(gy, cache)[0]
+    monkeypatch.setenv("SVERTKA_JIT", "0")
+    gx_np = conv2d_backward(gy, cache)[0]
+    assert gx.dtype == np.float32
+    np.testing.assert_allclose(gx, gx_np, rtol=1e-4, atol=1e-4)

@@ -14,9 +14,14 @@ Why im2col: gathering every window into one row turns the whole layer into a sin
 product ``cols @ w2d``, which BLAS (or cuBLAS) runs far faster than any loop over pixels. The
 windows are first taken as a strided *view* of the padded input (no copy); the one copy is the
 reshape into the (N*OH*OW, KH*KW*C) matrix. The cache keeps that matrix (gw needs it) and w,
-not x. Backward maps the window gradients back as "col2im" does: a loop over the KH*KW kernel
-taps, each adding one strided slice into the padded-gradient buffer, which is then cropped
-(each tap's gradient is its own small GEMM, computed inside that loop).
+not x. Backward maps the window gradients back as "col2im" does: in NumPy, a loop over the
+KH*KW kernel taps, each adding one strided slice into the padded-gradient buffer, which is
+then cropped (each tap's gradient is its own small GEMM, computed inside that loop); with
+Numba, one GEMM for all taps and a compiled loop that adds each window's row onto its pixels
+(:mod:`svertka.kernels.conv_jit`).
+
+The batch is cut into one slice per core (:mod:`svertka.parallel`): samples are independent,
+and the weight and bias gradients, sums over samples, add up the slices' parts.
 
 Padding here is zeros only, given per side; other fill modes are a separate pad op in front
 (see ``svertka.ops.conv2d``), so their gradient is the pad op's.
@@ -26,6 +31,8 @@ from __future__ import annotations
 
 from svertka.backend import get_array_module
 from svertka.kernels.bias_relu import bias_relu, relu_gate
+from svertka.kernels.conv_jit import col2im_add
+from svertka.kernels.jit import usable
 from svertka.kernels.pad import pad_forward
 from svertka.kernels.shapes import conv_output_size
 from svertka.kernels.sums import channel_sum
@@ -135,10 +142,35 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
     return y, (cols, w, x.shape, pads, strides, dilation, b is not None, y if relu else None)
 
 
+def _input_gradient(g2d, w, gx, out_hw, strides, dilation, pads) -> None:
+    """Fill ``gx`` (N, H, W, C) with the input gradient for ``g2d`` (N*OH*OW, C_out).
+
+    Compiled (:mod:`svertka.kernels.conv_jit`): one GEMM for all taps' window gradients,
+    scattered onto gx, a few images at a time so the product stays in cache (about 4 MB).
+    NumPy: :func:`col2im` with one GEMM per tap, then the padding cropped.
+    """
+    kh, kw, c, c_out = w.shape
+    n, h, w_in, _ = gx.shape
+    (oh, ow), ((t, bottom), (l, r)) = out_hw, pads
+    if usable(g2d, w, gx) and g2d.dtype == w.dtype == gx.dtype and g2d.flags.c_contiguous:
+        w2d_t = w.reshape(kh * kw * c, c_out).T  # (C_out, KH*KW*C)
+        gx.fill(0)
+        rows = oh * ow  # per image
+        step = max(1, (1 << 20) // (rows * kh * kw * c))
+        for i in range(0, n, step):
+            gcols = g2d[i * rows : (i + step) * rows] @ w2d_t  # (images*OH*OW, KH*KW*C)
+            col2im_add(gcols, gx[i : i + step], out_hw, (kh, kw), strides, dilation, pads)
+        return
+    gxpad = col2im(lambda i, j: (g2d @ w[i, j].T).reshape(n, oh, ow, c),
+                   (n, h + t + bottom, w_in + l + r, c), out_hw, (kh, kw), strides, dilation)
+    gx[...] = gxpad[:, t : t + h, l : l + w_in]
+
+
 def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
     """Gradients of ``conv2d_forward``: gy (N, OH, OW, C_out) -> (gx, gw, gb).
 
-    gx (N, H, W, C) via col2im of ``gy @ w[i, j].T`` per tap; gw (KH, KW, C, C_out) =
+    gx (N, H, W, C): the window gradients ``gy @ w2d.T`` mapped back by col2im (see
+    :func:`_input_gradient`); gw (KH, KW, C, C_out) =
     ``cols.T @ gy``; gb (C_out,) = gy summed over N, OH, OW (None without bias).
     ``need_gx``/``need_gw`` skip work nobody asked for (a first layer's input, a frozen
     filter) and give None.
@@ -152,7 +184,6 @@ def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
     xp = get_array_module(gy)
     kh, kw, c, c_out = w.shape
     n, oh, ow, _ = gy.shape
-    (t, bottom), (l, r) = pads
     gx = xp.empty(x_shape, dtype=gy.dtype) if need_gx else None
 
     def run(s):
@@ -162,10 +193,7 @@ def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
         gb = channel_sum(g2d) if has_b else None
         gw = cols[s.start * oh * ow : s.stop * oh * ow].T @ g2d if need_gw else None
         if need_gx:
-            padded = (m, x_shape[1] + t + bottom, x_shape[2] + l + r, c)
-            gxpad = col2im(lambda i, j: (g2d @ w[i, j].T).reshape(m, oh, ow, c), padded,
-                           (oh, ow), (kh, kw), strides, dilation)
-            gx[s] = gxpad[:, t : t + x_shape[1], l : l + x_shape[2]]
+            _input_gradient(g2d, w, gx[s], (oh, ow), strides, dilation, pads)
         return gb, gw
 
     parts = over_batch(run, n, xp=xp)

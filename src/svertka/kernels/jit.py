@@ -92,6 +92,14 @@ def compile_all() -> bool:
     y, taps = extreme_pool_forward(x, *geometry, (1, 1), "max")
     extreme_pool_backward(y, taps, x.shape, *geometry)
     extreme_pool_backward(y, taps, (1, 3, 3, 1), (2, 2), (1, 1), ((0, 0), (0, 0)))  # scatter
+    from svertka.kernels.bias_relu import bias_relu, relu_gate
+    from svertka.kernels.conv_jit import col2im_add
+
+    y = np.zeros((2, 3), np.float32)
+    bias_relu(y, y[0].copy(), relu=True)
+    relu_gate(y, y)
+    col2im_add(np.zeros((1, 4), np.float32), np.zeros((1, 2, 2, 1), np.float32), (1, 1),
+               (2, 2), (1, 1), (1, 1), ((0, 0), (0, 0)))
     w = np.zeros(3, np.float32)
     adam_update(w, w.copy(), w.copy(), w.copy(), 0.9, 0.999, 1e-7, 1e-3, 1)
     return True
