@@ -446,13 +446,15 @@ def test_state_is_per_parameter_object():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_adam_gives_the_numpy_numbers(dtype, monkeypatch):
+@pytest.mark.parametrize("shape", [(50, 3), (300, 700)])  # the second in slices per core
+def test_compiled_adam_gives_the_numpy_numbers(dtype, shape, monkeypatch):
     from svertka.kernels import jit
 
     if not jit.enabled():
         pytest.skip("Numba is not installed")
+    monkeypatch.setenv("SVERTKA_THREADS", "3")
     rng = np.random.default_rng(7)
-    w0 = rng.standard_normal((50, 3)).astype(dtype)
+    w0 = rng.standard_normal(shape).astype(dtype)
     grads = [rng.standard_normal(w0.shape).astype(dtype) for _ in range(4)]
     results = []
     for flag in ("1", "0"):

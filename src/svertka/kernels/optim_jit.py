@@ -14,6 +14,9 @@ import math
 import numpy as np
 
 from svertka.kernels.jit import jit
+from svertka.parallel import over_batch
+
+MIN_SLICE = 1 << 16  # elements; smaller parameters are updated in one pass
 
 
 @jit
@@ -34,8 +37,11 @@ def adam_update(w, g, m, v, beta_1, beta_2, epsilon, step_size, t) -> None:
     ``lr / (1 - beta_1**t)``.
     """
     f = w.dtype.type
-    _adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), f(1.0 - beta_1),
-          f(beta_2), f(1.0 - beta_2), f(math.sqrt(1.0 - beta_2**t)), f(epsilon), f(-step_size))
+    w, g, m, v = (a.reshape(-1) for a in (w, g, m, v))
+    args = (f(1.0 - beta_1), f(beta_2), f(1.0 - beta_2), f(math.sqrt(1.0 - beta_2**t)),
+            f(epsilon), f(-step_size))
+    # elements are independent: large parameters are cut into one slice per core
+    over_batch(lambda s: _adam(w[s], g[s], m[s], v[s], *args), w.size, MIN_SLICE)
 
 
 def contiguous_alike(*arrays) -> bool:

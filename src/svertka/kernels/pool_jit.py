@@ -24,37 +24,33 @@ def _extreme_forward(x, kh, kw, sh, sw, top, left, sign, y, tap):
     """y[n, i, j, c] = extreme of x over window (i, j); tap = its index p*KW + q in the window.
 
     ``sign`` is 1.0 for max, -1.0 for min: comparing ``sign * v`` turns min into max exactly.
-    The channel loop is innermost and branch-free, so it compiles to vector instructions.
+    The window is first clipped to the input (rows p0..p1, columns q0..q1), its first cell
+    taken as the start; the channel loop is innermost and branch-free, so it compiles to
+    vector instructions.
     """
     n, h, w, c = x.shape
     _, oh, ow, _ = y.shape
     for b in range(n):
         for i in range(oh):
             r0 = i * sh - top
+            p0, p1 = max(0, -r0), min(kh, h - r0)
             for j in range(ow):
                 s0 = j * sw - left
-                yv, tv = y[b, i, j], tap[b, i, j]
-                first = True
-                for p in range(kh):
-                    r = r0 + p
-                    if r < 0 or r >= h:
-                        continue
-                    for q in range(kw):
-                        s = s0 + q
-                        if s < 0 or s >= w:
+                q0, q1 = max(0, -s0), min(kw, w - s0)
+                k0 = np.int32(p0 * kw + q0)
+                for ch in range(c):
+                    y[b, i, j, ch] = x[b, r0 + p0, s0 + q0, ch]
+                    tap[b, i, j, ch] = k0
+                for p in range(p0, p1):
+                    for q in range(q0, q1):
+                        if p == p0 and q == q0:
                             continue
-                        xv = x[b, r, s]
                         k = np.int32(p * kw + q)
-                        if first:
-                            yv[:] = xv
-                            tv[:] = k
-                            first = False
-                            continue
                         for ch in range(c):
-                            v, best = xv[ch], yv[ch]
+                            v, best = x[b, r0 + p, s0 + q, ch], y[b, i, j, ch]
                             take = (sign * v > sign * best) | ((v != v) & (best == best))
-                            yv[ch] = v if take else best
-                            tv[ch] = k if take else tv[ch]
+                            y[b, i, j, ch] = v if take else best
+                            tap[b, i, j, ch] = k if take else tap[b, i, j, ch]
 
 
 @jit
