@@ -102,7 +102,7 @@ def test_region_makes_numpys_blas_single_threaded_and_restores_it(monkeypatch):
             c.set_num_threads(count)
 
 
-def test_results_do_not_depend_on_the_number_of_threads(monkeypatch):
+def test_results_do_not_depend_on_the_number_of_threads(split_batches):
     """A training step of a small CNN gives the same loss and weights on 1 and 3 threads."""
     import svertka
     from svertka.layers import Conv2D, Dense, Flatten, MaxPooling2D
@@ -111,7 +111,7 @@ def test_results_do_not_depend_on_the_number_of_threads(monkeypatch):
     y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2, 0]]
     results = []
     for count in ("1", "3"):
-        monkeypatch.setenv("SVERTKA_THREADS", count)
+        split_batches(count)
         svertka.utils.set_random_seed(1)
         model = svertka.Sequential(
             [

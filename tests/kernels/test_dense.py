@@ -11,8 +11,8 @@ rng = np.random.default_rng(11)
 @pytest.mark.parametrize("threads", ["1", "2", "3"])
 @pytest.mark.parametrize("n", [1, 9, 17, 40])
 @pytest.mark.parametrize("bias", [True, False])
-def test_forward_and_gradients_match_the_definition(monkeypatch, threads, n, bias):
-    monkeypatch.setenv("SVERTKA_THREADS", threads)
+def test_forward_and_gradients_match_the_definition(split_batches, threads, n, bias):
+    split_batches(threads)
     x, w = rng.standard_normal((n, 13)), rng.standard_normal((13, 6))
     b = rng.standard_normal(6) if bias else None
     np.testing.assert_allclose(

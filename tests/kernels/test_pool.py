@@ -17,8 +17,10 @@ rng = np.random.default_rng(3)
 
 
 @pytest.fixture(autouse=True, params=["numpy", "jit"])
-def engine(request, monkeypatch):
-    """Every test runs on the NumPy tap loop and on the compiled loop (where Numba is)."""
+def engine(request, monkeypatch, split_batches):
+    """Every test runs on the NumPy tap loop and on the compiled loop (where Numba is), the
+    compiled one on batches cut into slices for up to 3 threads."""
+    split_batches(3)
     if request.param == "numpy":
         monkeypatch.setenv("SVERTKA_JIT", "0")
     elif not jit.enabled():

@@ -36,7 +36,7 @@ from svertka.kernels.jit import usable
 from svertka.kernels.pad import pad_forward
 from svertka.kernels.shapes import conv_output_size
 from svertka.kernels.sums import channel_sum
-from svertka.parallel import over_batch
+from svertka.parallel import min_samples, over_batch
 
 
 def im2col(xpad, kernel_hw, strides=(1, 1), dilation=(1, 1)):
@@ -135,7 +135,7 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
         xp.matmul(part, w2d, out=y[rows])
         bias_relu(y[rows], b, relu)
 
-    over_batch(run, n, xp=xp)
+    over_batch(run, n, min_samples(per_sample * w.size), xp=xp)
     y = y.reshape(n, oh, ow, c_out)
     if not for_backward:
         return y, None
@@ -196,7 +196,7 @@ def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
             _input_gradient(g2d, w, gx[s], (oh, ow), strides, dilation, pads)
         return gb, gw
 
-    parts = over_batch(run, n, xp=xp)
+    parts = over_batch(run, n, min_samples(oh * ow * w.size), xp=xp)
     gb = sum(p[0] for p in parts) if has_b else None
     gw = sum(p[1] for p in parts).reshape(w.shape) if need_gw else None
     return gx, gw, gb

@@ -20,9 +20,7 @@ from __future__ import annotations
 from svertka.backend import get_array_module
 from svertka.kernels.bias_relu import bias_relu
 from svertka.kernels.sums import channel_sum
-from svertka.parallel import over_batch, slices, threads
-
-MIN_ROWS = 8  # a slice smaller than this is not worth a thread
+from svertka.parallel import min_samples, over_batch, slices, threads
 
 
 def dense_forward(x, w, b=None):
@@ -34,7 +32,7 @@ def dense_forward(x, w, b=None):
         xp.matmul(x[s], w, out=y[s])
         bias_relu(y[s], b)
 
-    over_batch(run, x.shape[0], MIN_ROWS, xp=xp)
+    over_batch(run, x.shape[0], min_samples(w.size), xp=xp)
     return y
 
 
@@ -47,7 +45,7 @@ def dense_backward(gy, x, w, has_bias: bool = True):
     xp = get_array_module(gy)
     gx = xp.empty(x.shape, dtype=xp.result_type(gy, w))
     gw = xp.empty(w.shape, dtype=xp.result_type(x, gy))
-    rows = slices(gy.shape[0], threads(), MIN_ROWS)
+    rows = slices(gy.shape[0], threads(), min_samples(w.size))
     ks = slices(w.shape[0], len(rows))
 
     def run(s):

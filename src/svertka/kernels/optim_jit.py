@@ -14,9 +14,7 @@ import math
 import numpy as np
 
 from svertka.kernels.jit import jit
-from svertka.parallel import over_batch
-
-MIN_SLICE = 1 << 16  # elements; smaller parameters are updated in one pass
+from svertka.parallel import WORTH_A_THREAD, over_batch
 
 
 @jit
@@ -41,7 +39,7 @@ def adam_update(w, g, m, v, beta_1, beta_2, epsilon, step_size, t) -> None:
     args = (f(1.0 - beta_1), f(beta_2), f(1.0 - beta_2), f(math.sqrt(1.0 - beta_2**t)),
             f(epsilon), f(-step_size))
     # elements are independent: large parameters are cut into one slice per core
-    over_batch(lambda s: _adam(w[s], g[s], m[s], v[s], *args), w.size, MIN_SLICE)
+    over_batch(lambda s: _adam(w[s], g[s], m[s], v[s], *args), w.size, 2 * WORTH_A_THREAD)
 
 
 def contiguous_alike(*arrays) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from svertka.kernels.jit import jit
-from svertka.parallel import over_batch
+from svertka.parallel import min_samples, over_batch
 
 
 @jit
@@ -94,7 +94,7 @@ def extreme_pool_forward(x, pool, strides, pads, out_hw, mode: str):
     taps = np.empty(y.shape, dtype=np.int32)
     sign = x.dtype.type(1.0 if mode == "max" else -1.0)
     over_batch(lambda s: _extreme_forward(x[s], kh, kw, sh, sw, top, left, sign, y[s], taps[s]),
-               n)
+               n, min_samples(x[0].size))
     return y, taps
 
 
@@ -116,5 +116,5 @@ def extreme_pool_backward(gy, taps, x_shape, pool, strides, pads):
         def run(s):
             _extreme_backward_scatter(gy[s], taps[s], kw, sh, sw, top, left, gx[s])
 
-    over_batch(run, gy.shape[0])  # each sample's windows stay in that sample
+    over_batch(run, gy.shape[0], min_samples(gx[0].size))  # a sample's windows stay in it
     return gx
