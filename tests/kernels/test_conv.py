@@ -68,8 +68,8 @@ GRID = [
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("threads, engine", [("1", "numpy"), ("3", "numpy"), ("1", "jit"),
                                              ("3", "jit")])
-def test_forward_and_backward_match_naive_loops(monkeypatch, split_batches, xs, ws, strides, pads, dilation,
-                                                bias, threads, engine):
+def test_forward_and_backward_match_naive_loops(monkeypatch, split_batches, xs, ws, strides,
+                                                pads, dilation, bias, threads, engine):
     split_batches(threads)  # the batch in 1 or up to 3 slices
     if engine == "numpy":  # col2im as per-tap GEMMs; otherwise the compiled scatter
         monkeypatch.setenv("SVERTKA_JIT", "0")
