@@ -102,8 +102,12 @@ def pad_forward(x, pads, mode: str = "zeros"):
         return x
     xp = get_array_module(x)
     n, h, w, c = x.shape
-    if mode == "zeros":
-        y = xp.zeros((n, h + t + b, w + l + r, c), dtype=x.dtype)
+    if mode == "zeros":  # only the border is zeroed: the core is overwritten anyway
+        y = xp.empty((n, h + t + b, w + l + r, c), dtype=x.dtype)
+        y[:, :t] = 0
+        y[:, t + h :] = 0
+        y[:, t : t + h, :l] = 0
+        y[:, t : t + h, l + w :] = 0
         y[:, t : t + h, l : l + w] = x
         return y
     ih = xp.asarray(pad_index(h, t, b, mode))
