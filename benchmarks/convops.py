@@ -6,7 +6,9 @@ Shapes (batch 32 by default): conv1 3x3, 1 -> 32 channels, 28x28, 'same'; conv2 
 input needs no gradient (it is the image) and conv2's does. Each call is one forward and one
 backward from a fixed upstream gradient:
 
-- svertka: ``svertka.ops.conv2d`` / ``max_pool2d`` on Tensors, ``.backward(gy)``;
+- svertka: ``svertka.ops.conv2d`` / ``max_pool2d`` on Tensors, ``.backward(gy)``, inside
+  ``svertka.parallel.region()`` as in ``fit`` (NumPy's BLAS single-threaded, svertka's threads
+  splitting the batch);
 - PyTorch: ``F.conv2d`` / ``F.max_pool2d`` eagerly, channels-first, ``.backward(gy)``;
 - Keras: ``keras.ops.conv`` plus the bias (as ``Conv2D.call`` does) / ``keras.ops.max_pool``
   under a ``tf.GradientTape``, the pair compiled by ``tf.function``, as Keras's training step
@@ -30,6 +32,7 @@ from libs import keras
 from report import Result, Row
 from steps import to_torch
 from svertka import ops
+from svertka.parallel import region
 from timing import block_times, medians
 
 CONVS = {  # name: (H = W, C_in, C_out, input needs a gradient)
@@ -54,7 +57,8 @@ def _conv_calls(libs, x, w, b, gy, input_grad: bool) -> dict:
 
         def ours():
             sx.grad = sw.grad = sb.grad = None
-            ops.conv2d(sx, sw, sb, padding="same").backward(gy)
+            with region():  # as fit runs every step (svertka.parallel)
+                ops.conv2d(sx, sw, sb, padding="same").backward(gy)
 
         fns["svertka"] = ours
     if "torch" in libs:
@@ -97,7 +101,8 @@ def _pool_calls(libs, x, gy) -> dict:
 
         def ours():
             sx.grad = None
-            ops.max_pool2d(sx, 2, 2).backward(gy)
+            with region():
+                ops.max_pool2d(sx, 2, 2).backward(gy)
 
         fns["svertka"] = ours
     if "torch" in libs:
