@@ -20,6 +20,9 @@ then cropped (each tap's gradient is its own small GEMM, computed inside that lo
 Numba, one GEMM for all taps and a compiled loop that adds each window's row onto its pixels
 (:mod:`svertka.kernels.conv_jit`).
 
+Inference (nothing kept for backward) of a 3x3, stride-1 convolution runs Winograd's
+F(2x2, 3x3) instead, with 16/36 of the multiplications (:mod:`svertka.kernels.winograd`).
+
 The batch is cut into one slice per core (:mod:`svertka.parallel`): samples are independent,
 and the weight and bias gradients, sums over samples, add up the slices' parts.
 
@@ -30,6 +33,7 @@ Padding here is zeros only, given per side; other fill modes are a separate pad 
 from __future__ import annotations
 
 from svertka.backend import get_array_module
+from svertka.kernels import winograd
 from svertka.kernels.bias_relu import bias_relu, relu_gate
 from svertka.kernels.conv_jit import col2im_add
 from svertka.kernels.jit import usable
@@ -128,8 +132,13 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
     y = xp.empty((n * per_sample, c_out), dtype=xp.result_type(x, w))  # (N*OH*OW, C_out)
     cols = xp.empty((n * per_sample, kh * kw * c), dtype=x.dtype) if for_backward else None
 
+    fast = not for_backward and winograd.applies(x, w, strides, dilation)
+
     def run(s):
         rows = slice(s.start * per_sample, s.stop * per_sample)
+        if fast:  # inference, 3x3 stride 1: Winograd (kernels/winograd.py)
+            winograd.conv3x3(x[s], w, b, pads, relu, out=y[rows].reshape(-1, oh, ow, c_out))
+            return
         windows = im2col(pad_forward(x[s], pads, "zeros"), (kh, kw), strides, dilation)
         part = window_matrix(windows, None if cols is None else cols[rows])
         xp.matmul(part, w2d, out=y[rows])

@@ -1,0 +1,84 @@
+"""Winograd F(2x2, 3x3) inference convolution against im2col + GEMM in float64."""
+
+import numpy as np
+import pytest
+
+from svertka.kernels import jit, winograd
+from svertka.kernels.conv import conv2d_forward
+
+rng = np.random.default_rng(21)
+
+pytestmark = pytest.mark.skipif(not jit.enabled(), reason="Numba is not installed")
+
+
+def reference(x, w, b, pads, relu):
+    """im2col + GEMM in float64, the training path (tested against naive loops)."""
+    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
+    return conv2d_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)[0]
+
+
+CASES = [
+    # x shape, pads: 'same', 'valid', odd and even outputs, uneven padding
+    ((2, 7, 9, 8), ((1, 1), (1, 1))),
+    ((3, 6, 5, 16), ((0, 0), (0, 0))),
+    ((1, 5, 6, 9), ((2, 0), (0, 1))),
+    ((2, 3, 3, 8), ((0, 0), (0, 0))),  # one output pixel
+    ((1, 4, 10, 12), ((0, 2), (2, 2))),
+]
+
+
+@pytest.mark.parametrize("shape, pads", CASES)
+@pytest.mark.parametrize("bias, relu", [(True, False), (False, False), (True, True)])
+def test_matches_im2col_in_float64(shape, pads, bias, relu):
+    x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], 5))
+    b = rng.standard_normal(5) if bias else None
+    np.testing.assert_allclose(winograd.conv3x3(x, w, b, pads, relu),
+                               reference(x, w, b, pads, relu), rtol=1e-12, atol=1e-12)
+
+
+def test_float32_stays_within_float32_rounding_of_float64():
+    x = rng.standard_normal((4, 14, 14, 32)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, 32, 64)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    y = winograd.conv3x3(x, w, b, ((1, 1), (1, 1)), relu=True)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_images_in_several_passes_and_into_a_given_array(monkeypatch):
+    monkeypatch.setattr(winograd, "TILES_PER_CHUNK", 10)  # 3x3 tiles an image: 1 per pass
+    x, w = rng.standard_normal((5, 6, 6, 8)), rng.standard_normal((3, 3, 8, 4))
+    out = np.full((5, 6, 6, 4), np.nan)
+    y = winograd.conv3x3(x, w, None, ((1, 1), (1, 1)), out=out)
+    assert y is out
+    np.testing.assert_allclose(out, reference(x, w, None, ((1, 1), (1, 1)), False), rtol=1e-12,
+                               atol=1e-12)
+
+
+def test_relu_keeps_nan_like_numpy_maximum():
+    x, w = rng.standard_normal((1, 4, 4, 8)), rng.standard_normal((3, 3, 8, 2))
+    x[0, 1, 1, 0] = np.nan
+    y = winograd.conv3x3(x, w, None, ((0, 0), (0, 0)), relu=True)
+    assert np.isnan(y).all()  # every window sees the NaN
+
+
+def test_applies_only_where_it_computes_the_same_convolution():
+    x, w = np.zeros((1, 5, 5, 8), np.float32), np.zeros((3, 3, 8, 4), np.float32)
+    assert winograd.applies(x, w, (1, 1), (1, 1))
+    assert not winograd.applies(x, w, (2, 1), (1, 1))  # strided
+    assert not winograd.applies(x, w, (1, 1), (2, 2))  # dilated
+    assert not winograd.applies(x, np.zeros((5, 5, 8, 4), np.float32), (1, 1), (1, 1))
+    assert not winograd.applies(x[..., :1], w[:, :, :1], (1, 1), (1, 1))  # one channel
+    assert not winograd.applies(x, w.astype(np.float64), (1, 1), (1, 1))  # mixed dtypes
+
+
+def test_inference_convolution_uses_it_with_the_training_values():
+    x = rng.standard_normal((6, 9, 8, 16)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 16, 8)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    pads = ((1, 1), (1, 1))
+    y_infer, cache = conv2d_forward(x, w, b, (1, 1), pads, (1, 1), True, for_backward=False)
+    y_train = conv2d_forward(x, w, b, (1, 1), pads, (1, 1), True, for_backward=True)[0]
+    assert cache is None
+    np.testing.assert_allclose(y_infer, y_train, rtol=1e-5, atol=1e-5)
