@@ -82,4 +82,3 @@ def test_inference_convolution_uses_it_with_the_training_values():
     y_train = conv2d_forward(x, w, b, (1, 1), pads, (1, 1), True, for_backward=True)[0]
     assert cache is None
     np.testing.assert_allclose(y_infer, y_train, rtol=1e-5, atol=1e-5)
-
