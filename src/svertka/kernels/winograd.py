@@ -48,8 +48,9 @@ def applies(x, w, strides, dilation) -> bool:
 def filter_transform(w):
     """U = G g G^T for every channel pair: (3, 3, C, C_out) -> (16, C, C_out)."""
     g = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=w.dtype)
-    u = np.einsum("ai,ijco,bj->abco", g, w, g)  # (4, 4, C, C_out)
-    return np.ascontiguousarray(u.reshape(16, *w.shape[2:]))
+    c, c_out = w.shape[2:]
+    rows = (g @ w.reshape(3, -1)).reshape(4, 3, c * c_out)  # G g: (4, 3, C*C_out)
+    return np.matmul(g, rows).reshape(16, c, c_out)  # (G g) G^T, one 4x3 product per row
 
 
 @jit
