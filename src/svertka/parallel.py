@@ -35,6 +35,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 _pool = None  # the worker threads; the calling thread runs the first slice itself
 _pool_size = 0
 _inside = threading.local()  # set in a thread while it runs a slice: nested calls run serially
@@ -110,8 +112,6 @@ def blas_controllers() -> list:
         except ImportError:
             _blas = []
         else:
-            import numpy as np
-
             found = ThreadpoolController().select(user_api="blas").lib_controllers
             home = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
             own = [
@@ -163,8 +163,6 @@ def over_batch(fn, n: int, min_size: int = 1, xp=None) -> list:
     Runs serially in the calling thread when there is one slice, when ``xp`` is not NumPy,
     or when called from inside a slice. An exception in any slice is raised here.
     """
-    import numpy as np
-
     parts = slices(n, threads(), min_size)
     if len(parts) == 1 or (xp is not None and xp is not np) or getattr(_inside, "active", False):
         return [fn(s) for s in parts]
