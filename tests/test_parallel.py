@@ -48,6 +48,17 @@ def test_over_batch_runs_slices_on_several_threads_and_keeps_their_order(monkeyp
     assert len({tid for _, tid in out}) == 3
 
 
+def test_in_parallel_takes_any_items_and_keeps_their_order(monkeypatch):
+    monkeypatch.setenv("SVERTKA_THREADS", "2")
+    barrier = threading.Barrier(2, timeout=10)
+
+    def fn(item):
+        barrier.wait()  # both items run at once
+        return item[0] * item[1]
+
+    assert parallel.in_parallel(fn, [(2, 3), (4, 5)]) == [6, 20]
+
+
 def test_one_thread_or_another_array_module_runs_in_the_caller(monkeypatch):
     me = threading.get_ident()
     monkeypatch.setenv("SVERTKA_THREADS", "1")

@@ -55,18 +55,10 @@ def threads() -> int:
     """
     value = os.environ.get("SVERTKA_THREADS")
     if value:
-        try:
-            count = int(value)
-        except ValueError:
-            raise ValueError(
-                f"svertka.parallel: environment variable SVERTKA_THREADS must be a positive "
-                f"integer, received {value!r}"
-            ) from None
+        count = int(value) if value.strip().isdigit() else 0
         if count < 1:
-            raise ValueError(
-                f"svertka.parallel: environment variable SVERTKA_THREADS must be "
-                f"a positive integer, received {value!r}"
-            )
+            raise ValueError(f"svertka.parallel: environment variable SVERTKA_THREADS must be "
+                             f"a positive integer, received {value!r}")
         return count
     try:
         return len(os.sched_getaffinity(0))
@@ -147,10 +139,10 @@ def region():
                 _saved = []
 
 
-def _run_slice(fn, s):
+def _run_item(fn, item):
     _inside.active = True
     try:
-        return fn(s)
+        return fn(item)
     finally:
         _inside.active = False
 
@@ -163,20 +155,25 @@ def over_batch(fn, n: int, min_size: int = 1, xp=None) -> list:
     Runs serially in the calling thread when there is one slice, when ``xp`` is not NumPy,
     or when called from inside a slice. An exception in any slice is raised here.
     """
-    parts = slices(n, threads(), min_size)
-    if len(parts) == 1 or (xp is not None and xp is not np) or getattr(_inside, "active", False):
-        return [fn(s) for s in parts]
+    return in_parallel(fn, slices(n, threads(), min_size), xp)
+
+
+def in_parallel(fn, items: list, xp=None) -> list:
+    """``[fn(item) for item in items]``, one thread per item (the caller takes the first),
+    under the same rules as :func:`over_batch`, which calls it with slices of a batch."""
+    if len(items) == 1 or (xp is not None and xp is not np) or getattr(_inside, "active", False):
+        return [fn(item) for item in items]
     global _pool, _pool_size
-    if _pool_size < len(parts) - 1:  # the first call, or SVERTKA_THREADS went up
+    if _pool_size < len(items) - 1:  # the first call, or SVERTKA_THREADS went up
         if _pool is not None:
             _pool.shutdown(wait=False)
-        _pool_size = len(parts) - 1
+        _pool_size = len(items) - 1
         _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="svertka")
     with region():
-        futures = [_pool.submit(_run_slice, fn, s) for s in parts[1:]]
+        futures = [_pool.submit(_run_item, fn, item) for item in items[1:]]
         try:
-            first = _run_slice(fn, parts[0])
-        finally:  # no slice may still be writing when the caller sees an exception
+            first = _run_item(fn, items[0])
+        finally:  # no item may still be writing when the caller sees an exception
             for f in futures:
                 f.exception()
         return [first] + [f.result() for f in futures]

@@ -191,8 +191,7 @@ def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
     """
     cols, w, x_shape, pads, strides, dilation, has_b, relu_y = cache
     xp = get_array_module(gy)
-    kh, kw, c, c_out = w.shape
-    n, oh, ow, _ = gy.shape
+    n, oh, ow, c_out = gy.shape
     gx = xp.empty(x_shape, dtype=gy.dtype) if need_gx else None
 
     def run(s):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from svertka.backend import get_array_module
 from svertka.kernels.bias_relu import bias_relu
 from svertka.kernels.sums import channel_sum
-from svertka.parallel import min_samples, over_batch, slices, threads
+from svertka.parallel import in_parallel, min_samples, over_batch, slices, threads
 
 
 def dense_forward(x, w, b=None):
@@ -48,10 +48,10 @@ def dense_backward(gy, x, w, has_bias: bool = True):
     rows = slices(gy.shape[0], threads(), min_samples(w.size))
     ks = slices(w.shape[0], len(rows))
 
-    def run(s):
-        i = s.start
-        xp.matmul(gy[rows[i]], w.T, out=gx[rows[i]])
-        xp.matmul(x[:, ks[i]].T, gy, out=gw[ks[i]])
+    def run(part):
+        r, k = part
+        xp.matmul(gy[r], w.T, out=gx[r])
+        xp.matmul(x[:, k].T, gy, out=gw[k])
 
-    over_batch(run, len(rows), xp=xp)
+    in_parallel(run, list(zip(rows, ks)), xp)
     return gx, gw, channel_sum(gy) if has_bias else None
