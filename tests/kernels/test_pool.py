@@ -175,8 +175,18 @@ def test_ties_and_nans_agree_between_engines(mode, size, pool, strides, padding)
     assert ((gx != 0) == (gx_np != 0)).all()
 
 
-def test_inference_forward_gives_the_training_values(engine):
-    x = distinct(2, 4, 4, 3)
-    y, cache = pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), "max", for_backward=False)
-    np.testing.assert_array_equal(y, pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), "max")[0])
-    assert "won" not in cache  # the NumPy tap loop, faster when no winner is recorded
+@pytest.mark.parametrize("mode", ["max", "min"])
+@pytest.mark.parametrize("size, pool, strides, padding", CONFIGS)
+def test_inference_forward_gives_the_training_values(engine, mode, size, pool, strides,
+                                                     padding):
+    """Ties, NaNs (in a window's first cell and in a later one) and infinities: inference
+    keeps no winners and gives training's values. Compiled, 2x2 windows at stride 2 run a
+    loop without winners; every other geometry runs the NumPy tap loop."""
+    x = rng.integers(0, 3, (3, *size, 4)).astype(np.float32)
+    x[0, 0, 0, 0] = x[1, 1, 1, 1] = np.nan
+    x[2, 0, 1, 2], x[2, 1, 0, 3] = np.inf, -np.inf
+    pads = resolve_padding(padding, size, pool, strides)
+    y, cache = pool2d_forward(x, pool, strides, pads, mode, for_backward=False)
+    np.testing.assert_array_equal(y, pool2d_forward(x, pool, strides, pads, mode)[0])
+    compiled = engine == "jit" and pool == strides == (2, 2) and padding == "valid"
+    assert ("won" in cache) == compiled and cache.get("won") is None

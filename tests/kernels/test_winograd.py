@@ -1,10 +1,10 @@
-"""Winograd F(2x2, 3x3) inference convolution against im2col + GEMM in float64."""
+"""Winograd F(2x2, 3x3) convolution, forward and backward, against im2col + GEMM in float64."""
 
 import numpy as np
 import pytest
 
 from svertka.kernels import jit, winograd
-from svertka.kernels.conv import conv2d_forward
+from svertka.kernels.conv import conv2d_backward, conv2d_forward, gemm_backward, gemm_forward
 
 rng = np.random.default_rng(21)
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not jit.enabled(), reason="Numba is not installe
 def reference(x, w, b, pads, relu):
     """im2col + GEMM in float64, the training path (tested against naive loops)."""
     f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
-    return conv2d_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)[0]
+    return gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)[0]
 
 
 CASES = [
@@ -82,3 +82,75 @@ def test_inference_convolution_uses_it_with_the_training_values():
     y_train = conv2d_forward(x, w, b, (1, 1), pads, (1, 1), True, for_backward=True)[0]
     assert cache is None
     np.testing.assert_allclose(y_infer, y_train, rtol=1e-5, atol=1e-5)
+
+
+def gradients_both_ways(x, w, b, pads, relu, gy, need_gx=True, need_gw=True):
+    """(Winograd's gradients, im2col's in float64) for the same forward and gy."""
+    y, cache = winograd.forward(x, w, b, pads, relu)
+    ours = winograd.backward(gy, cache, need_gx, need_gw)
+    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
+    _, ref_cache = gemm_forward(*f64, (1, 1), pads, (1, 1), relu)
+    return ours, gemm_backward(gy.astype(np.float64), ref_cache, need_gx, need_gw)
+
+
+@pytest.mark.parametrize("shape, pads", CASES)
+@pytest.mark.parametrize("bias, relu", [(True, False), (False, False), (True, True)])
+def test_gradients_match_im2col_in_float64(shape, pads, bias, relu):
+    x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], 5))
+    b = rng.standard_normal(5) if bias else None
+    gy = rng.standard_normal(reference(x, w, b, pads, relu).shape)
+    ours, ref = gradients_both_ways(x, w, b, pads, relu, gy)
+    for name, got, want in zip(("gx", "gw", "gb"), ours, ref):
+        if want is None:
+            assert got is None, name
+            continue
+        assert got.shape == want.shape, name
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11, err_msg=name)
+
+
+@pytest.mark.parametrize("need_gx, need_gw", [(True, False), (False, True), (False, False)])
+def test_backward_skips_the_gradients_nobody_needs(need_gx, need_gw):
+    x, w = rng.standard_normal((2, 6, 6, 8)), rng.standard_normal((3, 3, 8, 3))
+    gy = rng.standard_normal((2, 6, 6, 3))
+    ours, ref = gradients_both_ways(x, w, None, ((1, 1), (1, 1)), False, gy, need_gx, need_gw)
+    assert (ours[0] is None) == (not need_gx) and (ours[1] is None) == (not need_gw)
+    for got, want in zip(ours[:2], ref[:2]):
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_float32_gradients_stay_within_float32_rounding_of_float64():
+    x = rng.standard_normal((4, 14, 14, 32)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, 32, 64)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    gy = rng.standard_normal((4, 14, 14, 64)).astype(np.float32)
+    ours, ref = gradients_both_ways(x, w, b, ((1, 1), (1, 1)), True, gy)
+    for got, want in zip(ours, ref):
+        assert got.dtype == np.float32
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_passes_and_slices_give_the_same_gradients(monkeypatch, split_batches, threads):
+    split_batches(threads)
+    monkeypatch.setattr(winograd, "TILES_PER_CHUNK", 10)  # 3x3 tiles an image: 1 per pass
+    x, w = rng.standard_normal((7, 6, 5, 8)), rng.standard_normal((3, 3, 8, 4))
+    b = rng.standard_normal(4)
+    gy = rng.standard_normal((7, 6, 5, 4))
+    ours, ref = gradients_both_ways(x, w, b, ((1, 1), (1, 1)), True, gy)
+    for got, want in zip(ours, ref):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_convolution_dispatches_training_to_winograd_and_back():
+    x = rng.standard_normal((2, 5, 5, 8))
+    w = rng.standard_normal((3, 3, 8, 4))
+    y, cache = conv2d_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1))
+    assert cache[0] == "winograd"
+    gy = rng.standard_normal(y.shape)
+    _, ref_cache = gemm_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1))
+    for got, want in zip(conv2d_backward(gy, cache)[:2], gemm_backward(gy, ref_cache)[:2]):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+    strided = conv2d_forward(x, w, None, (2, 2), ((1, 1), (1, 1)), (1, 1))[1]
+    assert strided[0] == "im2col"

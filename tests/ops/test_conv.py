@@ -319,3 +319,30 @@ def test_inference_keeps_no_cache_and_gives_the_same_result():
     np.testing.assert_allclose(ys[0], ys[1], rtol=1e-12, atol=1e-12)
     _, cache = kconv.conv2d_forward(x, w, b, pads=((1, 1), (1, 1)), for_backward=False)
     assert cache is None
+
+
+# 3x3, stride 1, at least 8 channels: the kernels run Winograd F(2x2, 3x3) (kernels/winograd.py)
+WINOGRAD = [
+    pytest.param((2, 5, 6, 8), "same", "zeros", False, True, id="same-relu"),
+    pytest.param((1, 6, 5, 8), "valid", "zeros", True, False, id="valid-bias"),
+    pytest.param((1, 5, 5, 9), ((2, 0), (1, 2)), "zeros", True, True, id="uneven-bias-relu"),
+    pytest.param((1, 6, 6, 8), "same", "reflect", False, False, id="same-reflect"),
+]
+
+
+@pytest.mark.parametrize("x_shape, padding, mode, bias, relu", WINOGRAD)
+def test_winograd_path_gradient_and_torch(x_shape, padding, mode, bias, relu):
+    from svertka.kernels import jit
+
+    if not jit.enabled():
+        pytest.skip("Winograd runs with the compiled kernels (Numba)")
+    x, w, *b = arrays(x_shape, (3, 3), bias, c_out=3)
+    _, cache = kconv.conv2d_forward(x, w, b[0] if b else None, pads=((1, 1), (1, 1)))
+    assert cache[0] == "winograd"
+
+    def ours(*a):
+        return ops.conv2d(*a, padding=padding, padding_mode=mode, relu=relu)
+
+    check_grad(ours, x, w, *b)
+    conv = torch_conv(padding, mode, 1, 1, (3, 3))
+    compare_torch(ours, (lambda *a: conv(*a).relu()) if relu else conv, x, w, *b)

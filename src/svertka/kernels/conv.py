@@ -20,8 +20,9 @@ then cropped (each tap's gradient is its own small GEMM, computed inside that lo
 Numba, one GEMM for all taps and a compiled loop that adds each window's row onto its pixels
 (:mod:`svertka.kernels.conv_jit`).
 
-Inference (nothing kept for backward) of a 3x3, stride-1 convolution runs Winograd's
-F(2x2, 3x3) instead, with 16/36 of the multiplications (:mod:`svertka.kernels.winograd`).
+A 3x3, stride-1 convolution of at least 8 channels runs Winograd's F(2x2, 3x3) instead,
+forward and backward, with 16/36 of the multiplications (:mod:`svertka.kernels.winograd`);
+:func:`conv2d_forward` and :func:`conv2d_backward` choose, and the cache says which ran.
 
 The batch is cut into one slice per core (:mod:`svertka.parallel`): samples are independent,
 and the weight and bias gradients, sums over samples, add up the slices' parts.
@@ -112,10 +113,30 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
     """y = conv(x, w) + b with zero padding ``pads = ((top, bottom), (left, right))``;
     ``relu=True`` gives ``max(y, 0)``, applied in place on the product (one pass, no array).
 
-    Arguments are assumed checked (``svertka.ops.conv2d`` does it). Returns ``(y, cache)``,
-    cache = (cols (N*OH*OW, KH*KW*C), w, x.shape, pads, strides, dilation, has_bias, y if
-    relu else None), or None with ``for_backward=False`` (inference keeps nothing; a model
-    bounds its memory by running large batches in chunks, see ``Model.__call__``).
+    Arguments are assumed checked (``svertka.ops.conv2d`` does it). Returns ``(y, cache)``:
+    cache is ``(method, what its backward needs)``, method ``'winograd'`` or ``'im2col'``,
+    or None with ``for_backward=False`` (inference keeps nothing; a model bounds its memory
+    by running large batches in chunks, see ``Model.__call__``).
+    """
+    if winograd.applies(x, w, strides, dilation):
+        y, cache = winograd.forward(x, w, b, pads, relu, for_backward)
+        return y, None if cache is None else ("winograd", cache)
+    y, cache = gemm_forward(x, w, b, strides, pads, dilation, relu, for_backward)
+    return y, None if cache is None else ("im2col", cache)
+
+
+def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
+    """Gradients of :func:`conv2d_forward`: gy (N, OH, OW, C_out) -> (gx, gw, gb), each None
+    where not needed (``need_gx``/``need_gw`` False, gb without bias)."""
+    method, data = cache
+    backward = winograd.backward if method == "winograd" else gemm_backward
+    return backward(gy, data, need_gx, need_gw)
+
+
+def gemm_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1),
+                 relu: bool = False, for_backward: bool = True):
+    """:func:`conv2d_forward` by im2col + GEMM, for any geometry. Its cache = (cols
+    (N*OH*OW, KH*KW*C), w, x.shape, pads, strides, dilation, has_bias, y if relu else None).
 
     Samples are independent, so the batch is cut into one slice per core
     (:mod:`svertka.parallel`); each slice pads, copies its windows into its rows of ``cols``
@@ -132,13 +153,8 @@ def conv2d_forward(x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation
     y = xp.empty((n * per_sample, c_out), dtype=xp.result_type(x, w))  # (N*OH*OW, C_out)
     cols = xp.empty((n * per_sample, kh * kw * c), dtype=x.dtype) if for_backward else None
 
-    fast = not for_backward and winograd.applies(x, w, strides, dilation)
-
     def run(s):
         rows = slice(s.start * per_sample, s.stop * per_sample)
-        if fast:  # inference, 3x3 stride 1: Winograd (kernels/winograd.py)
-            winograd.conv3x3(x[s], w, b, pads, relu, out=y[rows].reshape(-1, oh, ow, c_out))
-            return
         windows = im2col(pad_forward(x[s], pads, "zeros"), (kh, kw), strides, dilation)
         part = window_matrix(windows, None if cols is None else cols[rows])
         xp.matmul(part, w2d, out=y[rows])
@@ -175,8 +191,8 @@ def _input_gradient(g2d, w, gx, out_hw, strides, dilation, pads) -> None:
     gx[...] = gxpad[:, t : t + h, l : l + w_in]
 
 
-def conv2d_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
-    """Gradients of ``conv2d_forward``: gy (N, OH, OW, C_out) -> (gx, gw, gb).
+def gemm_backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
+    """Gradients of :func:`gemm_forward`: gy (N, OH, OW, C_out) -> (gx, gw, gb).
 
     gx (N, H, W, C): the window gradients ``gy @ w2d.T`` mapped back by col2im (see
     :func:`_input_gradient`); gw (KH, KW, C, C_out) =

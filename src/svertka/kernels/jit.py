@@ -89,19 +89,23 @@ def compile_all() -> bool:
 
     x = np.zeros((1, 2, 2, 1), np.float32)
     geometry = ((2, 2), (2, 2), ((0, 0), (0, 0)))
-    y, taps = extreme_pool_forward(x, *geometry, (1, 1), "max")
+    y, taps = extreme_pool_forward(x, *geometry, (1, 1), "max")  # 2x2, stride 2
+    extreme_pool_forward(x, *geometry, (1, 1), "max", record=False)
+    extreme_pool_forward(x, (2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1), "max")  # any other
     extreme_pool_backward(y, taps, x.shape, *geometry)
     extreme_pool_backward(y, taps, (1, 3, 3, 1), (2, 2), (1, 1), ((0, 0), (0, 0)))  # scatter
+    from svertka.kernels import winograd
     from svertka.kernels.bias_relu import bias_relu, relu_gate
     from svertka.kernels.conv_jit import col2im_add
-    from svertka.kernels.winograd import conv3x3
 
     y = np.zeros((2, 3), np.float32)
     bias_relu(y, y[0].copy(), relu=True)
     relu_gate(y, y)
     col2im_add(np.zeros((1, 4), np.float32), np.zeros((1, 2, 2, 1), np.float32), (1, 1),
                (2, 2), (1, 1), (1, 1), ((0, 0), (0, 0)))
-    conv3x3(np.zeros((1, 3, 3, 8), np.float32), np.zeros((3, 3, 8, 1), np.float32), relu=True)
+    x, w = np.zeros((1, 3, 3, 8), np.float32), np.zeros((3, 3, 8, 1), np.float32)
+    y, cache = winograd.forward(x, w, relu=True)
+    winograd.backward(y, cache)
     w = np.zeros(3, np.float32)
     adam_update(w, w.copy(), w.copy(), w.copy(), 0.9, 0.999, 1e-7, 1e-3, 1)
     return True

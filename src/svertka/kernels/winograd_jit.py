@@ -1,0 +1,186 @@
+"""The tile transforms of Winograd's F(2x2, 3x3) as compiled loops (see
+:mod:`svertka.kernels.jit`); the maths and the GEMMs between them are in
+:mod:`svertka.kernels.winograd`.
+
+Tiles are numbered image by image, row-major over the (tiles_h, tiles_w) grid; tile t covers
+outputs ``(2*ti .. 2*ti+1, 2*tj .. 2*tj+1)`` and reads the 4x4 input patch from
+``(2*ti - top, 2*tj - left)``. Transformed arrays are (16, tiles, channels): position k = 4*p + q
+of the 4x4 transformed tile, one contiguous row of channels per tile. Every loop works on whole
+channel rows, the loop over channels innermost, so the compiled loops are vector instructions.
+
+Forward: ``input_transform`` (V = B^T d B), ``output_transform`` (y = A^T M A + bias, ReLU).
+Backward, their adjoints: ``grad_output_transform`` (dM = A g A^T, g the output gradient
+through the ReLU gate) and ``grad_input_transform`` (gx += B dV B^T, overlapping patches
+adding up).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from svertka.kernels.jit import jit
+
+
+@jit
+def input_transform(x, top, left, tiles_h, tiles_w, v):
+    """v[k, t, :] = (B^T d B)[k] of tile t, d its 4x4 patch of x zero-padded by
+    ``top``/``left`` (cells past the input read as zero)."""
+    n, h, w, c = x.shape
+    d = np.empty((4, 4, c), dtype=x.dtype)  # the patch, then B^T d, then B^T d B in place
+    t = 0
+    for b in range(n):
+        for ti in range(tiles_h):
+            for tj in range(tiles_w):
+                for p in range(4):
+                    r = 2 * ti + p - top
+                    for q in range(4):
+                        s = 2 * tj + q - left
+                        dv = d[p, q]
+                        if 0 <= r < h and 0 <= s < w:
+                            xv = x[b, r, s]
+                            for ch in range(c):
+                                dv[ch] = xv[ch]
+                        else:
+                            for ch in range(c):
+                                dv[ch] = 0.0
+                for q in range(4):  # B^T d: combine rows
+                    d0, d1, d2, d3 = d[0, q], d[1, q], d[2, q], d[3, q]
+                    for ch in range(c):
+                        a0, a1 = d0[ch] - d2[ch], d1[ch] + d2[ch]
+                        a2, a3 = d2[ch] - d1[ch], d1[ch] - d3[ch]
+                        d0[ch], d1[ch], d2[ch], d3[ch] = a0, a1, a2, a3
+                for p in range(4):  # (B^T d) B: combine columns, into v
+                    e0, e1, e2, e3 = d[p, 0], d[p, 1], d[p, 2], d[p, 3]
+                    v0, v1, v2, v3 = v[4 * p, t], v[4 * p + 1, t], v[4 * p + 2, t], v[4 * p + 3, t]
+                    for ch in range(c):
+                        v0[ch] = e0[ch] - e2[ch]
+                        v1[ch] = e1[ch] + e2[ch]
+                        v2[ch] = e2[ch] - e1[ch]
+                        v3[ch] = e1[ch] - e3[ch]
+                t += 1
+
+
+@jit
+def output_transform(m, bias, relu, tiles_h, tiles_w, y):
+    """y's 2x2 block of tile t = A^T m[:, t] A + bias (then ReLU); cells past y dropped."""
+    n, oh, ow, c_out = y.shape
+    r = np.empty((2, 4, c_out), dtype=y.dtype)  # A^T m
+    t = 0
+    for b in range(n):
+        for ti in range(tiles_h):
+            for tj in range(tiles_w):
+                for q in range(4):  # A^T m: combine rows
+                    m0, m1, m2, m3 = m[q, t], m[4 + q, t], m[8 + q, t], m[12 + q, t]
+                    r0, r1 = r[0, q], r[1, q]
+                    for o in range(c_out):
+                        r0[o] = m0[o] + m1[o] + m2[o]
+                        r1[o] = m1[o] - m2[o] - m3[o]
+                i, j = 2 * ti, 2 * tj
+                for a in range(2):  # (A^T m) A: combine columns, into y
+                    if i + a >= oh:
+                        continue
+                    s0, s1, s2, s3 = r[a, 0], r[a, 1], r[a, 2], r[a, 3]
+                    left = y[b, i + a, j]
+                    for o in range(c_out):
+                        val = s0[o] + s1[o] + s2[o] + bias[o]
+                        left[o] = (0.0 if val < 0 else val) if relu else val
+                    if j + 1 < ow:
+                        right = y[b, i + a, j + 1]
+                        for o in range(c_out):
+                            val = s1[o] - s2[o] - s3[o] + bias[o]
+                            right[o] = (0.0 if val < 0 else val) if relu else val
+                t += 1
+
+
+@jit
+def grad_output_transform(gy, y, relu, tiles_h, tiles_w, dm, gb):
+    """dm[:, t] = A g A^T for each 2x2 tile g of the output gradient gy, gated by ``y > 0``
+    when ``relu`` (cells past gy are zero); ``gb`` (C_out,) += the gated gy, for the bias."""
+    n, oh, ow, co = gy.shape
+    r = np.empty((4, 2, co), dtype=gy.dtype)  # A g: row k, column b
+    g = np.empty((2, 2, co), dtype=gy.dtype)  # the tile, gated
+    t = 0
+    for b in range(n):
+        for ti in range(tiles_h):
+            for tj in range(tiles_w):
+                for a in range(2):
+                    i = 2 * ti + a
+                    for bb in range(2):
+                        j = 2 * tj + bb
+                        gv = g[a, bb]
+                        if i < oh and j < ow:
+                            src = gy[b, i, j]
+                            if relu:
+                                yv = y[b, i, j]
+                                for o in range(co):
+                                    v = src[o] if yv[o] > 0 else 0.0
+                                    gv[o] = v
+                                    gb[o] += v
+                            else:
+                                for o in range(co):
+                                    gv[o] = src[o]
+                                    gb[o] += src[o]
+                        else:
+                            for o in range(co):
+                                gv[o] = 0.0
+                for bb in range(2):  # A g: combine rows
+                    g0, g1 = g[0, bb], g[1, bb]
+                    r0, r1, r2, r3 = r[0, bb], r[1, bb], r[2, bb], r[3, bb]
+                    for o in range(co):
+                        r0[o] = g0[o]
+                        r1[o] = g0[o] + g1[o]
+                        r2[o] = g0[o] - g1[o]
+                        r3[o] = -g1[o]
+                for k in range(4):  # (A g) A^T: combine columns
+                    s0, s1 = r[k, 0], r[k, 1]
+                    d0, d1 = dm[4 * k, t], dm[4 * k + 1, t]
+                    d2, d3 = dm[4 * k + 2, t], dm[4 * k + 3, t]
+                    for o in range(co):
+                        d0[o] = s0[o]
+                        d1[o] = s0[o] + s1[o]
+                        d2[o] = s0[o] - s1[o]
+                        d3[o] = -s1[o]
+                t += 1
+
+
+@jit
+def grad_input_transform(dv, top, left, tiles_h, tiles_w, gx):
+    """gx += B dv[:, t] B^T for each tile t, onto its 4x4 patch (cells in the padding
+    dropped): the adjoint of :func:`input_transform`."""
+    n, h, w, c = gx.shape
+    e = np.empty((4, 4, c), dtype=gx.dtype)  # B dv: row p, column k
+    t = 0
+    for b in range(n):
+        for ti in range(tiles_h):
+            for tj in range(tiles_w):
+                for k in range(4):  # B dv: combine rows (over p), per column k
+                    v0, v1, v2, v3 = dv[k, t], dv[4 + k, t], dv[8 + k, t], dv[12 + k, t]
+                    e0, e1, e2, e3 = e[0, k], e[1, k], e[2, k], e[3, k]
+                    for ch in range(c):
+                        e0[ch] = v0[ch]
+                        e1[ch] = v1[ch] - v2[ch] + v3[ch]
+                        e2[ch] = v1[ch] + v2[ch] - v0[ch]
+                        e3[ch] = -v3[ch]
+                for p in range(4):
+                    r = 2 * ti + p - top
+                    if r < 0 or r >= h:
+                        continue
+                    u0, u1, u2, u3 = e[p, 0], e[p, 1], e[p, 2], e[p, 3]
+                    for q in range(4):
+                        s = 2 * tj + q - left
+                        if s < 0 or s >= w:
+                            continue
+                        dst = gx[b, r, s]
+                        if q == 0:
+                            for ch in range(c):
+                                dst[ch] += u0[ch]
+                        elif q == 1:
+                            for ch in range(c):
+                                dst[ch] += u1[ch] - u2[ch] + u3[ch]
+                        elif q == 2:
+                            for ch in range(c):
+                                dst[ch] += u1[ch] + u2[ch] - u0[ch]
+                        else:
+                            for ch in range(c):
+                                dst[ch] -= u3[ch]
+                t += 1
