@@ -47,13 +47,26 @@ def test_float32_stays_within_float32_rounding_of_float64():
 
 
 def test_images_in_several_passes_and_into_a_given_array(monkeypatch):
-    monkeypatch.setattr(winograd, "TILES_PER_CHUNK", 10)  # 3x3 tiles an image: 1 per pass
+    monkeypatch.setattr(winograd, "INFERENCE_TILES_PER_CHUNK", 10)  # 3x3 tiles: 1 per pass
     x, w = rng.standard_normal((5, 6, 6, 8)), rng.standard_normal((3, 3, 8, 4))
     out = np.full((5, 6, 6, 4), np.nan)
     y = winograd.conv3x3(x, w, None, ((1, 1), (1, 1)), out=out)
     assert y is out
     np.testing.assert_allclose(out, reference(x, w, None, ((1, 1), (1, 1)), False), rtol=1e-12,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, pads", CASES)
+def test_pooled_forward_is_the_pooled_output_to_the_bit(shape, pads):
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((3, 3, shape[3], 6)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    y = winograd.conv3x3(x, w, b, pads, relu=True)
+    n, oh, ow, c = y.shape
+    windows = y[:, : oh // 2 * 2, : ow // 2 * 2].reshape(n, oh // 2, 2, ow // 2, 2, c)
+    pooled, cache = winograd.forward(x, w, b, pads, True, for_backward=False, maxpool=True)
+    assert cache is None
+    np.testing.assert_array_equal(pooled, windows.max(axis=(2, 4)))
 
 
 def test_relu_keeps_nan_like_numpy_maximum():

@@ -16,8 +16,12 @@ def test_notes_program_reaches_kerass_accuracy(monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     monkeypatch.setenv("SVERTKA_DATA", str(DATA))
     from svertka.layers.base import reset_names
+    from svertka.utils import set_random_seed
 
     reset_names()
+    # The program sets no seed; unseeded runs end between about 98.8% and 99.1%, so CI fixes
+    # one (the program itself stays as the notes wrote it)
+    set_random_seed(0)
     program = runpy.run_path(str(ROOT / "examples" / "notes_mnist.py"), run_name="__main__")
     printed = capsys.readouterr().out
     assert "(48000, 28, 28, 1)" not in printed and "(60000, 28, 28, 1)" in printed

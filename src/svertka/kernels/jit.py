@@ -11,8 +11,9 @@ the environment variable ``SVERTKA_JIT=0`` is set, or the arrays are not NumPy f
 integer maps), the NumPy version runs; the tests run both and compare them.
 
 Tried and dropped, as slower than what they would replace (batch 32, notes' model): a direct
-convolution loop for the one-channel first layer (1.1 ms against im2col + GEMM's 1.3 ms: too
-little to carry the extra code), a gathering col2im for the input gradient (slower than the
+convolution loop for the one-channel first layer on its own (1.1 ms against im2col + GEMM's
+1.3 ms: too little to carry the extra code; fused with the pooling that follows it, at
+inference, it pays: :mod:`svertka.kernels.direct_jit`), a gathering col2im for the input gradient (slower than the
 per-tap GEMMs), and Numba's parallel loops, whose threads fought OpenBLAS's for the two
 cores (a training step took twice as long).
 
@@ -106,6 +107,10 @@ def compile_all() -> bool:
     x, w = np.zeros((1, 3, 3, 8), np.float32), np.zeros((3, 3, 8, 1), np.float32)
     y, cache = winograd.forward(x, w, relu=True)
     winograd.backward(y, cache)
+    from svertka.kernels.conv_pool import conv2d_maxpool
+
+    conv2d_maxpool(x, w, relu=True)  # Winograd's pooled output transform
+    conv2d_maxpool(x[..., :1], w[:, :, :1], relu=True)  # the direct loop
     w = np.zeros(3, np.float32)
     adam_update(w, w.copy(), w.copy(), w.copy(), 0.9, 0.999, 1e-7, 1e-3, 1)
     return True

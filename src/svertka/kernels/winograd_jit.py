@@ -8,7 +8,8 @@ outputs ``(2*ti .. 2*ti+1, 2*tj .. 2*tj+1)`` and reads the 4x4 input patch from
 of the 4x4 transformed tile, one contiguous row of channels per tile. Every loop works on whole
 channel rows, the loop over channels innermost, so the compiled loops are vector instructions.
 
-Forward: ``input_transform`` (V = B^T d B), ``output_transform`` (y = A^T M A + bias, ReLU).
+Forward: ``input_transform`` (V = B^T d B), ``output_transform`` (y = A^T M A + bias, ReLU),
+or ``output_transform_maxpool``, which keeps only the largest of each tile's four outputs.
 Backward, their adjoints: ``grad_output_transform`` (dM = A g A^T, g the output gradient
 through the ReLU gate) and ``grad_input_transform`` (gx += B dV B^T, overlapping patches
 adding up).
@@ -89,6 +90,40 @@ def output_transform(m, bias, relu, tiles_h, tiles_w, y):
                         for o in range(c_out):
                             val = s1[o] - s2[o] - s3[o] + bias[o]
                             right[o] = (0.0 if val < 0 else val) if relu else val
+                t += 1
+
+
+@jit
+def output_transform_maxpool(m, bias, relu, tiles_h, tiles_w, y):
+    """y[b, ti, tj] = max over tile t's 2x2 block of (A^T m[:, t] A + bias), then ReLU: the
+    block is one 2x2, stride-2 max-pool window (inference of convolution + pooling, nothing
+    of the unpooled output stored). A NaN in the block wins it, as in the max-pool kernels."""
+    c_out = y.shape[3]
+    t = 0
+    for b in range(y.shape[0]):
+        for ti in range(tiles_h):
+            for tj in range(tiles_w):
+                m0, m1, m2, m3 = m[0, t], m[1, t], m[2, t], m[3, t]
+                m4, m5, m6, m7 = m[4, t], m[5, t], m[6, t], m[7, t]
+                m8, m9, m10, m11 = m[8, t], m[9, t], m[10, t], m[11, t]
+                m12, m13, m14, m15 = m[12, t], m[13, t], m[14, t], m[15, t]
+                out = y[b, ti, tj]
+                for o in range(c_out):
+                    r0, r1 = m0[o] + m4[o] + m8[o], m1[o] + m5[o] + m9[o]  # A^T m, row 0
+                    r2, r3 = m2[o] + m6[o] + m10[o], m3[o] + m7[o] + m11[o]
+                    s0, s1 = m4[o] - m8[o] - m12[o], m5[o] - m9[o] - m13[o]  # row 1
+                    s2, s3 = m6[o] - m10[o] - m14[o], m7[o] - m11[o] - m15[o]
+                    best = r0 + r1 + r2 + bias[o]  # (A^T m) A: the block's four cells
+                    v = r1 - r2 - r3 + bias[o]
+                    if v > best or v != v:
+                        best = v
+                    v = s0 + s1 + s2 + bias[o]
+                    if v > best or v != v:
+                        best = v
+                    v = s1 - s2 - s3 + bias[o]
+                    if v > best or v != v:
+                        best = v
+                    out[o] = (0.0 if best < 0 else best) if relu else best
                 t += 1
 
 

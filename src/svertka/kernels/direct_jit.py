@@ -1,0 +1,84 @@
+"""3x3 convolution of a few channels, fused with its bias, ReLU and a 2x2 max-pool, as one
+compiled loop (see :mod:`svertka.kernels.jit`), for inference.
+
+The first layer of an image network sees 1 (grey) or 3 (RGB) channels. Its im2col matrix
+then has K = 9 or 27 columns: the GEMM is too thin for BLAS (about 12 GFLOP/s on the notes'
+first layer, 28x28x1 -> 32 filters, where square products reach 90 per core), and its output,
+32 channels per pixel, is 32 times the input's size: at inference the pooling that follows
+reads it all back only to keep a quarter.
+
+This loop computes one 2x2 pooling window at a time: the 4x4 input patch it needs (16
+numbers per channel) is loaded once, the four outputs come out of 36 multiply-adds per
+filter, with the filters innermost so that they run as vector instructions, and only the
+largest of the four (plus bias, then ReLU) is stored. On the notes' first layer, 64 images
+on one core: 1.0 ms against 1.6 ms for im2col + GEMM + bias/ReLU + the compiled pool.
+
+Numbers: ``y = pool(relu(conv(x) + b))`` equals the unfused layers exactly in the order of
+operations (a sum over the taps of each channel, then over channels, then the bias) up to
+float rounding; ``max(v + b) = max(v) + b`` and ``max(relu(v)) = relu(max(v))`` hold exactly
+in floating point because rounding is monotone. A NaN in a window wins it, as in the pooling
+kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from svertka.kernels.jit import jit
+
+
+@jit
+def conv3x3_maxpool(xpad, w, bias, relu, y):
+    """y[b, i, j] = max over the 2x2 window (2i.., 2j..) of conv(xpad, w) + bias, then ReLU.
+
+    ``xpad`` (N, Hp, Wp, C) is the already padded input, ``w`` (3, 3, C, C_out), ``bias``
+    (C_out,), ``y`` (N, PH, PW, C_out) with 2*PH + 2 <= Hp and 2*PW + 2 <= Wp.
+    """
+    n, _, _, c = xpad.shape
+    co = w.shape[3]
+    acc = np.empty((4, co), dtype=y.dtype)  # the window's four outputs, summed over channels
+    a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+    for b in range(n):
+        for i in range(y.shape[1]):
+            rows = xpad[b, 2 * i], xpad[b, 2 * i + 1], xpad[b, 2 * i + 2], xpad[b, 2 * i + 3]
+            for j in range(y.shape[2]):
+                s = 2 * j
+                for o in range(co):
+                    a0[o] = 0.0
+                    a1[o] = 0.0
+                    a2[o] = 0.0
+                    a3[o] = 0.0
+                for ch in range(c):
+                    # the 4x4 patch of this channel, x<row><column>
+                    r0, r1, r2, r3 = rows[0], rows[1], rows[2], rows[3]
+                    x00, x01, x02, x03 = r0[s, ch], r0[s + 1, ch], r0[s + 2, ch], r0[s + 3, ch]
+                    x10, x11, x12, x13 = r1[s, ch], r1[s + 1, ch], r1[s + 2, ch], r1[s + 3, ch]
+                    x20, x21, x22, x23 = r2[s, ch], r2[s + 1, ch], r2[s + 2, ch], r2[s + 3, ch]
+                    x30, x31, x32, x33 = r3[s, ch], r3[s + 1, ch], r3[s + 2, ch], r3[s + 3, ch]
+                    w0, w1, w2 = w[0, 0, ch], w[0, 1, ch], w[0, 2, ch]
+                    w3, w4, w5 = w[1, 0, ch], w[1, 1, ch], w[1, 2, ch]
+                    w6, w7, w8 = w[2, 0, ch], w[2, 1, ch], w[2, 2, ch]
+                    for o in range(co):
+                        k0, k1, k2, k3, k4 = w0[o], w1[o], w2[o], w3[o], w4[o]
+                        k5, k6, k7, k8 = w5[o], w6[o], w7[o], w8[o]
+                        a0[o] += (x00 * k0 + x01 * k1 + x02 * k2 + x10 * k3 + x11 * k4
+                                  + x12 * k5 + x20 * k6 + x21 * k7 + x22 * k8)
+                        a1[o] += (x01 * k0 + x02 * k1 + x03 * k2 + x11 * k3 + x12 * k4
+                                  + x13 * k5 + x21 * k6 + x22 * k7 + x23 * k8)
+                        a2[o] += (x10 * k0 + x11 * k1 + x12 * k2 + x20 * k3 + x21 * k4
+                                  + x22 * k5 + x30 * k6 + x31 * k7 + x32 * k8)
+                        a3[o] += (x11 * k0 + x12 * k1 + x13 * k2 + x21 * k3 + x22 * k4
+                                  + x23 * k5 + x31 * k6 + x32 * k7 + x33 * k8)
+                out = y[b, i, j]
+                for o in range(co):
+                    best = a0[o] + bias[o]
+                    v = a1[o] + bias[o]
+                    if v > best or v != v:
+                        best = v
+                    v = a2[o] + bias[o]
+                    if v > best or v != v:
+                        best = v
+                    v = a3[o] + bias[o]
+                    if v > best or v != v:
+                        best = v
+                    out[o] = (0.0 if best < 0 else best) if relu else best

@@ -1,0 +1,113 @@
+"""Fused inference of 3x3 convolution + bias + ReLU + 2x2 max pooling (kernels.conv_pool,
+kernels.direct_jit, Winograd's pooled output transform) against the layers' maths in float64."""
+
+import numpy as np
+import pytest
+
+from svertka.kernels import conv_pool, direct_jit, jit, winograd
+from svertka.kernels.conv import gemm_forward
+
+rng = np.random.default_rng(5)
+
+compiled = pytest.mark.skipif(not jit.enabled(), reason="Numba is not installed")
+
+
+def reference(x, w, b, pads, relu):
+    """im2col + GEMM in float64, then each 2x2 window's maximum (NumPy's max propagates NaN);
+    an odd last row or column is dropped, as by a 'valid' 2x2 pooling."""
+    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
+    y = gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=False)[0]
+    n, oh, ow, c = y.shape
+    ph, pw = oh // 2, ow // 2
+    return y[:, : 2 * ph, : 2 * pw].reshape(n, ph, 2, pw, 2, c).max(axis=(2, 4))
+
+
+CASES = [
+    # x shape (N, H, W, C), pads, C_out: one channel ('same', the notes' first layer), RGB,
+    # odd outputs whose last row/column the pooling drops, uneven padding, no padding
+    ((3, 8, 8, 1), ((1, 1), (1, 1)), 6),
+    ((2, 9, 7, 3), ((1, 1), (1, 1)), 5),
+    ((2, 7, 10, 5), ((0, 2), (1, 0)), 4),
+    ((1, 6, 6, 2), ((0, 0), (0, 0)), 3),
+    ((2, 8, 9, 8), ((1, 1), (1, 1)), 7),  # 8 channels: Winograd
+    ((3, 7, 7, 12), ((0, 1), (2, 0)), 5),
+]
+
+
+@compiled
+@pytest.mark.parametrize("shape, pads, c_out", CASES)
+@pytest.mark.parametrize("bias, relu", [(True, True), (True, False), (False, True)])
+def test_fused_matches_the_layers_in_float64(shape, pads, c_out, bias, relu):
+    x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], c_out))
+    b = rng.standard_normal(c_out) if bias else None
+    y = conv_pool.conv2d_maxpool(x, w, b, pads, relu)
+    want = reference(x, w, b, pads, relu)
+    assert y.shape == want.shape
+    np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
+
+
+@compiled
+@pytest.mark.parametrize("channels", [1, 3, 16])
+def test_float32_stays_within_float32_rounding_of_float64(channels):
+    x = rng.random((5, 12, 12, channels)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, channels, 32)) * 0.3).astype(np.float32)
+    b = (rng.standard_normal(32) * 0.1).astype(np.float32)
+    y = conv_pool.conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), relu=True)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-5,
+                               atol=1e-5)
+
+
+@compiled
+@pytest.mark.parametrize("channels", [2, 8])
+def test_a_nan_wins_its_window_and_only_its_window(channels):
+    x, w = rng.standard_normal((1, 8, 8, channels)), rng.standard_normal((3, 3, channels, 3))
+    x[0, 0, 0, 0] = np.nan  # reaches the conv outputs (0..1, 0..1): pooled cell (0, 0) only
+    y = conv_pool.conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), relu=True)
+    assert np.isnan(y[0, 0, 0]).all()
+    assert not np.isnan(y[0, 1:]).any() and not np.isnan(y[0, :, 1:]).any()
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(reference(x, w, None, ((1, 1), (1, 1)),
+                                                                    True)))
+
+
+def test_without_compiled_kernels_the_layers_run_one_after_the_other(monkeypatch):
+    monkeypatch.setenv("SVERTKA_JIT", "0")
+    x, w = rng.standard_normal((2, 7, 8, 3)), rng.standard_normal((3, 3, 3, 4))
+    b = rng.standard_normal(4)
+    np.testing.assert_allclose(conv_pool.conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), True),
+                               reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-12)
+
+
+@compiled
+def test_each_channel_count_goes_to_its_kernel(monkeypatch):
+    calls = []
+    real_direct, real_winograd = conv_pool.conv3x3_maxpool, winograd.forward
+    monkeypatch.setattr(conv_pool, "conv3x3_maxpool",
+                        lambda *a: calls.append("direct") or real_direct(*a))
+    monkeypatch.setattr(winograd, "forward",
+                        lambda *a, **k: calls.append("winograd") or real_winograd(*a, **k))
+    for c in (1, 8):
+        x, w = rng.standard_normal((2, 6, 6, c)), rng.standard_normal((3, 3, c, 2))
+        conv_pool.conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), True)
+    assert calls == ["direct", "winograd"]
+
+
+@compiled
+@pytest.mark.parametrize("threads", [1, 3])
+def test_slices_and_passes_give_the_same_values(monkeypatch, split_batches, threads):
+    split_batches(threads)
+    monkeypatch.setattr(winograd, "INFERENCE_TILES_PER_CHUNK", 10)  # 3x3 tiles: 1 per pass
+    for c in (2, 8):
+        x, w = rng.standard_normal((7, 6, 7, c)), rng.standard_normal((3, 3, c, 4))
+        b = rng.standard_normal(4)
+        np.testing.assert_allclose(conv_pool.conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), True),
+                                   reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-12,
+                                   atol=1e-12)
+
+
+@compiled
+def test_direct_loop_on_an_empty_batch_and_too_small_maps():
+    w, b = rng.standard_normal((3, 3, 2, 3)), np.zeros(3)
+    empty = np.empty((0, 2, 2, 3))
+    direct_jit.conv3x3_maxpool(np.zeros((0, 6, 6, 2)), w, b, True, empty)
+    assert conv_pool.conv2d_maxpool(rng.standard_normal((2, 3, 3, 2)), w).shape == (2, 0, 0, 3)

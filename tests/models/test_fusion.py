@@ -1,0 +1,134 @@
+"""Inference fusion of Conv2D -> MaxPooling2D pairs (svertka.models.fusion): which pairs a
+model fuses, that it fuses them only at inference, and that the outputs do not change."""
+
+import numpy as np
+import pytest
+
+import svertka
+from svertka.kernels import conv_pool
+from svertka.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+from svertka.utils import set_random_seed
+
+rng = np.random.default_rng(3)
+
+
+def notes_model(first=None, second=None):
+    """The notes' layer stack on 12x12 images (SPEC §7); ``first``/``second`` replace the
+    first convolution's or pooling's options."""
+    set_random_seed(4)
+    conv = {"kernel_size": (3, 3), "padding": "same", "activation": "relu", **(first or {})}
+    pool = {"pool_size": (2, 2), "strides": 2, **(second or {})}
+    return svertka.Sequential([
+        Conv2D(8, input_shape=(12, 12, 1), **conv),
+        MaxPooling2D(**pool),
+        Conv2D(16, (3, 3), padding="same", activation="relu"),
+        MaxPooling2D((2, 2), strides=2),
+        Flatten(),
+        Dense(10, activation="softmax"),
+    ])
+
+
+def fused_layers(model):
+    return [(node.layer.name, model._fused[id(node)].layer.name) for node in model._nodes
+            if id(node) in model._fused]
+
+
+def count_fused_calls(monkeypatch):
+    """The input channels of every fused kernel call from now on (a batch split over
+    several cores makes one call per slice)."""
+    calls = []
+    real = conv_pool.conv2d_maxpool
+    from svertka.models import fusion
+
+    monkeypatch.setattr(fusion, "conv2d_maxpool",
+                        lambda *a: calls.append(a[1].shape[2]) or real(*a))
+    return calls
+
+
+def unfused_and_fused(model, x):
+    model.fuse_inference = False
+    with svertka.no_grad():
+        plain = model(x).numpy()
+    model.fuse_inference = True
+    with svertka.no_grad():
+        return plain, model(x).numpy()
+
+
+def test_the_notes_model_fuses_both_pairs_with_the_same_predictions(monkeypatch):
+    model = notes_model()
+    assert len(fused_layers(model)) == 2
+    calls = count_fused_calls(monkeypatch)
+    x = rng.random((40, 12, 12, 1)).astype(np.float32)
+    plain, fused = unfused_and_fused(model, x)
+    assert set(calls) == {1, 8}
+    np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(model.predict(x, batch_size=16), plain, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("first, second", [
+    ({"activation": "tanh"}, None),  # only ReLU (or nothing) goes through the max unchanged
+    ({"kernel_size": (5, 5)}, None),
+    ({"strides": 2}, None),
+    ({"dilation_rate": 2}, None),
+    (None, {"pool_size": (3, 3), "strides": 2}),
+    (None, {"strides": 1}),
+])
+def test_other_settings_are_not_fused_and_give_the_same_output(monkeypatch, first, second):
+    model = notes_model(first, second)
+    assert [pair[0] for pair in fused_layers(model)] == [model.layers[2].name]
+    x = rng.random((6, 12, 12, 1)).astype(np.float32)
+    plain, fused = unfused_and_fused(model, x)
+    np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-7)
+
+
+def test_training_and_gradients_run_the_layers_one_by_one(monkeypatch):
+    model = notes_model()
+    calls = count_fused_calls(monkeypatch)
+    x = rng.random((4, 12, 12, 1)).astype(np.float32)
+    model(x)  # gradients on: backward may need the convolution's output
+    model(x, training=True)
+    model.compile("adam", "categorical_crossentropy")
+    model.fit(x, np.eye(10, dtype=np.float32)[[0, 1, 2, 3]], epochs=1, verbose=0)
+    assert calls == []
+    model.predict(x)
+    assert set(calls) == {1, 8}
+
+
+def test_a_convolution_used_elsewhere_or_returned_is_not_fused():
+    inp = Input((8, 8, 1))
+    conv = Conv2D(4, 3, padding="same", activation="relu")(inp)
+    pooled = MaxPooling2D(2)(conv)
+    branch = svertka.Model(inp, [Flatten()(pooled), Flatten()(conv)])
+    assert fused_layers(branch) == []
+    returned = svertka.Model(inp, [pooled, conv])
+    assert fused_layers(returned) == []
+    alone = svertka.Model(inp, pooled)
+    assert len(fused_layers(alone)) == 1
+
+
+@pytest.mark.parametrize("size, first, second", [
+    (11, None, {"padding": "same"}),  # an odd map: 'same' pooling pads it
+    (12, {"padding_mode": "reflect"}, None),  # the kernel pads with zeros only
+])
+def test_sizes_the_kernel_cannot_take_run_the_layers(monkeypatch, size, first, second):
+    set_random_seed(2)
+    inp = Input((size, size, 1))
+    conv = Conv2D(4, 3, padding="same", activation="relu", **(first or {}))
+    out = Flatten()(MaxPooling2D(2, **(second or {}))(conv(inp)))
+    model = svertka.Model(inp, out)
+    assert len(fused_layers(model)) == 1
+    calls = count_fused_calls(monkeypatch)
+    x = rng.random((3, size, size, 1)).astype(np.float32)
+    plain, fused = unfused_and_fused(model, x)
+    assert calls == []
+    np.testing.assert_allclose(fused, plain, rtol=1e-6)
+
+
+def test_same_pooling_of_an_even_map_and_a_model_without_bias_fuse(monkeypatch):
+    model = notes_model({"use_bias": False}, {"padding": "same"})
+    assert len(fused_layers(model)) == 2
+    calls = count_fused_calls(monkeypatch)
+    x = rng.random((5, 12, 12, 1)).astype(np.float32)
+    plain, fused = unfused_and_fused(model, x)
+    assert set(calls) == {1, 8}
+    np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-7)
