@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from svertka.kernels import jit
-from svertka.kernels.bias_relu import bias_relu, relu_gate
+from svertka.kernels.bias_relu import bias_relu, relu, relu_gate
 
 rng = np.random.default_rng(5)
 
@@ -61,3 +61,18 @@ def test_relu_gate_reads_strided_views(engine):
     y = np.maximum(rng.standard_normal((6, 8)), 0)[:, ::2]
     gy = rng.standard_normal((6, 8))[:, 1::2]
     np.testing.assert_array_equal(relu_gate(gy, y), gy * (y > 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5, 4, 16), (7,), (0, 3)])
+def test_relu_is_numpy_maximum_with_nan_kept_and_input_untouched(engine, dtype, shape):
+    x = rng.standard_normal(shape).astype(dtype)
+    if x.size:
+        x.reshape(-1)[1] = np.nan
+        x.reshape(-1)[2] = -np.inf
+    before = x.copy()
+    y = relu(x)
+    assert y.dtype == dtype and y.shape == x.shape
+    np.testing.assert_array_equal(y, np.maximum(before, 0))
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_array_equal(relu(x[..., ::2]), np.maximum(before[..., ::2], 0))

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from svertka.backend import get_array_module
+from svertka.kernels.bias_relu import relu, relu_gate
 
 
 def _underflow_is_zero(fn):
@@ -236,13 +237,11 @@ def tanh_backward(gy, x, y):
 
 
 def relu_forward(x):
-    return get_array_module(x).maximum(x, 0)
+    return relu(x)  # compiled where Numba runs (kernels.bias_relu)
 
 
 def relu_backward(gy, x, y):
-    gx = _positive_mask(x, gy)  # one float mask, multiplied in place: no bool temporary
-    gx *= gy
-    return gx
+    return relu_gate(gy, y)  # y > 0 exactly where x > 0 (NaN in neither)
 
 
 def leaky_relu_forward(x, alpha):

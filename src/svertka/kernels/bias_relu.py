@@ -37,6 +37,13 @@ def _bias_relu(y, b, has_bias, relu):
 
 
 @jit
+def _relu(x, out):
+    for i in range(x.size):
+        v = x[i]
+        out[i] = 0.0 if v < 0 else v
+
+
+@jit
 def _relu_gate(gy, y, out):
     for i in range(gy.size):
         out[i] = gy[i] if y[i] > 0 else 0.0
@@ -55,6 +62,17 @@ def bias_relu(y, b=None, relu: bool = False):
     if relu:
         get_array_module(y).maximum(y, 0, out=y)
     return y
+
+
+def relu(x):
+    """``max(x, 0)`` as a new array (NaN kept): one flat compiled pass, NumPy's ``maximum``
+    elsewhere (which takes a slow path with a scalar: 0.26 against 0.12 ms on a 32x32x16
+    map at batch 32)."""
+    if usable(x) and x.flags.c_contiguous:
+        out = get_array_module(x).empty_like(x)
+        _relu(x.reshape(-1), out.reshape(-1))
+        return out
+    return get_array_module(x).maximum(x, 0)
 
 
 def relu_gate(gy, y):

@@ -11,7 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from svertka.backend import get_array_module
+from svertka.kernels import norm_jit
+from svertka.kernels.jit import usable
 from svertka.kernels.sums import channel_mean, channel_sum
+
+
+def _compiled(a, *params) -> bool:
+    """Whether :mod:`svertka.kernels.norm_jit` takes these: NumPy floats, ``a`` non-empty,
+    the parameters (None or arrays) of its dtype."""
+    given = [p for p in params if p is not None]
+    return (a.size > 0 and usable(a, *given)
+            and all(p.dtype == a.dtype for p in given))
 
 
 def batch_norm_train_forward(x, gamma, beta, eps):
@@ -20,8 +30,11 @@ def batch_norm_train_forward(x, gamma, beta, eps):
     ``gamma`` / ``beta`` may be None (no scale / no centre). ``var`` is the biased variance
     (divided by M), as Keras and TensorFlow use for both normalising and the moving average.
     Returns ``y, mean, var, cache`` with ``cache = (xhat, inv_std, gamma)``. The per-channel
-    sums are BLAS products (:mod:`svertka.kernels.sums`); the rest works in place.
+    sums are BLAS products (:mod:`svertka.kernels.sums`); the rest works in place. With
+    Numba, three compiled passes do it all (:mod:`svertka.kernels.norm_jit`).
     """
+    if _compiled(x, gamma, beta):
+        return norm_jit.train_forward(np.ascontiguousarray(x), gamma, beta, eps)
     xp = get_array_module(x)
     mean = channel_mean(x)  # (C,)
     xhat = x - mean  # centred first: two-pass, no cancellation when |mean| >> std
@@ -42,6 +55,8 @@ def batch_norm_train_backward(gy, cache):
     the parameter is.
     """
     xhat, inv_std, gamma = cache
+    if _compiled(gy, xhat, gamma) and xhat.flags.c_contiguous:
+        return norm_jit.train_backward(np.ascontiguousarray(gy), cache)
     m = gy.size // gy.shape[-1]
     gbeta = channel_sum(gy)  # (C,)
     ggamma = channel_sum(gy * xhat)  # (C,)
