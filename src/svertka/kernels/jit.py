@@ -13,9 +13,9 @@ integer maps), the NumPy version runs; the tests run both and compare them.
 Tried and dropped, as slower than what they would replace (batch 32, notes' model): a direct
 convolution loop for the one-channel first layer on its own (1.1 ms against im2col + GEMM's
 1.3 ms: too little to carry the extra code; fused with the pooling that follows it, at
-inference, it pays: :mod:`svertka.kernels.direct_jit`), a gathering col2im for the input gradient (slower than the
-per-tap GEMMs), and Numba's parallel loops, whose threads fought OpenBLAS's for the two
-cores (a training step took twice as long).
+inference, it pays: :mod:`svertka.kernels.direct_jit`), a gathering col2im for the input
+gradient (slower than the per-tap GEMMs), and Numba's parallel loops, whose threads fought
+OpenBLAS's for the two cores (a training step took twice as long).
 
 A ``@jit`` function is compiled on its first call for the argument types it gets (a second
 or so, once; the result is cached on disk next to the module) and runs without the GIL.
@@ -111,6 +111,12 @@ def compile_all() -> bool:
 
     conv2d_maxpool(x, w, relu=True)  # Winograd's pooled output transform
     conv2d_maxpool(x[..., :1], w[:, :, :1], relu=True)  # the direct loop
+    from svertka.kernels import norm_jit
+    from svertka.kernels.bias_relu import relu
+
+    relu(x)
+    y, _, _, cache = norm_jit.train_forward(x, None, None, 1e-3)
+    norm_jit.train_backward(y, cache)
     w = np.zeros(3, np.float32)
     adam_update(w, w.copy(), w.copy(), w.copy(), 0.9, 0.999, 1e-7, 1e-3, 1)
     return True

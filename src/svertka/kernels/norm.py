@@ -31,7 +31,7 @@ def batch_norm_train_forward(x, gamma, beta, eps):
     (divided by M), as Keras and TensorFlow use for both normalising and the moving average.
     Returns ``y, mean, var, cache`` with ``cache = (xhat, inv_std, gamma)``. The per-channel
     sums are BLAS products (:mod:`svertka.kernels.sums`); the rest works in place. With
-    Numba, three compiled passes do it all (:mod:`svertka.kernels.norm_jit`).
+    Numba, two compiled passes do it all (:mod:`svertka.kernels.norm_jit`).
     """
     if _compiled(x, gamma, beta):
         return norm_jit.train_forward(np.ascontiguousarray(x), gamma, beta, eps)
