@@ -25,10 +25,10 @@ from svertka.parallel import min_samples, over_batch
 
 # A channels-last array is a run of rows of C values. Looping over the C values of one row
 # at a time leaves LLVM's vector loop no room when C is small (16 channels: the loop is all
-# prologue and remainder, 6x slower), so the kernels see the array as rows of k*C values
-# (k pixels, at least BLOCK values: 64 was still too short for the sums), the per-channel
-# vectors tiled k times to match; the pixels past the last whole row of k go through the
-# same kernels with k = 1.
+# prologue and remainder, and the sums ran 2.7x slower), so the kernels see the array as
+# rows of k*C values (k pixels, at least BLOCK values: 64 was still too short for the
+# sums), the per-channel vectors tiled k times to match; the pixels past the last whole
+# row of k go through the same kernels with k = 1.
 BLOCK = 256
 
 
