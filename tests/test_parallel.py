@@ -93,6 +93,41 @@ def test_an_error_in_a_slice_is_raised_after_every_slice_ended(monkeypatch):
     assert done == [2]
 
 
+def test_an_error_in_a_workers_slice_reaches_the_caller_and_the_workers_go_on(monkeypatch):
+    monkeypatch.setenv("SVERTKA_THREADS", "2")
+
+    def fn(s):
+        if s.start == 2:
+            raise ValueError("slice 2 failed")
+        return s.start
+
+    with pytest.raises(ValueError, match="slice 2 failed"):
+        parallel.over_batch(fn, 4)
+    assert parallel.over_batch(lambda s: s.start, 4) == [0, 2]
+
+
+def test_calls_from_several_program_threads_at_once_all_get_their_results(monkeypatch):
+    monkeypatch.setenv("SVERTKA_THREADS", "2")
+    errors, start = [], threading.Barrier(4, timeout=10)
+
+    def caller(k):
+        start.wait()
+        try:
+            for i in range(200):  # the workers are busy for another caller now and then
+                data = np.arange(10) * k + i
+                parts = parallel.over_batch(lambda s, d=data: d[s].sum(), 10)
+                assert sum(parts) == data.sum()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and not any(t.is_alive() for t in threads)
+
+
 def test_region_makes_numpys_blas_single_threaded_and_restores_it(monkeypatch):
     pytest.importorskip("threadpoolctl")
     monkeypatch.setenv("SVERTKA_THREADS", "2")
