@@ -54,11 +54,16 @@ def unfused_and_fused(model, x):
         return plain, model(x).numpy()
 
 
-def test_the_notes_model_fuses_both_pairs_with_the_same_predictions(monkeypatch):
-    model = notes_model()
+@pytest.mark.parametrize("first, second, batch", [
+    (None, None, 40),
+    ({"use_bias": False}, {"padding": "same"}, 5),  # 'same' pooling of an even map: no padding
+])
+def test_the_notes_model_fuses_both_pairs_with_the_same_predictions(monkeypatch, first, second,
+                                                                     batch):
+    model = notes_model(first, second)
     assert len(fused_layers(model)) == 2
     calls = count_fused_calls(monkeypatch)
-    x = rng.random((40, 12, 12, 1)).astype(np.float32)
+    x = rng.random((batch, 12, 12, 1)).astype(np.float32)
     plain, fused = unfused_and_fused(model, x)
     assert set(calls) == {1, 8}
     np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-7)
@@ -122,13 +127,3 @@ def test_sizes_the_kernel_cannot_take_run_the_layers(monkeypatch, size, first, s
     plain, fused = unfused_and_fused(model, x)
     assert calls == []
     np.testing.assert_allclose(fused, plain, rtol=1e-6)
-
-
-def test_same_pooling_of_an_even_map_and_a_model_without_bias_fuse(monkeypatch):
-    model = notes_model({"use_bias": False}, {"padding": "same"})
-    assert len(fused_layers(model)) == 2
-    calls = count_fused_calls(monkeypatch)
-    x = rng.random((5, 12, 12, 1)).astype(np.float32)
-    plain, fused = unfused_and_fused(model, x)
-    assert set(calls) == {1, 8}
-    np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-7)
