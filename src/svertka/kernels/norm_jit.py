@@ -81,13 +81,13 @@ def _blocks(kernel, inputs, params, outputs, sums, s):
     rows), the per-channel ``params`` tiled to the block. Returns the ``sums`` accumulators,
     folded back to one float64 value per channel."""
     c = inputs[0].shape[-1]
-    flats = [a[s].reshape(-1) for a in inputs + outputs]
+    flats = [a[s].reshape(-1) for a in (*inputs, *outputs)]
     rows = flats[0].size // c
     k = -(-BLOCK // c)
     cut = rows // k * k * c
     totals = [np.zeros(c) for _ in range(sums)]
-    for part, reps in ((slice(0, cut), k), (slice(cut, None), 1)):
-        if part.start == (part.stop if part.stop is not None else flats[0].size):
+    for part, reps in ((slice(0, cut), k), (slice(cut, rows * c), 1)):
+        if part.start == part.stop:
             continue
         accs = [np.zeros(reps * c) for _ in range(sums)]
         views = [f[part].reshape(-1, reps * c) for f in flats]  # (blocks, width)
@@ -101,9 +101,8 @@ def _blocks(kernel, inputs, params, outputs, sums, s):
 def _over_batch(kernel, inputs, params=(), outputs=(), sums=0):
     """:func:`_blocks` over the batch in slices, one per core; the slices' sums added."""
     n = len(inputs[0])
-    parts = over_batch(
-        lambda s: _blocks(kernel, list(inputs), list(params), list(outputs), sums, s), n,
-        _min_samples(inputs[0], n), xp=np)
+    parts = over_batch(lambda s: _blocks(kernel, inputs, params, outputs, sums, s), n,
+                       _min_samples(inputs[0], n), xp=np)
     return [sum(p[i] for p in parts) for i in range(sums)]
 
 
