@@ -1,11 +1,14 @@
-"""Fused inference of 3x3 convolution + bias + ReLU + 2x2 max pooling (kernels.conv_pool,
-kernels.direct_jit, Winograd's pooled output transform) against the layers' maths in float64."""
+"""Fused 3x3 convolution + bias + ReLU + 2x2 max pooling (kernels.conv_pool,
+kernels.direct_jit, Winograd's pooled output transform) against the layers' maths in float64:
+inference, and training's forward with winners and its filter and bias gradients."""
 
 import numpy as np
 import pytest
 
 from svertka.kernels import conv_pool, direct_jit, jit, winograd
-from svertka.kernels.conv import gemm_forward
+from svertka.kernels.conv import gemm_backward, gemm_forward
+from svertka.kernels.conv_pool import NO_PADS
+from svertka.kernels.pool import pool2d_backward, pool2d_forward
 
 rng = np.random.default_rng(5)
 
@@ -109,5 +112,131 @@ def test_slices_and_passes_give_the_same_values(monkeypatch, split_batches, thre
 def test_direct_loop_on_an_empty_batch_and_too_small_maps():
     w, b = rng.standard_normal((3, 3, 2, 3)), np.zeros(3)
     empty = np.empty((0, 2, 2, 3))
-    direct_jit.conv3x3_maxpool(np.zeros((0, 6, 6, 2)), w, b, True, empty)
+    direct_jit.conv3x3_maxpool(np.zeros((0, 6, 6, 2)), w, b, True, empty,
+                               np.empty((0, 0, 0, 0), np.int32))
     assert conv_pool.conv2d_maxpool(rng.standard_normal((2, 3, 3, 2)), w).shape == (2, 0, 0, 3)
+
+
+# -- training: the direct loop with winners, and its filter/bias gradients --------------------
+
+def reference_gradients(x, w, b, pads, relu, gp):
+    """(gw, gb) of the unfused layers in float64: im2col convolution (+ ReLU), the pooling
+    kernel's backward (ties to the first cell), then the convolution's backward."""
+    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
+    y, cache = gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)
+    n, oh, ow, c = y.shape
+    cropped = np.ascontiguousarray(y[:, : 2 * (oh // 2), : 2 * (ow // 2)])
+    _, pool_cache = pool2d_forward(cropped, (2, 2), (2, 2), NO_PADS, "max", for_backward=True)
+    gy = np.zeros_like(y)
+    gy[:, : cropped.shape[1], : cropped.shape[2]] = pool2d_backward(gp.astype(np.float64),
+                                                                    pool_cache)
+    _, gw, gb = gemm_backward(gy, cache, need_gx=False)
+    return gw, gb
+
+
+TRAIN_CASES = [case for case in CASES if case[0][3] < 8]
+
+
+@compiled
+@pytest.mark.parametrize("shape, pads, c_out", TRAIN_CASES)
+@pytest.mark.parametrize("bias, relu", [(True, True), (True, False), (False, True)])
+def test_training_forward_and_gradients_match_the_layers_in_float64(shape, pads, c_out, bias,
+                                                                     relu):
+    x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], c_out))
+    b = rng.standard_normal(c_out) if bias else None
+    y, cache = conv_pool.train_forward(x, w, b, pads, relu)
+    np.testing.assert_allclose(y, reference(x, w, b, pads, relu), rtol=1e-12, atol=1e-12)
+    gp = rng.standard_normal(y.shape)
+    gw, gb = conv_pool.train_backward(gp, cache)
+    want_gw, want_gb = reference_gradients(x, w, b, pads, relu, gp)
+    np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
+    if bias:
+        np.testing.assert_allclose(gb, want_gb, rtol=1e-10, atol=1e-10)
+    else:
+        assert gb is None
+
+
+@compiled
+def test_float32_training_gradients_stay_within_float32_rounding():
+    x = rng.random((6, 14, 14, 1)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, 1, 16)) * 0.3).astype(np.float32)
+    b = (rng.standard_normal(16) * 0.1).astype(np.float32)
+    y, cache = conv_pool.train_forward(x, w, b, ((1, 1), (1, 1)), relu=True)
+    gp = rng.standard_normal(y.shape).astype(np.float32)
+    gw, gb = conv_pool.train_backward(gp, cache)
+    assert y.dtype == gw.dtype == gb.dtype == np.float32
+    want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), True, gp)
+    scale = np.abs(want_gw).max()
+    np.testing.assert_allclose(gw, want_gw, rtol=1e-4, atol=1e-5 * scale)
+    np.testing.assert_allclose(gb, want_gb, rtol=1e-4, atol=1e-4)
+
+
+@compiled
+@pytest.mark.parametrize("relu", [True, False])
+def test_ties_send_the_gradient_to_the_first_cell_and_relu_stops_it_at_zero(relu):
+    # a constant input: all four cells of an inner window are equal
+    x = np.ones((1, 6, 6, 1))
+    w = rng.standard_normal((3, 3, 1, 3))
+    for b in (np.full(3, -50.0), np.full(3, 50.0)):  # every output negative, then positive
+        y, cache = conv_pool.train_forward(x, w, b, ((1, 1), (1, 1)), relu)
+        won = cache[1]
+        if relu and b[0] < 0:
+            assert (won == 4).all() and (y == 0).all()
+        else:
+            assert (won[0, 1, 1] == 0).all()  # the inner window: a four-way tie
+        gp = rng.standard_normal(y.shape)
+        gw, gb = conv_pool.train_backward(gp, cache)
+        want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), relu, gp)
+        np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(gb, want_gb, rtol=1e-10, atol=1e-10)
+
+
+@compiled
+def test_a_nan_window_wins_its_pool_and_its_gradients_are_those_of_the_layers():
+    x, w = rng.standard_normal((1, 8, 8, 2)), rng.standard_normal((3, 3, 2, 3))
+    x[0, 0, 0, 0] = np.nan  # reaches the conv outputs (0..1, 0..1): pooled cell (0, 0) only
+    y, cache = conv_pool.train_forward(x, w, None, ((1, 1), (1, 1)), relu=True)
+    assert np.isnan(y[0, 0, 0]).all() and (cache[1][0, 0, 0] == 4).all()
+    gp = rng.standard_normal(y.shape)
+    gw, gb = conv_pool.train_backward(gp, cache)
+    # NaN * 0 is NaN, in the fused loop as in the unfused GEMM: the filter taps that saw the
+    # NaN pixel get NaN, the others stay finite and equal
+    want, _ = reference_gradients(x, w, None, ((1, 1), (1, 1)), True, gp)
+    assert np.isnan(gw).any() and np.isfinite(gw).any()
+    np.testing.assert_allclose(gw, want, rtol=1e-10, atol=1e-10)
+    assert gb is None
+
+
+@compiled
+@pytest.mark.parametrize("threads", [1, 3])
+def test_training_slices_give_the_same_values(split_batches, threads):
+    split_batches(threads)
+    x, w = rng.standard_normal((7, 6, 7, 2)), rng.standard_normal((3, 3, 2, 4))
+    b = rng.standard_normal(4)
+    y, cache = conv_pool.train_forward(x, w, b, ((1, 1), (1, 1)), True)
+    gp = rng.standard_normal(y.shape)
+    gw, gb = conv_pool.train_backward(gp, cache)
+    want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), True, gp)
+    np.testing.assert_allclose(y, reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-12)
+    np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gb, want_gb, rtol=1e-10, atol=1e-10)
+
+
+@compiled
+def test_training_on_an_empty_batch_gives_zero_gradients():
+    w, b = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal(3)
+    y, cache = conv_pool.train_forward(np.zeros((0, 6, 6, 2)), w, b, ((1, 1), (1, 1)), True)
+    assert y.shape == (0, 3, 3, 3)
+    gw, gb = conv_pool.train_backward(np.zeros(y.shape), cache)
+    assert gw.shape == w.shape and not gw.any() and gb.shape == (3,) and not gb.any()
+
+
+def test_training_fuses_only_few_channels_of_one_float_dtype_with_numba(monkeypatch):
+    w1, w8 = np.zeros((3, 3, 1, 4), np.float32), np.zeros((3, 3, 8, 4), np.float32)
+    x1, x8 = np.zeros((1, 6, 6, 1), np.float32), np.zeros((1, 6, 6, 8), np.float32)
+    assert conv_pool.trains_fused(x1, w1) == jit.enabled()
+    assert not conv_pool.trains_fused(x8, w8)  # Winograd's unfused convolution is faster
+    assert not conv_pool.trains_fused(x1, w1.astype(np.float64))
+    assert not conv_pool.trains_fused(x1, np.zeros((5, 5, 1, 4), np.float32))
+    monkeypatch.setenv("SVERTKA_JIT", "0")
+    assert not conv_pool.trains_fused(x1, w1)

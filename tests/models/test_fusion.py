@@ -1,11 +1,11 @@
-"""Inference fusion of Conv2D -> MaxPooling2D pairs (svertka.models.fusion): which pairs a
-model fuses, that it fuses them only at inference, and that the outputs do not change."""
+"""Fusion of Conv2D -> MaxPooling2D pairs (svertka.models.fusion): which pairs a model fuses
+at inference and in training, and that outputs and gradients do not change."""
 
 import numpy as np
 import pytest
 
 import svertka
-from svertka.kernels import conv_pool
+from svertka.kernels import conv_pool, jit
 from svertka.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
 from svertka.utils import set_random_seed
 
@@ -86,17 +86,76 @@ def test_other_settings_are_not_fused_and_give_the_same_output(monkeypatch, firs
     np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-7)
 
 
-def test_training_and_gradients_run_the_layers_one_by_one(monkeypatch):
+def count_trained_fusions(monkeypatch):
+    """The input channels of every fused training op from now on."""
+    calls = []
+    from svertka.models import fusion
+
+    real = fusion.conv2d_maxpool_op
+    monkeypatch.setattr(fusion, "conv2d_maxpool_op",
+                        lambda x, *a: calls.append(x.shape[3]) or real(x, *a))
+    return calls
+
+
+def test_training_fuses_only_the_first_pair_and_inference_kernels_stay_out(monkeypatch):
     model = notes_model()
-    calls = count_fused_calls(monkeypatch)
+    calls, trained = count_fused_calls(monkeypatch), count_trained_fusions(monkeypatch)
     x = rng.random((4, 12, 12, 1)).astype(np.float32)
-    model(x)  # gradients on: backward may need the convolution's output
+    model(x)  # gradients on
     model(x, training=True)
     model.compile("adam", "categorical_crossentropy")
     model.fit(x, np.eye(10, dtype=np.float32)[[0, 1, 2, 3]], epochs=1, verbose=0)
     assert calls == []
+    if jit.enabled():  # the second pair has 8 channels: Winograd, unfused
+        assert trained == [1, 1, 1]
     model.predict(x)
     assert set(calls) == {1, 8}
+
+
+def gradients(model, x, y, x_needs_grad=False):
+    """The parameters' gradients (and the input's) of one loss evaluation."""
+    xt = svertka.Tensor(x, requires_grad=x_needs_grad)
+    loss = svertka.ops.categorical_crossentropy(y, model(xt, training=True)).mean()
+    params = model.trainable_weights
+    for p in params:
+        p.grad = None
+    loss.backward()
+    grads = [p.grad.copy() for p in params]
+    return grads + ([xt.grad] if x_needs_grad else [])
+
+
+@pytest.mark.parametrize("first", [None, {"use_bias": False}, {"activation": None},
+                                   {"padding": "valid"}])
+def test_trained_fusion_gives_the_layers_gradients(monkeypatch, first):
+    model = notes_model(first)
+    trained = count_trained_fusions(monkeypatch)
+    x = rng.random((6, 12, 12, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 6)]
+    fused = gradients(model, x, y)
+    assert trained == ([1] if jit.enabled() else [])
+    model.fuse_training = False
+    plain = gradients(model, x, y)
+    for f, p in zip(fused, plain):
+        np.testing.assert_allclose(f, p, rtol=1e-4, atol=1e-6 * np.abs(p).max())
+
+
+def test_an_input_that_needs_a_gradient_runs_the_layers(monkeypatch):
+    model = notes_model()
+    trained = count_trained_fusions(monkeypatch)
+    x = rng.random((3, 12, 12, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[[1, 2, 3]]
+    with_input = gradients(model, x, y, x_needs_grad=True)
+    assert trained == [] and with_input[-1].shape == x.shape and with_input[-1].any()
+    model.fuse_training = False
+    np.testing.assert_allclose(with_input[-1], gradients(model, x, y, True)[-1], rtol=1e-6)
+
+
+def test_fuse_training_false_runs_the_layers(monkeypatch):
+    model = notes_model()
+    model.fuse_training = False
+    trained = count_trained_fusions(monkeypatch)
+    model(rng.random((2, 12, 12, 1)).astype(np.float32), training=True)
+    assert trained == []
 
 
 def test_a_convolution_used_elsewhere_or_returned_is_not_fused():

@@ -28,14 +28,20 @@ from svertka.kernels.jit import jit
 
 
 @jit
-def conv3x3_maxpool(xpad, w, bias, relu, y):
+def conv3x3_maxpool(xpad, w, bias, relu, y, won):
     """y[b, i, j] = max over the 2x2 window (2i.., 2j..) of conv(xpad, w) + bias, then ReLU.
 
     ``xpad`` (N, Hp, Wp, C) is the already padded input, ``w`` (3, 3, C, C_out), ``bias``
     (C_out,), ``y`` (N, PH, PW, C_out) with 2*PH + 2 <= Hp and 2*PW + 2 <= Wp.
+
+    For training, ``won`` (int32, like y) records which cell of each window won (0..3,
+    row-major; ties to the first, the first NaN wins, as in the pooling kernels), or 4 where
+    the ReLU lets no gradient through (the window's maximum not > 0). At inference pass an
+    empty ``won``: nothing is recorded.
     """
     n, _, _, c = xpad.shape
     co = w.shape[3]
+    record = won.size > 0
     acc = np.empty((4, co), dtype=y.dtype)  # the window's four outputs, summed over channels
     a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
     for b in range(n):
@@ -70,6 +76,26 @@ def conv3x3_maxpool(xpad, w, bias, relu, y):
                         a3[o] += (x11 * k0 + x12 * k1 + x13 * k2 + x21 * k3 + x22 * k4
                                   + x23 * k5 + x31 * k6 + x32 * k7 + x33 * k8)
                 out = y[b, i, j]
+                if record:
+                    k = won[b, i, j]
+                    for o in range(co):
+                        best, cell = a0[o] + bias[o], np.int32(0)
+                        v = a1[o] + bias[o]
+                        if v > best or (v != v and best == best):
+                            best, cell = v, np.int32(1)
+                        v = a2[o] + bias[o]
+                        if v > best or (v != v and best == best):
+                            best, cell = v, np.int32(2)
+                        v = a3[o] + bias[o]
+                        if v > best or (v != v and best == best):
+                            best, cell = v, np.int32(3)
+                        if relu:
+                            out[o] = 0.0 if best < 0 else best
+                            k[o] = cell if best > 0 else np.int32(4)
+                        else:
+                            out[o] = best
+                            k[o] = cell
+                    continue
                 for o in range(co):
                     best = a0[o] + bias[o]
                     v = a1[o] + bias[o]
@@ -82,3 +108,39 @@ def conv3x3_maxpool(xpad, w, bias, relu, y):
                     if v > best or v != v:
                         best = v
                     out[o] = (0.0 if best < 0 else best) if relu else best
+
+
+@jit
+def conv3x3_maxpool_filter_grad(xpad, gp, won, gw, gb):
+    """``gw`` (3, 3, C, C_out) and ``gb`` (C_out,) += the filter and bias gradients of
+    :func:`conv3x3_maxpool_train` for the pooled output gradient ``gp``: each window's
+    gradient goes to its winning cell only, so per window the four cells' gradients are
+    ``gp`` masked by ``won``, and every filter tap adds its four input values times them."""
+    c, co = xpad.shape[3], gp.shape[3]
+    masked = np.empty((4, co), dtype=gp.dtype)
+    m0, m1, m2, m3 = masked[0], masked[1], masked[2], masked[3]
+    for b in range(xpad.shape[0]):
+        for i in range(gp.shape[1]):
+            for j in range(gp.shape[2]):
+                g, k = gp[b, i, j], won[b, i, j]
+                # one store stream per loop: more stop Numba's loops from vectorising
+                for o in range(co):
+                    m0[o] = g[o] if k[o] == 0 else 0.0
+                for o in range(co):
+                    m1[o] = g[o] if k[o] == 1 else 0.0
+                for o in range(co):
+                    m2[o] = g[o] if k[o] == 2 else 0.0
+                for o in range(co):
+                    m3[o] = g[o] if k[o] == 3 else 0.0
+                for o in range(co):
+                    gb[o] += m0[o] + m1[o] + m2[o] + m3[o]
+                s = 2 * j
+                for p in range(3):
+                    top, bottom = xpad[b, 2 * i + p], xpad[b, 2 * i + p + 1]
+                    for q in range(3):
+                        for ch in range(c):
+                            x0, x1 = top[s + q, ch], top[s + q + 1, ch]
+                            x2, x3 = bottom[s + q, ch], bottom[s + q + 1, ch]
+                            dst = gw[p, q, ch]
+                            for o in range(co):
+                                dst[o] += x0 * m0[o] + x1 * m1[o] + x2 * m2[o] + x3 * m3[o]

@@ -107,10 +107,12 @@ def compile_all() -> bool:
     x, w = np.zeros((1, 3, 3, 8), np.float32), np.zeros((3, 3, 8, 1), np.float32)
     y, cache = winograd.forward(x, w, relu=True)
     winograd.backward(y, cache)
-    from svertka.kernels.conv_pool import conv2d_maxpool
+    from svertka.kernels import conv_pool
 
-    conv2d_maxpool(x, w, relu=True)  # Winograd's pooled output transform
-    conv2d_maxpool(x[..., :1], w[:, :, :1], relu=True)  # the direct loop
+    conv_pool.conv2d_maxpool(x, w, relu=True)  # Winograd's pooled output transform
+    conv_pool.conv2d_maxpool(x[..., :1], w[:, :, :1], relu=True)  # the direct loop
+    y, cache = conv_pool.train_forward(x[..., :1], w[:, :, :1], relu=True)  # and for training
+    conv_pool.train_backward(y, cache)
     from svertka.kernels import norm_jit
     from svertka.kernels.bias_relu import relu
 

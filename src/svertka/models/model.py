@@ -143,8 +143,10 @@ class Model:
     # -- running -------------------------------------------------------------------------
     # samples per pass in inference: bounds the memory a large batch takes
     inference_chunk = 128
-    # run layer pairs as one kernel at inference (svertka.models.fusion)
+    # run layer pairs as one kernel at inference, and a first layer's pair in training
+    # (svertka.models.fusion)
     fuse_inference = True
+    fuse_training = True
 
     def __call__(self, x, training: bool = False):
         """Run the graph on ``x`` (one array or Tensor per input).
@@ -197,10 +199,11 @@ class Model:
     def _run(self, ts, training):
         """The layers in graph order on input Tensors ``ts``; the output Tensors.
 
-        At inference (gradients off), the layer pairs of :mod:`svertka.models.fusion` run as
-        one kernel each, unless ``fuse_inference`` is False."""
+        The layer pairs of :mod:`svertka.models.fusion` run as one kernel each where it can,
+        unless ``fuse_inference`` (gradients off) or ``fuse_training`` (on) is False."""
         values = {id(sym): t for sym, t in zip(self.inputs, ts)}
-        fused = self._fused if self.fuse_inference and not training and not grad_enabled() else {}
+        fuse = self.fuse_training if grad_enabled() else self.fuse_inference
+        fused = self._fused if fuse else {}
         for node in self._nodes:
             if id(node) in values:  # the second layer of a fused pair: already done
                 continue

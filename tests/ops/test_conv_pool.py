@@ -1,0 +1,72 @@
+"""The fused convolution + max-pool op for training (svertka.ops.conv_pool): numerical
+gradients, PyTorch as the oracle, and what it refuses."""
+
+import numpy as np
+import pytest
+from helpers import check_grad, compare_torch, nchw_to_nhwc, nhwc_to_nchw
+
+import svertka
+from svertka.kernels import jit
+from svertka.ops.conv_pool import conv2d_maxpool
+
+pytestmark = pytest.mark.skipif(not jit.enabled(), reason="Numba is not installed")
+rng = np.random.default_rng(8)
+
+# x shape, pads, C_out: the notes' first layer ('same', one channel), RGB with odd outputs
+# whose last row/column the pooling drops, uneven padding, no padding
+CASES = [
+    ((2, 6, 6, 1), ((1, 1), (1, 1)), 4),
+    ((2, 7, 9, 3), ((1, 1), (1, 1)), 3),
+    ((1, 8, 7, 2), ((0, 2), (1, 0)), 2),
+    ((2, 6, 7, 5), ((0, 0), (0, 0)), 3),
+]
+
+
+@pytest.mark.parametrize("shape, pads, c_out", CASES)
+@pytest.mark.parametrize("relu, bias", [(True, True), (False, True), (True, False)])
+def test_filter_and_bias_gradients_match_central_differences(shape, pads, c_out, relu, bias):
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((3, 3, shape[3], c_out))
+    b = rng.standard_normal(c_out) if bias else None
+    args = (x, w) if bias is False else (x, w, b)
+    wrt = [1] if b is None else [1, 2]
+    check_grad(lambda *t: conv2d_maxpool(t[0], t[1], t[2] if len(t) > 2 else None, pads,
+                                         relu), *args, wrt=wrt)
+
+
+@pytest.mark.parametrize("shape, pads, c_out", CASES)
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-5)])
+def test_matches_torch_conv_relu_maxpool(shape, pads, c_out, dtype, tol):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    x = rng.standard_normal(shape).astype(dtype)
+    w = (rng.standard_normal((3, 3, shape[3], c_out)) * 0.5).astype(dtype)
+    b = (rng.standard_normal(c_out) * 0.1).astype(dtype)
+    (top, bottom), (left, right) = pads
+
+    def theirs(x, w, b):
+        xpad = F.pad(nhwc_to_nchw(x), (left, right, top, bottom))
+        y = F.relu(F.conv2d(xpad, w.permute(3, 2, 0, 1), b))
+        return nchw_to_nhwc(F.max_pool2d(y, 2, 2))
+
+    compare_torch(lambda x, w, b: conv2d_maxpool(x, w, b, pads, relu=True), theirs, x, w, b,
+                  wrt=[1, 2], atol=tol, rtol=tol)
+    assert torch is not None
+
+
+def test_an_input_that_needs_a_gradient_is_refused_in_backward():
+    x = svertka.Tensor(rng.standard_normal((1, 4, 4, 1)), requires_grad=True)
+    w = svertka.Tensor(rng.standard_normal((3, 3, 1, 2)), requires_grad=True)
+    y = conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), relu=True)
+    with pytest.raises(RuntimeError, match="Conv2dMaxPool: the input needs a gradient"):
+        y.sum().backward()
+
+
+def test_nothing_is_recorded_when_no_input_needs_a_gradient():
+    x, w = rng.standard_normal((2, 6, 6, 1)), rng.standard_normal((3, 3, 1, 3))
+    y = conv2d_maxpool(svertka.Tensor(x), svertka.Tensor(w), None, ((1, 1), (1, 1)), True)
+    assert not y.requires_grad and y.creator is None
+    trained = conv2d_maxpool(svertka.Tensor(x), svertka.Tensor(w, requires_grad=True), None,
+                             ((1, 1), (1, 1)), True)
+    np.testing.assert_array_equal(y.numpy(), trained.numpy())
