@@ -117,11 +117,11 @@ def test_direct_loop_on_an_empty_batch_and_too_small_maps():
     assert conv_pool.conv2d_maxpool(rng.standard_normal((2, 3, 3, 2)), w).shape == (2, 0, 0, 3)
 
 
-# -- training: the direct loop with winners, and its filter/bias gradients --------------------
+# -- training: winners recorded, and the gradients they route ----------------------------------
 
 def reference_gradients(x, w, b, pads, relu, gp):
-    """(gw, gb) of the unfused layers in float64: im2col convolution (+ ReLU), the pooling
-    kernel's backward (ties to the first cell), then the convolution's backward."""
+    """(gx, gw, gb) of the unfused layers in float64: im2col convolution (+ ReLU), the
+    pooling kernel's backward (ties to the first cell), then the convolution's backward."""
     f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
     y, cache = gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)
     n, oh, ow, c = y.shape
@@ -130,113 +130,125 @@ def reference_gradients(x, w, b, pads, relu, gp):
     gy = np.zeros_like(y)
     gy[:, : cropped.shape[1], : cropped.shape[2]] = pool2d_backward(gp.astype(np.float64),
                                                                     pool_cache)
-    _, gw, gb = gemm_backward(gy, cache, need_gx=False)
-    return gw, gb
+    return gemm_backward(gy, cache)
 
 
-TRAIN_CASES = [case for case in CASES if case[0][3] < 8]
+def winners(cache):
+    """The (N, PH, PW, C_out) winners array of either kernel's training cache."""
+    method, data = cache
+    return data[-1] if method == "winograd" else data[1]
+
+
+def check_training(x, w, b, pads, relu, gp=None, rtol=1e-10):
+    """train_forward and train_backward against the float64 layers; returns the cache."""
+    y, cache = conv_pool.train_forward(x, w, b, pads, relu)
+    np.testing.assert_allclose(y, reference(x, w, b, pads, relu), rtol=rtol, atol=rtol)
+    gp = rng.standard_normal(y.shape) if gp is None else gp
+    need_gx = conv_pool.input_gradient(cache)
+    assert need_gx == (x.shape[3] >= 8)
+    gx, gw, gb = conv_pool.train_backward(gp, cache, need_gx=need_gx)
+    want_gx, want_gw, want_gb = reference_gradients(x, w, b, pads, relu, gp)
+    np.testing.assert_allclose(gw, want_gw, rtol=rtol, atol=rtol)
+    if need_gx:
+        np.testing.assert_allclose(gx, want_gx, rtol=rtol, atol=rtol)
+    else:
+        assert gx is None
+    if b is not None:
+        np.testing.assert_allclose(gb, want_gb, rtol=rtol, atol=rtol)
+    else:
+        assert gb is None
+    return cache
 
 
 @compiled
-@pytest.mark.parametrize("shape, pads, c_out", TRAIN_CASES)
+@pytest.mark.parametrize("shape, pads, c_out", CASES)
 @pytest.mark.parametrize("bias, relu", [(True, True), (True, False), (False, True)])
 def test_training_forward_and_gradients_match_the_layers_in_float64(shape, pads, c_out, bias,
                                                                      relu):
     x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], c_out))
-    b = rng.standard_normal(c_out) if bias else None
-    y, cache = conv_pool.train_forward(x, w, b, pads, relu)
-    np.testing.assert_allclose(y, reference(x, w, b, pads, relu), rtol=1e-12, atol=1e-12)
-    gp = rng.standard_normal(y.shape)
-    gw, gb = conv_pool.train_backward(gp, cache)
-    want_gw, want_gb = reference_gradients(x, w, b, pads, relu, gp)
-    np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
-    if bias:
-        np.testing.assert_allclose(gb, want_gb, rtol=1e-10, atol=1e-10)
-    else:
-        assert gb is None
+    check_training(x, w, rng.standard_normal(c_out) if bias else None, pads, relu)
 
 
 @compiled
-def test_float32_training_gradients_stay_within_float32_rounding():
-    x = rng.random((6, 14, 14, 1)).astype(np.float32)
-    w = (rng.standard_normal((3, 3, 1, 16)) * 0.3).astype(np.float32)
+@pytest.mark.parametrize("channels", [1, 16])
+def test_float32_training_gradients_stay_within_float32_rounding(channels):
+    x = rng.random((6, 14, 14, channels)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, channels, 16)) * 0.3).astype(np.float32)
     b = (rng.standard_normal(16) * 0.1).astype(np.float32)
     y, cache = conv_pool.train_forward(x, w, b, ((1, 1), (1, 1)), relu=True)
     gp = rng.standard_normal(y.shape).astype(np.float32)
-    gw, gb = conv_pool.train_backward(gp, cache)
+    gx, gw, gb = conv_pool.train_backward(gp, cache, need_gx=channels >= 8)
     assert y.dtype == gw.dtype == gb.dtype == np.float32
-    want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), True, gp)
-    scale = np.abs(want_gw).max()
-    np.testing.assert_allclose(gw, want_gw, rtol=1e-4, atol=1e-5 * scale)
-    np.testing.assert_allclose(gb, want_gb, rtol=1e-4, atol=1e-4)
+    want_gx, want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), True, gp)
+    for got, want in ((gw, want_gw), (gb, want_gb)) + (((gx, want_gx),) if channels >= 8 else ()):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
 
 
 @compiled
+@pytest.mark.parametrize("channels", [1, 8])
 @pytest.mark.parametrize("relu", [True, False])
-def test_ties_send_the_gradient_to_the_first_cell_and_relu_stops_it_at_zero(relu):
+def test_ties_send_the_gradient_to_the_first_cell_and_relu_stops_it_at_zero(channels, relu):
     # a constant input: all four cells of an inner window are equal
-    x = np.ones((1, 6, 6, 1))
-    w = rng.standard_normal((3, 3, 1, 3))
-    for b in (np.full(3, -50.0), np.full(3, 50.0)):  # every output negative, then positive
-        y, cache = conv_pool.train_forward(x, w, b, ((1, 1), (1, 1)), relu)
-        won = cache[1]
+    x = np.ones((1, 6, 6, channels))
+    w = rng.standard_normal((3, 3, channels, 3))
+    for b in (np.full(3, -500.0), np.full(3, 500.0)):  # every output negative, then positive
+        won = winners(check_training(x, w, b, ((1, 1), (1, 1)), relu, rtol=1e-9))
         if relu and b[0] < 0:
-            assert (won == 4).all() and (y == 0).all()
+            assert (won == 4).all()
         else:
             assert (won[0, 1, 1] == 0).all()  # the inner window: a four-way tie
-        gp = rng.standard_normal(y.shape)
-        gw, gb = conv_pool.train_backward(gp, cache)
-        want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), relu, gp)
-        np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(gb, want_gb, rtol=1e-10, atol=1e-10)
 
 
 @compiled
-def test_a_nan_window_wins_its_pool_and_its_gradients_are_those_of_the_layers():
-    x, w = rng.standard_normal((1, 8, 8, 2)), rng.standard_normal((3, 3, 2, 3))
+@pytest.mark.parametrize("channels", [2, 8])
+def test_a_nan_window_wins_its_pool_and_its_gradients_are_those_of_the_layers(channels):
+    x, w = rng.standard_normal((1, 8, 8, channels)), rng.standard_normal((3, 3, channels, 3))
     x[0, 0, 0, 0] = np.nan  # reaches the conv outputs (0..1, 0..1): pooled cell (0, 0) only
     y, cache = conv_pool.train_forward(x, w, None, ((1, 1), (1, 1)), relu=True)
-    assert np.isnan(y[0, 0, 0]).all() and (cache[1][0, 0, 0] == 4).all()
+    assert np.isnan(y[0, 0, 0]).all() and (winners(cache)[0, 0, 0] == 4).all()
     gp = rng.standard_normal(y.shape)
-    gw, gb = conv_pool.train_backward(gp, cache)
-    # NaN * 0 is NaN, in the fused loop as in the unfused GEMM: the filter taps that saw the
-    # NaN pixel get NaN, the others stay finite and equal
-    want, _ = reference_gradients(x, w, None, ((1, 1), (1, 1)), True, gp)
+    _, gw, _ = conv_pool.train_backward(gp, cache)
+    # NaN * 0 is NaN, in the fused loops as in the unfused GEMM: the filter taps that saw
+    # the NaN pixel get NaN. Winograd's transformed filter gradient then mixes the taps (as
+    # the unfused Winograd convolution does): more of them are NaN, the rest are equal.
+    _, want, _ = reference_gradients(x, w, None, ((1, 1), (1, 1)), True, gp)
     assert np.isnan(gw).any() and np.isfinite(gw).any()
-    np.testing.assert_allclose(gw, want, rtol=1e-10, atol=1e-10)
-    assert gb is None
+    assert np.isnan(gw[np.isnan(want)]).all()
+    finite = np.isfinite(gw)
+    np.testing.assert_allclose(gw[finite], want[finite], rtol=1e-10, atol=1e-10)
+    if channels < 8:
+        np.testing.assert_array_equal(finite, np.isfinite(want))
 
 
 @compiled
 @pytest.mark.parametrize("threads", [1, 3])
-def test_training_slices_give_the_same_values(split_batches, threads):
+def test_training_slices_and_passes_give_the_same_values(monkeypatch, split_batches, threads):
     split_batches(threads)
-    x, w = rng.standard_normal((7, 6, 7, 2)), rng.standard_normal((3, 3, 2, 4))
-    b = rng.standard_normal(4)
-    y, cache = conv_pool.train_forward(x, w, b, ((1, 1), (1, 1)), True)
-    gp = rng.standard_normal(y.shape)
-    gw, gb = conv_pool.train_backward(gp, cache)
-    want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), True, gp)
-    np.testing.assert_allclose(y, reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-12)
-    np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(gb, want_gb, rtol=1e-10, atol=1e-10)
+    monkeypatch.setattr(winograd, "TILES_PER_CHUNK", 10)  # 3x3 pooled tiles: 1 image a pass
+    for c in (2, 8):
+        x, w = rng.standard_normal((7, 6, 7, c)), rng.standard_normal((3, 3, c, 4))
+        check_training(x, w, rng.standard_normal(4), ((1, 1), (1, 1)), True)
 
 
 @compiled
-def test_training_on_an_empty_batch_gives_zero_gradients():
-    w, b = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal(3)
-    y, cache = conv_pool.train_forward(np.zeros((0, 6, 6, 2)), w, b, ((1, 1), (1, 1)), True)
+@pytest.mark.parametrize("channels", [2, 8])
+def test_training_on_an_empty_batch_gives_zero_gradients(channels):
+    w, b = rng.standard_normal((3, 3, channels, 3)), rng.standard_normal(3)
+    y, cache = conv_pool.train_forward(np.zeros((0, 6, 6, channels)), w, b, ((1, 1), (1, 1)),
+                                       True)
     assert y.shape == (0, 3, 3, 3)
-    gw, gb = conv_pool.train_backward(np.zeros(y.shape), cache)
+    _, gw, gb = conv_pool.train_backward(np.zeros(y.shape), cache)
     assert gw.shape == w.shape and not gw.any() and gb.shape == (3,) and not gb.any()
 
 
-def test_training_fuses_only_few_channels_of_one_float_dtype_with_numba(monkeypatch):
+def test_training_fuses_3x3_filters_of_one_float_dtype_with_numba(monkeypatch):
     w1, w8 = np.zeros((3, 3, 1, 4), np.float32), np.zeros((3, 3, 8, 4), np.float32)
     x1, x8 = np.zeros((1, 6, 6, 1), np.float32), np.zeros((1, 6, 6, 8), np.float32)
-    assert conv_pool.trains_fused(x1, w1) == jit.enabled()
-    assert not conv_pool.trains_fused(x8, w8)  # Winograd's unfused convolution is faster
+    assert conv_pool.trains_fused(x1, w1) == conv_pool.trains_fused(x8, w8) == jit.enabled()
+    assert conv_pool.trains_fused(x8, w8, need_gx=True) == jit.enabled()
+    assert not conv_pool.trains_fused(x1, w1, need_gx=True)  # the direct loop has no gx
     assert not conv_pool.trains_fused(x1, w1.astype(np.float64))
     assert not conv_pool.trains_fused(x1, np.zeros((5, 5, 1, 4), np.float32))
     monkeypatch.setenv("SVERTKA_JIT", "0")
     assert not conv_pool.trains_fused(x1, w1)
+    assert not conv_pool.trains_fused(x8, w8)

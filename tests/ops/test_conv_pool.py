@@ -1,5 +1,6 @@
 """The fused convolution + max-pool op for training (svertka.ops.conv_pool): numerical
-gradients, PyTorch as the oracle, and what it refuses."""
+gradients, PyTorch as the oracle, and what it refuses. Below 8 input channels it runs the
+direct loop (no input gradient), from 8 Winograd (every gradient)."""
 
 import numpy as np
 import pytest
@@ -13,13 +14,21 @@ pytestmark = pytest.mark.skipif(not jit.enabled(), reason="Numba is not installe
 rng = np.random.default_rng(8)
 
 # x shape, pads, C_out: the notes' first layer ('same', one channel), RGB with odd outputs
-# whose last row/column the pooling drops, uneven padding, no padding
+# whose last row/column the pooling drops, uneven padding, no padding; then 8 and more
+# channels (Winograd), odd and uneven too
 CASES = [
     ((2, 6, 6, 1), ((1, 1), (1, 1)), 4),
     ((2, 7, 9, 3), ((1, 1), (1, 1)), 3),
     ((1, 8, 7, 2), ((0, 2), (1, 0)), 2),
     ((2, 6, 7, 5), ((0, 0), (0, 0)), 3),
+    ((2, 6, 6, 8), ((1, 1), (1, 1)), 3),
+    ((1, 7, 5, 9), ((0, 1), (2, 0)), 2),
 ]
+
+
+def differentiable(shape, bias):
+    """Which of (x, w, b) get a gradient: x only where the op computes one (8+ channels)."""
+    return ([0] if shape[3] >= 8 else []) + [1] + ([2] if bias else [])
 
 
 @pytest.mark.parametrize("shape, pads, c_out", CASES)
@@ -29,7 +38,7 @@ def test_filter_and_bias_gradients_match_central_differences(shape, pads, c_out,
     w = rng.standard_normal((3, 3, shape[3], c_out))
     b = rng.standard_normal(c_out) if bias else None
     args = (x, w) if bias is False else (x, w, b)
-    wrt = [1] if b is None else [1, 2]
+    wrt = differentiable(shape, bias)
     check_grad(lambda *t: conv2d_maxpool(t[0], t[1], t[2] if len(t) > 2 else None, pads,
                                          relu), *args, wrt=wrt)
 
@@ -51,7 +60,7 @@ def test_matches_torch_conv_relu_maxpool(shape, pads, c_out, dtype, tol):
         return nchw_to_nhwc(F.max_pool2d(y, 2, 2))
 
     compare_torch(lambda x, w, b: conv2d_maxpool(x, w, b, pads, relu=True), theirs, x, w, b,
-                  wrt=[1, 2], atol=tol, rtol=tol)
+                  wrt=differentiable(shape, True), atol=tol, rtol=tol)
     assert torch is not None
 
 
@@ -59,7 +68,8 @@ def test_an_input_that_needs_a_gradient_is_refused_in_backward():
     x = svertka.Tensor(rng.standard_normal((1, 4, 4, 1)), requires_grad=True)
     w = svertka.Tensor(rng.standard_normal((3, 3, 1, 2)), requires_grad=True)
     y = conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), relu=True)
-    with pytest.raises(RuntimeError, match="Conv2dMaxPool: the input needs a gradient"):
+    with pytest.raises(RuntimeError, match="Conv2dMaxPool: the input needs a gradient, which "
+                                           "the direct loop"):
         y.sum().backward()
 
 

@@ -12,13 +12,15 @@ convolution outputs are computed together and only their maximum is stored:
   (:mod:`svertka.kernels.direct_jit`);
 - without Numba, or on CuPy: the two layers' own kernels one after the other.
 
-Training fuses the pair when the convolution has fewer than 8 input channels and needs no
-input gradient (a network's first layer): :func:`train_forward` runs the direct loop and
-also records which cell won each window (or that the ReLU stopped its gradient), and
-:func:`train_backward` sends each pooled gradient to its winner's filter and bias gradients,
-in one more pass over the windows. The unpooled output and its gradient, 4 times the pooled
-size, are never stored; on the notes' first layer (16 images, one core) forward took 0.3-0.4
-ms against 0.8 for the convolution and pooling kernels, backward 0.4-0.6 against 1.0.
+Training fuses the pair too: :func:`train_forward` also records which cell won each window
+(or that the ReLU stopped its gradient), and :func:`train_backward` takes the pooled
+gradient straight to where it goes. With Winograd, the output-gradient transform puts it on
+each tile's winning cell, and the input gradient follows as usual. The direct loop gives the
+filter and bias gradients only, in one more pass over the windows, each window's four input
+patches times its gradient masked by the winners: enough for a first layer, whose input
+needs no gradient. The unpooled output and its gradient, 4 times the pooled size, are never
+stored. On the notes' first layer (16 images, one core) forward took 0.3-0.4 ms against 0.8
+for the convolution and pooling kernels, backward 0.4-0.6 against 1.0.
 
 ``svertka.models.fusion`` decides where a model uses these.
 """
@@ -57,12 +59,13 @@ def conv2d_maxpool(x, w, b=None, pads=NO_PADS, relu: bool = False):
     return pool2d_forward(y, (2, 2), (2, 2), NO_PADS, "max", for_backward=False)[0]
 
 
-def trains_fused(x, w) -> bool:
+def trains_fused(x, w, need_gx: bool = False) -> bool:
     """Whether :func:`train_forward` takes this input and filter: compiled kernels usable,
-    one float dtype, 3x3 filters and fewer than 8 input channels (the direct loop; with
-    more, Winograd's unfused convolution is faster)."""
-    return (w.shape[:2] == (3, 3) and x.shape[3] < 8 and usable(x, w)
-            and x.dtype == w.dtype)
+    one float dtype, 3x3 filters; with ``need_gx``, also enough input channels for Winograd
+    (the direct loop below 8 has no input gradient)."""
+    if not (w.shape[:2] == (3, 3) and usable(x, w) and x.dtype == w.dtype):
+        return False
+    return not need_gx or winograd.applies(x, w, UNIT, UNIT)
 
 
 def _padded(x, pads):
@@ -95,17 +98,30 @@ def _direct(x, w, b, pads, relu, record=False):
 
 def train_forward(x, w, b=None, pads=NO_PADS, relu: bool = False):
     """:func:`conv2d_maxpool` for training, where :func:`trains_fused` holds: returns
-    ``(y, cache)``, cache what :func:`train_backward` needs (the padded input, the winners,
-    whether there is a bias)."""
+    ``(y, cache)``, cache what :func:`train_backward` needs (the kernel that ran, and the
+    winners with what else its backward needs)."""
+    if winograd.applies(x, w, UNIT, UNIT):
+        y, cache = winograd.forward(x, w, b, pads, relu, for_backward=True, maxpool=True)
+        return y, ("winograd", cache)
     y, won, xpad = _direct(x, w, b, pads, relu, record=True)
-    return y, (xpad, won, w.shape, b is not None)
+    return y, ("direct", (xpad, won, w.shape, b is not None))
 
 
-def train_backward(gy, cache):
-    """``(gw, gb)`` of :func:`train_forward` for the pooled output gradient ``gy``; gb is
-    None without a bias. Each core sums its slice of the batch; the slices' sums are added.
-    """
-    xpad, won, w_shape, has_b = cache
+def input_gradient(cache) -> bool:
+    """Whether :func:`train_backward` can give the input gradient for this cache (Winograd
+    can; the direct loop gives the filter and bias gradients only)."""
+    return cache[0] == "winograd"
+
+
+def train_backward(gy, cache, need_gx: bool = False, need_gw: bool = True):
+    """``(gx, gw, gb)`` of :func:`train_forward` for the pooled output gradient ``gy``: gx
+    None unless ``need_gx`` (which needs :func:`input_gradient`), gb None without a bias.
+    Each core sums its slice of the batch; the slices' sums are added."""
+    method, data = cache
+    if method == "winograd":
+        return winograd.backward(gy, data, need_gx, need_gw)
+    assert not need_gx, "the direct loop has no input gradient"
+    xpad, won, w_shape, has_b = data
     gy = np.ascontiguousarray(gy, dtype=xpad.dtype)
 
     def run(s):
@@ -116,5 +132,5 @@ def train_backward(gy, cache):
 
     per_sample = 4 * gy.shape[1] * gy.shape[2] * int(np.prod(w_shape))
     parts = over_batch(run, gy.shape[0], min_samples(per_sample), xp=np)
-    gw = sum(p[0] for p in parts)
-    return gw, sum(p[1] for p in parts) if has_b else None
+    gw = sum(p[0] for p in parts) if need_gw else None
+    return None, gw, sum(p[1] for p in parts) if has_b else None

@@ -98,12 +98,13 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     padding ``pads``; the same values as im2col + GEMM up to float rounding. Written into
     ``out`` (N, OH, OW, C_out) when given. Returns ``(y, cache)``; cache is None without
     ``for_backward``, else what :func:`backward` needs (V, U, x's shape, pads, whether there
-    is a bias, y when ``relu``).
+    is a bias, y when ``relu``, the pooling winners when ``maxpool``).
 
-    ``maxpool=True`` (inference only) returns y max-pooled over 2x2 windows at stride 2,
-    (N, OH // 2, OW // 2, C_out): a tile's 2x2 outputs are exactly one pooling window, so
-    the output transform keeps the largest and the unpooled y is never stored; a last odd
-    row or column, which the pooling drops, is not computed.
+    ``maxpool=True`` returns y max-pooled over 2x2 windows at stride 2, (N, OH // 2, OW // 2,
+    C_out): a tile's 2x2 outputs are exactly one pooling window, so the output transform
+    keeps the largest and the unpooled y is never stored; a last odd row or column, which
+    the pooling drops, is not computed. With ``for_backward`` it also records each window's
+    winner, and :func:`backward` then takes the pooled gradient.
 
     The batch is cut into one slice per core; each slice goes a few images at a time
     (``TILES_PER_CHUNK`` tiles, ``INFERENCE_TILES_PER_CHUNK`` without ``for_backward``):
@@ -114,12 +115,11 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     c_out = w.shape[3]
     oh, ow, tiles_h, tiles_w = _geometry(x.shape, pads)
     if maxpool:
-        assert not for_backward, "the pooled forward is for inference"
         oh, ow = tiles_h, tiles_w = oh // 2, ow // 2
     per_image = tiles_h * tiles_w
     u = filter_transform(w)  # (16, C, C_out)
     y = np.empty((n, oh, ow, c_out), dtype=x.dtype) if out is None else out
-    transform = tiles.output_transform_maxpool if maxpool else tiles.output_transform
+    won = np.empty(y.shape if maxpool and for_backward else (0, 0, 0, 0), dtype=np.int32)
     per_pass = TILES_PER_CHUNK if for_backward else INFERENCE_TILES_PER_CHUNK
     bias = np.zeros(c_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     x = np.ascontiguousarray(x)
@@ -132,26 +132,37 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
             v = v_all[:, t] if for_backward else np.empty((16, t.stop - t.start, c), x.dtype)
             tiles.input_transform(x[part], top, left, tiles_h, tiles_w, v)
             m = np.matmul(v, u)  # (16, tiles, C_out): one GEMM per transformed position
-            transform(m, bias, relu, tiles_h, tiles_w, y[part])
+            if maxpool:
+                tiles.output_transform_maxpool(m, bias, relu, tiles_h, tiles_w, y[part],
+                                               won[part])  # empty at inference
+            else:
+                tiles.output_transform(m, bias, relu, tiles_h, tiles_w, y[part])
 
     over_batch(run, n, min_samples(16 * per_image * c * c_out), xp=np)
     if not for_backward:
         return y, None
-    return y, (v_all, u, x.shape, pads, b is not None, y if relu else None)
+    gate = None if maxpool or not relu else y
+    return y, (v_all, u, x.shape, pads, b is not None, gate, won if maxpool else None)
 
 
 def backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
-    """Gradients of :func:`forward` with ``for_backward``: gy (N, OH, OW, C_out) ->
-    (gx, gw, gb), None for what is not needed (gb without bias).
+    """Gradients of :func:`forward` with ``for_backward``: gy (N, OH, OW, C_out), or the
+    pooled (N, OH // 2, OW // 2, C_out) after ``maxpool``, -> (gx, gw, gb), None for what is
+    not needed (gb without bias).
 
     Each slice of the batch, a few images at a time: the output-gradient transform (with the
-    ReLU gate and the bias gradient in the same pass), dU and dV by 16 GEMMs each, and the
-    input-gradient transform onto its images of gx; the slices' dU and gb are summed.
+    ReLU gate, or each window's winner, and the bias gradient in the same pass), dU and dV
+    by 16 GEMMs each, and the input-gradient transform onto its images of gx; the slices'
+    dU and gb are summed.
     """
-    v_all, u, x_shape, pads, has_b, relu_y = cache
+    v_all, u, x_shape, pads, has_b, relu_y, won = cache
     n, _, _, c_out = gy.shape
     c = x_shape[3]
     _, _, tiles_h, tiles_w = _geometry(x_shape, pads)
+    if won is not None:
+        tiles_h, tiles_w = gy.shape[1:3]
+    else:
+        won = np.empty((0, 0, 0, 0), np.int32)
     per_image = tiles_h * tiles_w
     (top, _), (left, _) = pads
     gy = np.ascontiguousarray(gy, dtype=u.dtype)
@@ -165,8 +176,8 @@ def backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
         for part in _passes(s, per_image, TILES_PER_CHUNK):
             t = slice(part.start * per_image, part.stop * per_image)
             dm = np.empty((16, t.stop - t.start, c_out), dtype=gy.dtype)
-            tiles.grad_output_transform(gy[part], gate[part], relu_y is not None, tiles_h,
-                                        tiles_w, dm, gb)
+            tiles.grad_output_transform(gy[part], gate[part], relu_y is not None, won[part],
+                                        tiles_h, tiles_w, dm, gb)
             if need_gw:
                 du += np.matmul(v_all[:, t].transpose(0, 2, 1), dm)  # (16, C, C_out)
             if need_gx:

@@ -9,9 +9,10 @@ of the 4x4 transformed tile, one contiguous row of channels per tile. Every loop
 channel rows, the loop over channels innermost, so the compiled loops are vector instructions.
 
 Forward: ``input_transform`` (V = B^T d B), ``output_transform`` (y = A^T M A + bias, ReLU),
-or ``output_transform_maxpool``, which keeps only the largest of each tile's four outputs.
-Backward, their adjoints: ``grad_output_transform`` (dM = A g A^T, g the output gradient
-through the ReLU gate) and ``grad_input_transform`` (gx += B dV B^T, overlapping patches
+or ``output_transform_maxpool``, which keeps only the largest of each tile's four outputs
+(and, for training, which one it was). Backward, their adjoints: ``grad_output_transform``
+(dM = A g A^T, g the output gradient through the ReLU gate, or the pooled gradient put on
+each tile's winning cell) and ``grad_input_transform`` (gx += B dV B^T, overlapping patches
 adding up).
 """
 
@@ -94,11 +95,17 @@ def output_transform(m, bias, relu, tiles_h, tiles_w, y):
 
 
 @jit
-def output_transform_maxpool(m, bias, relu, tiles_h, tiles_w, y):
+def output_transform_maxpool(m, bias, relu, tiles_h, tiles_w, y, won):
     """y[b, ti, tj] = max over tile t's 2x2 block of (A^T m[:, t] A + bias), then ReLU: the
-    block is one 2x2, stride-2 max-pool window (inference of convolution + pooling, nothing
-    of the unpooled output stored). A NaN in the block wins it, as in the max-pool kernels."""
+    block is one 2x2, stride-2 max-pool window (convolution + pooling, nothing of the
+    unpooled output stored). A NaN in the block wins it, as in the max-pool kernels.
+
+    For training, ``won`` (int32, like y) records which cell won (0..3, row-major, ties to
+    the first), or 4 where the ReLU lets no gradient through (the maximum not > 0); at
+    inference pass an empty ``won``.
+    """
     c_out = y.shape[3]
+    record = won.size > 0
     t = 0
     for b in range(y.shape[0]):
         for ti in range(tiles_h):
@@ -108,6 +115,31 @@ def output_transform_maxpool(m, bias, relu, tiles_h, tiles_w, y):
                 m8, m9, m10, m11 = m[8, t], m[9, t], m[10, t], m[11, t]
                 m12, m13, m14, m15 = m[12, t], m[13, t], m[14, t], m[15, t]
                 out = y[b, ti, tj]
+                if record:
+                    k = won[b, ti, tj]
+                    for o in range(c_out):
+                        r0, r1 = m0[o] + m4[o] + m8[o], m1[o] + m5[o] + m9[o]
+                        r2, r3 = m2[o] + m6[o] + m10[o], m3[o] + m7[o] + m11[o]
+                        s0, s1 = m4[o] - m8[o] - m12[o], m5[o] - m9[o] - m13[o]
+                        s2, s3 = m6[o] - m10[o] - m14[o], m7[o] - m11[o] - m15[o]
+                        best, cell = r0 + r1 + r2 + bias[o], np.int32(0)
+                        v = r1 - r2 - r3 + bias[o]
+                        if v > best or (v != v and best == best):
+                            best, cell = v, np.int32(1)
+                        v = s0 + s1 + s2 + bias[o]
+                        if v > best or (v != v and best == best):
+                            best, cell = v, np.int32(2)
+                        v = s1 - s2 - s3 + bias[o]
+                        if v > best or (v != v and best == best):
+                            best, cell = v, np.int32(3)
+                        if relu:
+                            out[o] = 0.0 if best < 0 else best
+                            k[o] = cell if best > 0 else np.int32(4)
+                        else:
+                            out[o] = best
+                            k[o] = cell
+                    t += 1
+                    continue
                 for o in range(c_out):
                     r0, r1 = m0[o] + m4[o] + m8[o], m1[o] + m5[o] + m9[o]  # A^T m, row 0
                     r2, r3 = m2[o] + m6[o] + m10[o], m3[o] + m7[o] + m11[o]
@@ -128,17 +160,30 @@ def output_transform_maxpool(m, bias, relu, tiles_h, tiles_w, y):
 
 
 @jit
-def grad_output_transform(gy, y, relu, tiles_h, tiles_w, dm, gb):
+def grad_output_transform(gy, y, relu, won, tiles_h, tiles_w, dm, gb):
     """dm[:, t] = A g A^T for each 2x2 tile g of the output gradient gy, gated by ``y > 0``
-    when ``relu`` (cells past gy are zero); ``gb`` (C_out,) += the gated gy, for the bias."""
+    when ``relu`` (cells past gy are zero); ``gb`` (C_out,) += the gated gy, for the bias.
+
+    After :func:`output_transform_maxpool` with winners, ``gy`` is the pooled gradient (N,
+    tiles_h, tiles_w, C_out), one row per tile, and ``won`` says which cell of the tile gets
+    it (4: none); otherwise ``won`` is empty."""
     n, oh, ow, co = gy.shape
+    pooled = won.size > 0
     r = np.empty((4, 2, co), dtype=gy.dtype)  # A g: row k, column b
     g = np.empty((2, 2, co), dtype=gy.dtype)  # the tile, gated
     t = 0
     for b in range(n):
         for ti in range(tiles_h):
             for tj in range(tiles_w):
-                for a in range(2):
+                if pooled:
+                    src, k = gy[b, ti, tj], won[b, ti, tj]
+                    for o in range(co):
+                        gb[o] += src[o] if k[o] < 4 else 0.0
+                    for cell in range(4):  # one store stream per loop: it vectorises
+                        gv = g[cell // 2, cell % 2]
+                        for o in range(co):
+                            gv[o] = src[o] if k[o] == cell else 0.0
+                for a in range(0 if pooled else 2):  # the output gradient's 2x2 tile
                     i = 2 * ti + a
                     for bb in range(2):
                         j = 2 * tj + bb

@@ -12,13 +12,13 @@ results are those of the layers one by one, up to float rounding (exactly equal 
 ReLU, see :mod:`svertka.kernels.direct_jit`). Set ``model.fuse_inference = False`` to run
 every layer by itself.
 
-Training (gradients on) fuses such a pair too where the convolution sees fewer than 8
-channels and its input needs no gradient: a network's first layer, on grey or RGB images.
-The fused op (:mod:`svertka.ops.conv_pool`) records each window's winner and gives the
-filter and bias gradients without the unpooled output or its gradient; on the notes' model
-that is a 3.2 MB array and two passes over it fewer per batch of 32, each way. Deeper pairs
-(8 channels or more, where the unfused Winograd convolution is faster) and inputs that need
-a gradient run the layers one by one. ``model.fuse_training = False`` turns this off.
+Training (gradients on) fuses such pairs too, with Numba: the fused op
+(:mod:`svertka.ops.conv_pool`) records each window's winner and takes the pooled gradient
+straight back, without the unpooled output or its gradient (on the notes' model at batch
+32, arrays of 3.2 and 1.6 MB and the passes over them, each way). A convolution of fewer
+than 8 channels (the direct loop) has no input gradient, so there its input must need none,
+as a network's first layer's does; elsewhere the layers run one by one.
+``model.fuse_training = False`` turns training fusion off.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def conv_maxpool(conv: Conv2D, pool: MaxPooling2D, x: Tensor) -> Tensor | None:
         return None
     fuse_relu = conv._activation is relu
     if grad_enabled():
-        if x.requires_grad or not trains_fused(x.data, conv.kernel.data):
+        if not trains_fused(x.data, conv.kernel.data, need_gx=x.requires_grad):
             return None
         return conv2d_maxpool_op(x, conv.kernel, conv.bias, pads, fuse_relu)
     b = None if conv.bias is None else conv.bias.data
