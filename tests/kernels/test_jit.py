@@ -25,3 +25,27 @@ def test_compile_all_readies_every_kernel():
     if not jit.enabled():
         pytest.skip("Numba is not installed")
     assert jit.compile_all() is True
+    import importlib
+    import pkgutil
+
+    import svertka.kernels
+
+    kernels = []
+    for info in pkgutil.iter_modules(svertka.kernels.__path__):
+        module = importlib.import_module(f"svertka.kernels.{info.name}")
+        kernels += [f for name, f in vars(module).items()
+                    if callable(f) and hasattr(f, "py_func") and f.__module__ == module.__name__]
+    assert len(kernels) > 20
+    missed = [f.__qualname__ for f in kernels
+              if f.compiled is None or not any(np.dtype(np.float32) in map(_dtype, sig)
+                                               for sig in f.compiled.signatures)]
+    assert missed == []
+
+
+def _dtype(numba_type):
+    """The NumPy dtype of a Numba array type (None for scalars)."""
+    dtype = getattr(numba_type, "dtype", None)
+    try:
+        return np.dtype(str(dtype))
+    except TypeError:
+        return None

@@ -62,18 +62,16 @@ def jit(fn):
     fight over the cores; a training step of the notes' model took twice as long.
     Call a ``@jit`` function only where :func:`usable` said yes.
     """
-    compiled = None
-
     @functools.wraps(fn)
     def call(*args):
-        nonlocal compiled
-        if compiled is None:
+        if call.compiled is None:
             # error_model="numpy": x / 0 gives inf as in NumPy, no Python exception check
             # per division, which would keep loops from vectorising (Adam: 8x slower)
-            compiled = _load().njit(cache=True, nogil=True, error_model="numpy")(fn)
-        return compiled(*args)
+            call.compiled = _load().njit(cache=True, nogil=True, error_model="numpy")(fn)
+        return call.compiled(*args)
 
     call.py_func = fn
+    call.compiled = None  # Numba's dispatcher, from the first call on
     return call
 
 
@@ -111,8 +109,9 @@ def compile_all() -> bool:
 
     conv_pool.conv2d_maxpool(x, w, relu=True)  # Winograd's pooled output transform
     conv_pool.conv2d_maxpool(x[..., :1], w[:, :, :1], relu=True)  # the direct loop
-    y, cache = conv_pool.train_forward(x[..., :1], w[:, :, :1], relu=True)  # and for training
-    conv_pool.train_backward(y, cache)
+    for c in (1, 8):  # training: the direct loop, Winograd's pooled transforms
+        y, cache = conv_pool.train_forward(x[..., :c], w[:, :, :c], relu=True)
+        conv_pool.train_backward(y, cache, need_gx=conv_pool.input_gradient(cache))
     from svertka.kernels import norm_jit
     from svertka.kernels.bias_relu import relu
 
