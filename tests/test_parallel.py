@@ -1,5 +1,8 @@
-"""Slices of the batch over threads: order, coverage, nesting, errors, and BLAS's threads."""
+"""Slices of the batch over threads: order, coverage, nesting, errors, BLAS's threads, where
+the threads run, and a forked child."""
 
+import multiprocessing
+import os
 import threading
 
 import numpy as np
@@ -146,6 +149,51 @@ def test_region_makes_numpys_blas_single_threaded_and_restores_it(monkeypatch):
     finally:
         for c, count in zip(blas, saved):
             c.set_num_threads(count)
+
+
+needs_cpus = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux's CPU affinity and two CPUs")
+
+
+@needs_cpus
+def test_with_a_thread_per_cpu_each_keeps_to_its_own_and_the_caller_gets_its_mask_back(
+        monkeypatch):
+    allowed = os.sched_getaffinity(0)
+    monkeypatch.setenv("SVERTKA_THREADS", str(len(allowed)))
+    monkeypatch.setattr(parallel, "_placement", None)
+    monkeypatch.setattr(parallel, "_workers", [])  # fresh workers, placed by this call
+    barrier = threading.Barrier(len(allowed), timeout=10)
+
+    def fn(item):
+        barrier.wait()
+        return os.sched_getaffinity(0)
+
+    for _ in range(2):
+        assert parallel.in_parallel(fn, list(allowed)) == [{c} for c in sorted(allowed)]
+        assert os.sched_getaffinity(0) == allowed
+
+
+@needs_cpus
+def test_with_other_thread_counts_the_system_places_the_threads(monkeypatch):
+    allowed = os.sched_getaffinity(0)
+    monkeypatch.setenv("SVERTKA_THREADS", str(len(allowed) + 1))
+    monkeypatch.setattr(parallel, "_placement", None)
+    monkeypatch.setattr(parallel, "_workers", [])
+    masks = parallel.in_parallel(lambda item: os.sched_getaffinity(0), [0, 1])
+    assert masks == [allowed, allowed]
+
+
+def _parallel_sums():
+    return parallel.in_parallel(lambda k: k * 2, [1, 2, 3])
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="no fork here")
+def test_a_forked_child_starts_its_own_workers(monkeypatch):
+    monkeypatch.setenv("SVERTKA_THREADS", "3")
+    assert _parallel_sums() == [2, 4, 6]  # the parent's workers exist; the child's copy
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # of them would never answer
+        assert pool.apply_async(_parallel_sums).get(timeout=60) == [2, 4, 6]
 
 
 def test_results_do_not_depend_on_the_number_of_threads(split_batches):
