@@ -131,9 +131,10 @@ def test_calls_from_several_program_threads_at_once_all_get_their_results(monkey
     assert not errors and not any(t.is_alive() for t in threads)
 
 
-def test_region_makes_numpys_blas_single_threaded_and_restores_it(monkeypatch):
+@pytest.mark.parametrize("count", ["1", "2"])
+def test_region_makes_numpys_blas_single_threaded_and_restores_it(monkeypatch, count):
     pytest.importorskip("threadpoolctl")
-    monkeypatch.setenv("SVERTKA_THREADS", "2")
+    monkeypatch.setenv("SVERTKA_THREADS", count)  # 1 too: one thread, not BLAS's besides
     blas = parallel.blas_controllers()
     if not blas:
         pytest.skip("no BLAS library that threadpoolctl can see")
@@ -175,9 +176,12 @@ def test_with_a_thread_per_cpu_each_keeps_to_its_own_and_the_caller_gets_its_mas
 
 
 @needs_cpus
-def test_with_other_thread_counts_the_system_places_the_threads(monkeypatch):
+@pytest.mark.parametrize("more_threads, pin", [(1, "1"), (0, "0")])
+def test_with_other_thread_counts_or_pin_off_the_system_places_the_threads(
+        monkeypatch, more_threads, pin):
     allowed = os.sched_getaffinity(0)
-    monkeypatch.setenv("SVERTKA_THREADS", str(len(allowed) + 1))
+    monkeypatch.setenv("SVERTKA_THREADS", str(len(allowed) + more_threads))
+    monkeypatch.setenv("SVERTKA_PIN", pin)
     monkeypatch.setattr(parallel, "_placement", None)
     monkeypatch.setattr(parallel, "_workers", [])
     masks = parallel.in_parallel(lambda item: os.sched_getaffinity(0), [0, 1])
