@@ -49,7 +49,7 @@ _blas = None  # threadpoolctl's controllers of NumPy's BLAS, once looked up
 _depth = 0  # regions entered and not left; BLAS is limited while it is above 0
 _saved = []  # (controller, its thread count) to restore when the last region ends
 _lock = threading.Lock()
-_placement = None  # [the CPUs threads keep to, or None], looked up once (_cores)
+_placement = None  # the CPUs threads keep to ([]: none), looked up once (_cores)
 WORTH_A_THREAD = 1 << 18  # element operations that take a core about as long as a wake-up
 
 
@@ -207,11 +207,13 @@ def _pin(cores: set) -> set | None:
 
 
 def _after_fork() -> None:
-    """In a forked child the workers' threads are gone: start afresh."""
-    global _dispatch, _lock, _depth, _saved, _placement
+    """In a forked child only the forking thread lives on: the workers are gone (new ones
+    start on demand), and so is any other thread that held ``_lock`` at the fork (never the
+    forking thread itself: no code that could fork runs while it is held). Regions the
+    forking thread is inside go on."""
+    global _lock
     _workers.clear()
-    _dispatch, _lock = threading.Lock(), threading.Lock()
-    _depth, _saved, _placement = 0, [], None
+    _lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
