@@ -23,9 +23,10 @@ after, via threadpoolctl. :func:`over_batch` enters a region itself when called 
 NumPy releases the GIL inside its array loops and BLAS calls, and the compiled kernels run
 without it (:mod:`svertka.kernels.jit`), so Python threads give real parallelism here.
 
-With one thread per CPU (the default), each thread keeps to its own CPU while it runs a
-slice (:func:`_cores`): left to Linux, a worker woken after a pause ran on its caller's core
-for the first 40 ms of training, at half speed.
+With one thread per CPU (the default), each worker keeps to a CPU of its own, and the
+calling thread to the remaining one while it hands out slices (:func:`_cores`): left to
+Linux, a worker woken after a pause ran on its caller's core for the first 40 ms of
+training, at half speed.
 
 ``SVERTKA_THREADS`` sets the number of threads (default: the cores this process may use);
 ``SVERTKA_THREADS=1`` runs everything in the calling thread, BLAS included (the choice for
