@@ -29,13 +29,14 @@ from svertka import (  # noqa: E402
     utils,
 )
 from svertka.autograd import Function, Tensor, no_grad  # noqa: E402
+from svertka.errors import DataFileError, ModelFileError  # noqa: E402
 from svertka.layers import Input  # noqa: E402
 from svertka.models import Model, Sequential, load_model  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "Input", "Model", "Sequential", "Tensor", "__version__", "augment", "backend",
+    "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor", "__version__", "augment", "backend",
     "callbacks",
     "datasets", "initializers", "layers", "load_model", "losses", "metrics", "models",
     "no_grad", "ops", "optimizers", "regularizers", "utils",
