@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from svertka.datasets import mnist
+from svertka.kernels import jit
 from svertka.layers import Rescaling
 from svertka.models import Sequential
 from svertka.utils import set_random_seed, to_categorical
@@ -41,7 +42,7 @@ def run(epochs: int | None = None, batch_size: int = 32, seed: int = 0, verbose:
     if epochs is None:
         epochs = 1 if len(x_train) > 10_000 else 12
     print(f"Training the notes' model on {source}: {len(x_train):,} training and "
-          f"{len(x_test):,} test images\n")
+          f"{len(x_test):,} test images, with svertka's {jit.engine()}\n")
     x_train = np.expand_dims(x_train, axis=3) / np.float32(255)
     x_test = np.expand_dims(x_test, axis=3) / np.float32(255)
     model = notes_cnn()

@@ -1,4 +1,4 @@
-"""Optional compiled loops (Numba) for the few kernels NumPy cannot make fast.
+"""Compiled loops (Numba) for the few kernels NumPy cannot make fast.
 
 Every kernel is written in NumPy first, and that version always works. A handful of loops,
 max/min pooling for one, cost NumPy several passes over memory with boolean temporaries
@@ -6,9 +6,10 @@ max/min pooling for one, cost NumPy several passes over memory with boolean temp
 same work. Measured on the notes' MNIST model, batch 128, 2 cores: max pooling forward +
 backward took 12 ms in NumPy against 4.5 ms compiled.
 
-Numba is an optional dependency (``pip install svertka[fast]``). Where it is not installed, or
-the environment variable ``SVERTKA_JIT=0`` is set, or the arrays are not NumPy floats (CuPy,
-integer maps), the NumPy version runs; the tests run both and compare them.
+Numba is a required dependency, so ``pip install svertka`` gives the compiled kernels. The
+NumPy versions stay: they run where Numba cannot be imported (a platform without a Numba
+wheel), where the environment variable ``SVERTKA_JIT=0`` is set, or where the arrays are not
+NumPy floats (CuPy, integer maps); the tests run both and compare them.
 
 Tried and dropped, as slower than what they would replace (batch 32, notes' model): a direct
 convolution loop for the one-channel first layer on its own (1.1 ms against im2col + GEMM's
@@ -46,6 +47,20 @@ def _load():
 def enabled() -> bool:
     """Whether compiled kernels run: Numba importable and ``SVERTKA_JIT`` not ``'0'``."""
     return os.environ.get("SVERTKA_JIT", "1") != "0" and bool(_load())
+
+
+def engine() -> str:
+    """Which kernels run, in words, for the demo and bug reports: the compiled ones with
+    Numba's version, or the NumPy ones and why.
+
+    >>> engine().startswith(("compiled", "NumPy"))
+    True
+    """
+    if os.environ.get("SVERTKA_JIT", "1") == "0":
+        return "NumPy kernels (SVERTKA_JIT=0 turns the compiled ones off)"
+    if not _load():
+        return "NumPy kernels (Numba cannot be imported here: pip install numba for the fast ones)"
+    return f"compiled kernels (Numba {_numba.__version__})"
 
 
 def usable(*arrays) -> bool:
