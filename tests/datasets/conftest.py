@@ -1,12 +1,16 @@
 """Fixtures for the data set tests: an isolated cache, no internet, a local HTTP mirror."""
 
 import dataclasses
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from svertka.datasets import cifar10, fashion_mnist, mnist, notmnist
+
+sys.path.insert(0, str(Path(__file__).parent))  # data_fuzz, shared with benchmarks/fuzz_data.py
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +21,15 @@ def isolated(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("SVERTKA_MIRROR", raising=False)
     for module in (mnist, fashion_mnist, notmnist, cifar10):
         monkeypatch.setattr(module, "SOURCE", dataclasses.replace(module.SOURCE, mirrors=()))
+
+
+@pytest.fixture
+def made_up_files(monkeypatch):
+    """Tests that write small made-up files under the official names of MNIST, Fashion-MNIST
+    and notMNIST drop those sets' recorded SHA-256, which such files cannot match."""
+    for module in (mnist, fashion_mnist, notmnist):
+        files = tuple(dataclasses.replace(f, sha256=None) for f in module.SOURCE.files)
+        monkeypatch.setattr(module, "SOURCE", dataclasses.replace(module.SOURCE, files=files))
 
 
 class _Handler(BaseHTTPRequestHandler):

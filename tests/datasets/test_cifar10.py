@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from svertka.datasets import DatasetNotFoundError, cifar10, sources
+from svertka.errors import DataFileError
 
 DATA = Path(os.environ.get("SVERTKA_DATA", Path(__file__).parents[3] / "shared" / "data"))
 JPEG_TAR = DATA / "cifar10-jpg" / "cifar10-yoongikim-jpg.tar.gz"
@@ -82,9 +83,27 @@ def binary_archive(tmp_path):
     return archive, expected
 
 
-def test_official_archive_is_read_in_place(tmp_path):
+def with_hash_of(monkeypatch, archive):
+    """Record ``archive``'s SHA-256 as the official archive's (ours holds made-up batches)."""
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    source = dataclasses.replace(cifar10.SOURCE,
+                                 files=(sources.RemoteFile(cifar10.ARCHIVE, digest),))
+    monkeypatch.setattr(cifar10, "SOURCE", source)
+
+
+def test_official_archive_is_read_in_place(tmp_path, monkeypatch):
     archive, expected = binary_archive(tmp_path)
+    with_hash_of(monkeypatch, archive)
     check(cifar10.load_data(archive), expected)
+    check(cifar10.load_data(tmp_path), expected)  # the folder holding it
+
+
+def test_official_archive_with_another_sha256_is_an_error(tmp_path):
+    archive, _ = binary_archive(tmp_path)  # SOURCE keeps the real SHA-256
+    with pytest.raises(DataFileError, match=r"cifar-10-binary\.tar\.gz: SHA-256 mismatch.*"
+                                            r"expected c4a38c50.*received [0-9a-f]{64}"):
+        cifar10.load_data(archive)
+    assert not list(sources.cache_dir("cifar10").glob("decoded-*"))
 
 
 def test_download_checks_unpacks_and_then_reads_from_the_cache(tmp_path, monkeypatch,

@@ -56,7 +56,7 @@ def test_notmnist_without_train_files_returns_an_empty_train_split_and_warns():
     assert notmnist.CLASS_NAMES == tuple("ABCDEFGHIJ")
 
 
-def test_notmnist_reads_a_train_split_when_present(tmp_path):
+def test_notmnist_reads_a_train_split_when_present(tmp_path, made_up_files):
     rng = np.random.default_rng(0)
     write_split(tmp_path, "", "t10k", rng.integers(0, 256, (4, 28, 28)), [0, 1, 2, 3])
     write_split(tmp_path, "", "train", rng.integers(0, 256, (6, 28, 28)), [9] * 6)
@@ -121,7 +121,8 @@ def test_class_name_tables_have_the_published_sizes():
                      "balanced": 47}
 
 
-def test_fashion_mnist_is_searched_under_both_folder_names(tmp_path, monkeypatch):
+def test_fashion_mnist_is_searched_under_both_folder_names(tmp_path, monkeypatch,
+                                                           made_up_files):
     monkeypatch.setenv("SVERTKA_DATA", str(tmp_path))
     (tmp_path / "fashion_mnist").mkdir()
     write_split(tmp_path / "fashion_mnist", "", "train", np.zeros((1, 28, 28)), [0])

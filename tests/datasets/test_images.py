@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from svertka.datasets import image_dataset, image_folder, load_image
+from svertka.errors import DataFileError
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -60,7 +61,7 @@ def test_images_of_different_sizes_need_image_size(tmp_path):
 def test_unreadable_image_is_a_value_error_naming_the_file(tmp_path):
     make_tree(tmp_path)
     (tmp_path / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    with pytest.raises(ValueError, match=r"cannot decode the image .*dog/broken\.png"):
+    with pytest.raises(DataFileError, match=r"cannot decode the image .*dog/broken\.png"):
         image_folder(tmp_path)
 
 
@@ -130,11 +131,11 @@ def test_split_image_sizes_must_agree(tmp_path):
     assert image_dataset(tmp_path, image_size=(3, 3))[1][0].shape == (4, 3, 3, 3)
 
 
-def test_a_damaged_archive_is_a_value_error(tmp_path):
+def test_a_damaged_archive_is_a_data_file_error_naming_it(tmp_path):
     make_tree(tmp_path / "d")
     archive = _tar(tmp_path, tmp_path / "d")
     archive.write_bytes(archive.read_bytes()[:200])
-    with pytest.raises(ValueError, match="not a readable tar archive"):
+    with pytest.raises(DataFileError, match=f"{archive}: .*truncated"):
         image_folder(archive)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from svertka.datasets import mnist, read_idx
+from svertka.errors import DataFileError
 
 DATA = Path(os.environ.get("SVERTKA_DATA", Path(__file__).parents[3] / "shared" / "data"))
 needs_mnist = pytest.mark.skipif(not (DATA / "mnist").exists(), reason="real MNIST not present")
@@ -72,7 +73,7 @@ def test_compression_is_recognised_by_content_not_name(tmp_path):
 def test_cut_gzip_stream_is_a_clear_error(tmp_path):
     path = _write(tmp_path / "x.gz", bytes([0, 0, 8, 1, 0, 0, 1, 0]) + bytes(256))
     path.write_bytes(path.read_bytes()[:-12])
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(DataFileError, match=f"{path}: the gzip stream ends .* truncated"):
         read_idx(path)
 
 

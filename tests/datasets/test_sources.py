@@ -4,9 +4,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pooch
 import pytest
 
-from svertka.datasets import mnist, sources
+from svertka.datasets import checksums, mnist, sources
 from svertka.datasets.sources import (
     ChecksumError,
     DatasetNotFoundError,
@@ -171,3 +172,24 @@ def test_mnist_downloads_through_a_mirror_with_the_published_checksums(monkeypat
     assert x_train.shape == (60000, 28, 28) and y_test.shape == (10000,)
     assert sorted(p.name for p in sources.cache_dir("mnist").iterdir()) == sorted(
         f"{n}.gz" for n in mnist.FILES)
+
+
+def test_downloads_go_through_pooch_and_their_hash_is_remembered(monkeypatch, http_mirror):
+    http_mirror.files["/toy/a.bin.gz"] = gzip.compress(PAYLOAD)
+    fetched, hashed = [], []
+    retrieve, content = pooch.retrieve, checksums.content_sha256
+    monkeypatch.setattr(pooch, "retrieve", lambda url, **kw: fetched.append(url)
+                        or retrieve(url, **kw))
+    monkeypatch.setattr(checksums, "content_sha256", lambda path, name=None: hashed.append(path)
+                        or content(path, name))
+    assert locate(_toy(http_mirror.url)) == sources.cache_dir("toy")
+    assert fetched == [f"{http_mirror.url}/toy/a.bin.gz"] and len(hashed) == 1  # the download
+    assert locate(_toy(http_mirror.url)) == sources.cache_dir("toy")
+    assert len(fetched) == 1 and len(hashed) == 1  # found in the cache, its hash remembered
+
+
+def test_a_damaged_gzip_download_is_not_kept(http_mirror):
+    http_mirror.files["/toy/a.bin.gz"] = gzip.compress(PAYLOAD)[:-8]  # no trailer
+    with pytest.raises(ChecksumError, match="a.bin.gz.*truncated.*not kept"):
+        locate(_toy(http_mirror.url))
+    assert _leftovers(sources.cache_dir("toy")) == []

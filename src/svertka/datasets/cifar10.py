@@ -14,7 +14,9 @@ the standard labels. Read from any of:
 
 Searched in ``path``, then ``$SVERTKA_DATA/cifar10`` (or ``cifar10-jpg``, ``cifar-10``,
 ``cifar-10-batches-bin``), then the cache, then downloaded (the official archive, checked by
-SHA-256, unpacked to the six batches in the cache). Decoding a tree or an archive is slow
+SHA-256, unpacked to the six batches in the cache). An archive is used only when read to its
+end (a truncated or damaged one is a DataFileError, and nothing of it is cached); the official
+archive under its own name is checked against its SHA-256. Decoding a tree or an archive is slow
 (60,000 JPEGs: about 14 s on one core), so its arrays are cached as ``.npy`` files in
 ``<cache>/cifar10/decoded-<key>/``, the key a hash of the archive (or of the folder's listing):
 later loads read them in well under a second.
@@ -23,11 +25,12 @@ later loads read them in well under a second.
 from __future__ import annotations
 
 import os
-import tarfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from svertka.datasets import files
+from svertka.datasets.files import read_tar
 from svertka.datasets.images import (
     IMAGE_EXTENSIONS,
     images_from_tree,
@@ -45,7 +48,9 @@ from svertka.datasets.sources import (
     data_dirs,
     fetch,
     tree_fingerprint,
+    verify_files,
 )
+from svertka.errors import DataFileError
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                "truck")
@@ -61,7 +66,8 @@ SOURCE = DataSource(
     mirrors=("https://www.cs.toronto.edu/~kriz/",),
 )
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test")
-_CACHE_VERSION = "2"  # bumped when the decoded order or format changes
+_CACHE_VERSION = "3"  # bumped when the decoded order or format changes, or (3) a cache
+# written before may hold a truncated archive's partial content
 
 
 def read_binary(data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, np.ndarray]:
@@ -73,14 +79,14 @@ def read_binary(data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, np.ndar
     ((2, 32, 32, 3), [3, 3], [1, 1, 1])
     """
     if len(data) == 0 or len(data) % RECORD_BYTES:
-        raise ValueError(f"cifar10: {name} holds {len(data)} bytes, not a whole number of "
-                         f"{RECORD_BYTES}-byte records (1 label byte + 3,072 pixel bytes): the "
-                         "file is truncated or not a CIFAR-10 binary batch")
+        raise DataFileError(f"cifar10: {name} holds {len(data)} bytes, not a whole number of "
+                            f"{RECORD_BYTES}-byte records (1 label byte + 3,072 pixel bytes): "
+                            "the file is truncated or not a CIFAR-10 binary batch")
     records = np.frombuffer(data, np.uint8).reshape(-1, RECORD_BYTES)
     y = records[:, 0].copy()
     if y.max() >= len(CLASS_NAMES):
-        raise ValueError(f"cifar10: {name} has label {y.max()}, CIFAR-10 labels are 0-9: not a "
-                         "CIFAR-10 binary batch (CIFAR-100's records are longer)")
+        raise DataFileError(f"cifar10: {name} has label {y.max()}, CIFAR-10 labels are 0-9: "
+                            "not a CIFAR-10 binary batch (CIFAR-100's records are longer)")
     x = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # (N, C, H, W) -> NHWC
     return np.ascontiguousarray(x), y
 
@@ -91,8 +97,27 @@ def _concat(parts):
 
 
 def _binaries(blobs: dict[str, bytes], where: str):
-    return (_concat([read_binary(blobs[n], f"{where}/{n}") for n in TRAIN_FILES]),
-            _concat([read_binary(blobs[n], f"{where}/{n}") for n in TEST_FILES]))
+    """The batches read and checked to hold one number of records each (10,000 in CIFAR-10),
+    which a batch cut at a record boundary would not."""
+    parts = {n: read_binary(blobs[n], f"{where}/{n}") for n in TRAIN_FILES + TEST_FILES}
+    counts = {n: len(y) for n, (_, y) in parts.items()}
+    if len(set(counts.values())) > 1:
+        usual = max(counts.values(), key=list(counts.values()).count)
+        odd = ", ".join(f"{n} holds {c:,}" for n, c in counts.items() if c != usual)
+        raise DataFileError(f"cifar10: in {where}, {odd} records, the other batches {usual:,} "
+                            "each: a batch is truncated or does not belong to the others")
+    return (_concat([parts[n] for n in TRAIN_FILES]), _concat([parts[n] for n in TEST_FILES]))
+
+
+def _read_batch(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > files.MAX_BYTES:
+            raise DataFileError(f"cifar10: {path} holds {size:,} bytes, more than the cap "
+                                "svertka.datasets.files.MAX_BYTES: not a CIFAR-10 batch")
+        return path.read_bytes()
+    except OSError as e:
+        raise DataFileError(f"cifar10: cannot read {path} ({e})") from e
 
 
 def _binary_dir(directory: Path) -> Path | None:
@@ -108,22 +133,22 @@ def load_binary(directory: str | os.PathLike):
     if d is None:
         raise DatasetNotFoundError(f"cifar10.load_binary: {directory} lacks "
                                    f"{', '.join(TRAIN_FILES + TEST_FILES)}")
-    return _binaries({n: (d / n).read_bytes() for n in TRAIN_FILES + TEST_FILES}, str(d))
+    return _binaries({n: _read_batch(d / n) for n in TRAIN_FILES + TEST_FILES}, str(d))
 
 
 def _decode(path: Path):
     """The four arrays of an image tree, or of an archive of a tree or of the batches."""
-    files = read_tree(path, IMAGE_EXTENSIONS | {".bin"})
-    blobs = {PurePosixPath(rel).name: src for rel, src in files.items() if rel.endswith(".bin")}
+    tree = read_tree(path, IMAGE_EXTENSIONS | {".bin"})
+    blobs = {PurePosixPath(rel).name: src for rel, src in tree.items() if rel.endswith(".bin")}
     if all(n in blobs for n in TRAIN_FILES + TEST_FILES):
-        blobs = {n: b if isinstance(b, bytes) else b.read_bytes() for n, b in blobs.items()}
+        blobs = {n: b if isinstance(b, bytes) else _read_batch(b) for n, b in blobs.items()}
         (x_train, y_train), (x_test, y_test) = _binaries(blobs, str(path))
         return x_train, y_train, x_test, y_test
-    images = {rel: src for rel, src in files.items() if not rel.endswith(".bin")}
+    images = {rel: src for rel, src in tree.items() if not rel.endswith(".bin")}
     splits = split_tree(images)
     if splits is None or not splits["train"] or not splits["test"]:
-        raise ValueError(f"cifar10: {path} holds neither the binary batches nor an image tree "
-                         "with train/<class>/ and test/<class>/ folders")
+        raise DataFileError(f"cifar10: {path} holds neither the binary batches nor an image "
+                            "tree with train/<class>/ and test/<class>/ folders")
     arrays = []
     for split in ("train", "test"):
         x, y, _ = images_from_tree(splits[split], f"{path}/{split}", (32, 32), "rgb",
@@ -133,8 +158,13 @@ def _decode(path: Path):
 
 
 def load_tree(path: str | os.PathLike):
-    """CIFAR-10 from an image tree or archive (see the module note), cached as ``.npy``."""
+    """CIFAR-10 from an image tree or archive (see the module note), cached as ``.npy``.
+
+    The official archive, under its own name, is checked against its SHA-256 first.
+    """
     path = Path(path)
+    if path.name == ARCHIVE and path.is_file():
+        verify_files(path.parent, SOURCE)
     key = f"decoded-{tree_fingerprint(path)}-v{_CACHE_VERSION}"
     x_train, y_train, x_test, y_test = cached_arrays(cache_dir("cifar10") / key, _ARRAYS,
                                                      lambda: _decode(path))
@@ -157,19 +187,20 @@ def _loader(path: Path):
 
 
 def _unpack_download(directory: Path) -> None:
-    """Extract the six batches of the downloaded archive beside it, then drop the archive."""
+    """Extract the six batches of the downloaded archive beside it, then drop the archive.
+
+    The archive is read to its end before a batch is written, so a damaged one leaves none.
+    """
     archive = directory / ARCHIVE
     wanted = set(TRAIN_FILES + TEST_FILES)
-    try:
-        with tarfile.open(archive, "r|gz") as tar:
-            for member in tar:
-                name = PurePosixPath(member.name).name
-                if member.isfile() and name in wanted:
-                    tmp = directory / f".{name}.part"
-                    tmp.write_bytes(tar.extractfile(member).read())
-                    os.replace(tmp, directory / name)
-    except (tarfile.TarError, OSError, EOFError) as e:
-        raise ValueError(f"cifar10: cannot unpack {archive}: {e}") from e
+    blobs = read_tar(archive, lambda rel: rel.name in wanted)
+    found = {PurePosixPath(rel).name: data for rel, data in blobs.items()}
+    if set(found) != wanted:
+        raise DataFileError(f"cifar10: {archive} lacks {', '.join(sorted(wanted - set(found)))}")
+    for name, data in found.items():
+        tmp = directory / f".{name}.part"
+        tmp.write_bytes(data)
+        os.replace(tmp, directory / name)
     archive.unlink()
 
 

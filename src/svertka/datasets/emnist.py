@@ -17,6 +17,7 @@ import string
 
 from svertka.datasets.idx import idx_dataset
 from svertka.datasets.sources import DataSource, RemoteFile, locate
+from svertka.errors import DataFileError
 
 _DIGITS = tuple(string.digits)
 _UPPER = tuple(string.ascii_uppercase)
@@ -57,13 +58,15 @@ def load_data(path: str | os.PathLike | None = None, split: str = "letters",
     'W'
     """
     directory = locate(source(split), path, download)
+    letters = split == "letters"  # numbered 1-26
     (x_train, y_train), (x_test, y_test) = idx_dataset(
-        directory, prefix=f"emnist-{split}-", test_names=("test",), name="emnist")
-    if split == "letters":
+        directory, prefix=f"emnist-{split}-", test_names=("test",), name="emnist",
+        classes=len(CLASS_NAMES[split]) + letters)
+    if letters:
         for y in (y_train, y_test):
-            if len(y) and (y.min() < 1 or y.max() > 26):
-                raise ValueError(f"emnist.load_data: letters labels must be 1-26, {directory} "
-                                 f"holds {y.min()}-{y.max()}: not the 'letters' split")
+            if len(y) and y.min() < 1:
+                raise DataFileError(f"emnist.load_data: letters labels must be 1-26, {directory} "
+                                    f"holds {y.min()}-{y.max()}: not the 'letters' split")
         y_train, y_test = y_train - 1, y_test - 1
     return ((x_train.transpose(0, 2, 1).copy(), y_train),
             (x_test.transpose(0, 2, 1).copy(), y_test))

@@ -41,4 +41,5 @@ def load_data(path: str | os.PathLike | None = None, download: bool = True):
     >>> CLASS_NAMES[y_train[0]]  # doctest: +SKIP
     'Ankle boot'
     """
-    return idx_dataset(locate(SOURCE, path, download), name="fashion_mnist")
+    return idx_dataset(locate(SOURCE, path, download), name="fashion_mnist",
+                       classes=len(CLASS_NAMES))

@@ -2,10 +2,11 @@
 (:func:`image_folder`) and a tree with ``train/`` and ``test/`` splits (:func:`image_dataset`).
 
 A tree is a folder or a ``.tar``/``.tar.gz``/``.tgz`` archive of one, read in place (the
-archive is streamed once, never extracted). ``root/<class>/<any depth>/<image>``: the class of
-an image is its first folder below ``root``; class names are the sorted folder names holding
-at least one image, so labels are their indices. Files without an image extension and hidden
-files (``.DS_Store``, ``._x.jpg``) are skipped.
+archive is streamed once, never extracted, and used only when read to its end).
+``root/<class>/<any depth>/<image>``: the class of an image is its first folder below
+``root``; class names are the sorted folder names holding at least one image, so labels are
+their indices. Files without an image extension and hidden files (``.DS_Store``,
+``._x.jpg``) are skipped.
 
 Arrays are uint8 (N, H, W, C), channels-last, C = 3 (``'rgb'``), 1 (``'grayscale'``) or 4
 (``'rgba'``). With ``image_size=(H, W)`` every image is resized to it, whatever its size or
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import io
 import os
-import tarfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from tqdm import tqdm
+
+from svertka.datasets.files import read_tar
+from svertka.errors import DataFileError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff",
                               ".ppm", ".pgm", ".pbm"})
@@ -59,12 +62,21 @@ def _mode(color_mode: str, fn: str) -> tuple[str, int]:
 
 def decode_image(source: bytes | str | os.PathLike, name: str, size: tuple[int, int] | None,
                  color_mode: str = "rgb", fn: str = "decode_image") -> np.ndarray:
-    """One image (H, W, C) uint8 from a file or its bytes; ValueError naming ``name`` if it is
-    not a complete image. EXIF orientation is applied, as a photo viewer shows the image."""
+    """One image (H, W, C) uint8 from a file or its bytes; a DataFileError naming ``name`` if
+    it is not a complete image. EXIF orientation is applied, as a photo viewer shows the image.
+
+    An image declaring more pixels than ``PIL.Image.MAX_IMAGE_PIXELS`` is refused before it is
+    decoded (Pillow itself only warns below twice that).
+    """
     Image, ImageOps = _pil()
     pil_mode, channels = _mode(color_mode, fn)
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            limit = Image.MAX_IMAGE_PIXELS
+            if limit is not None and im.size[0] * im.size[1] > limit:
+                raise DataFileError(f"{fn}: the image {name} declares {im.size[0]}x"
+                                    f"{im.size[1]} pixels, more than PIL.Image.MAX_IMAGE_PIXELS "
+                                    f"({limit:,}): a damaged header or a decompression bomb")
             im.load()  # decodes fully now, so a truncated file fails here and not later
             if im.format in ("JPEG", "TIFF", "WEBP", "PNG") and im.getexif().get(0x0112, 1) != 1:
                 im = ImageOps.exif_transpose(im)
@@ -74,8 +86,11 @@ def decode_image(source: bytes | str | os.PathLike, name: str, size: tuple[int, 
                 bilinear = getattr(Image, "Resampling", Image).BILINEAR
                 im = im.resize((size[1], size[0]), bilinear)
             x = np.asarray(im, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ValueError(f"{fn}: cannot decode the image {name}: {e}") from e
+    except DataFileError:
+        raise
+    except Exception as e:  # noqa: BLE001 - Pillow's decoders raise many types on bad input
+        raise DataFileError(f"{fn}: cannot decode the image {name}: "
+                            f"{type(e).__name__}: {e}") from e
     return x.reshape(x.shape[0], x.shape[1], channels)
 
 
@@ -110,7 +125,9 @@ def read_tree(path: str | os.PathLike,
               extensions: frozenset[str] = IMAGE_EXTENSIONS) -> dict[str, Path | bytes]:
     """The image files of a folder or tar archive: relative POSIX path -> file path or bytes.
 
-    ``extensions`` (lower case, with the dot) selects the files kept.
+    ``extensions`` (lower case, with the dot) selects the files kept. An archive is read to its
+    end or not at all (:func:`~svertka.datasets.files.read_tar`): a truncated or damaged one is
+    a DataFileError, never part of a tree.
     """
     path = Path(path)
     files: dict[str, Path | bytes] = {}
@@ -120,14 +137,7 @@ def read_tree(path: str | os.PathLike,
             if _wanted(rel, extensions) and p.is_file():
                 files[str(rel)] = p
     elif is_archive(path):
-        try:
-            with tarfile.open(path, "r|*") as tar:  # streamed: one pass over a .gz
-                for member in tar:
-                    rel = PurePosixPath(member.name)  # drops "./" components
-                    if member.isfile() and not rel.is_absolute() and _wanted(rel, extensions):
-                        files[str(rel)] = tar.extractfile(member).read()
-        except (tarfile.TarError, OSError, EOFError) as e:
-            raise ValueError(f"read_tree: {path} is not a readable tar archive: {e}") from e
+        files.update(read_tar(path, lambda rel: _wanted(rel, extensions)))
     elif path.exists():
         raise ValueError(f"read_tree: {path} must be a folder or a .tar/.tar.gz/.tgz archive")
     else:

@@ -47,7 +47,8 @@ def load_data(path: str | os.PathLike | None = None, download: bool = True):
     >>> x_train.shape, x_test.shape  # doctest: +SKIP
     ((60000, 28, 28), (10000, 28, 28))
     """
-    return idx_dataset(locate(SOURCE, path, download), name="mnist")
+    return idx_dataset(locate(SOURCE, path, download), name="mnist",
+                       classes=len(CLASS_NAMES))
 
 
 def load_sample():

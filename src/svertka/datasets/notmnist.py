@@ -40,4 +40,5 @@ def load_data(path: str | os.PathLike | None = None, download: bool = True):
     >>> x_test.shape, CLASS_NAMES[y_test[0]]  # doctest: +SKIP
     ((10000, 28, 28), 'D')
     """
-    return idx_dataset(locate(SOURCE, path, download), name="notmnist")
+    return idx_dataset(locate(SOURCE, path, download), name="notmnist",
+                       classes=len(CLASS_NAMES))

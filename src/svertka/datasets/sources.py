@@ -4,12 +4,20 @@
 2. ``$SVERTKA_DATA/<folder>``: a folder with one subfolder per data set (``mnist/``,
    ``fashion-mnist/``, ``notmnist/``, ``cifar10/`` ...);
 3. the cache, ``$SVERTKA_CACHE/<name>`` or ``~/.cache/svertka/<name>``;
-4. a download into the cache (HTTPS, a tqdm progress bar, written atomically: a temporary file
-   then ``os.replace``), kept only when its SHA-256 matches. For a single-file ``.gz`` the
-   hash is taken over the *decompressed* bytes, because mirrors re-compress the same content
-   with different gzip headers; an archive (``.tar.gz``) is hashed as downloaded.
+4. a download into the cache through ``pooch`` (its HTTP downloader, a tqdm progress bar, a
+   temporary file moved into place only when complete), kept only when its SHA-256 matches.
    ``$SVERTKA_MIRROR`` names a base URL tried first, as ``$SVERTKA_MIRROR/<folder>/<file>``:
    the same layout as ``$SVERTKA_DATA``, so a web server over such a folder is a mirror.
+
+The SHA-256 recorded for a file is of its content (see :mod:`.checksums`): for a single-file
+``.gz`` the *decompressed* bytes, because mirrors re-compress the same content with different
+gzip headers; an archive (``.tar.gz``) is hashed as stored. ``pooch``'s own ``known_hash`` is
+over the raw file, so svertka hands pooch ``known_hash=None`` and a downloader that, once
+pooch's ``HTTPDownloader`` has written the temporary file, checks that file's content hash and
+raises on a mismatch: pooch then deletes the temporary file instead of moving it into place, so
+the cache never holds a partial or wrong file. A local file found in any of the places above
+whose name has a recorded SHA-256 is checked too, once per size and modification time, and a
+mismatch is a :class:`ChecksumError` (a :class:`~svertka.errors.DataFileError`).
 
 Offline with nothing found, :class:`DatasetNotFoundError` (a ``FileNotFoundError``) lists the
 files to put, and the folders to put them in.
@@ -17,22 +25,20 @@ files to put, and the folders to put them in.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import http.client
+import logging
 import os
-import sys
 import tempfile
-import urllib.request
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-_CHUNK = 1 << 20
+from svertka.datasets import checksums
+from svertka.datasets.checksums import ChecksumError, content_sha256
+
 _USER_AGENT = "svertka-datasets/0.1"
 
 
@@ -42,10 +48,6 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class DownloadError(OSError):
     """No mirror could deliver a data set's files (offline, HTTP error, truncated transfer)."""
-
-
-class ChecksumError(ValueError):
-    """A downloaded file's SHA-256 differs from the recorded one; nothing was kept."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,24 @@ def cache_dir(name: str | None = None) -> Path:
     root = os.environ.get("SVERTKA_CACHE")
     base = Path(root) if root else Path.home() / ".cache" / "svertka"
     return base / name if name else base
+
+
+def hash_record() -> Path:
+    """Where the SHA-256 of local data files are remembered (see :mod:`.checksums`)."""
+    return cache_dir() / "sha256.json"
+
+
+def verify_files(directory: str | os.PathLike, source: DataSource) -> None:
+    """Check every file of ``source`` in ``directory`` that has a recorded SHA-256.
+
+    A single-file ``.gz`` is checked whether it is stored compressed or not (its hash is of the
+    content); an archive only under its own name. A mismatch is a :class:`ChecksumError`
+    naming the file, the expected and the actual hash.
+    """
+    for remote in source.files:
+        path = find_file(directory, remote.name) if remote.sha256 else None
+        if path is not None and (checksums.single_gz(remote.name) or path.name == remote.name):
+            checksums.verify(path, remote.name, remote.sha256, hash_record())
 
 
 def data_dirs(source: DataSource) -> list[Path]:
@@ -130,6 +150,7 @@ def locate(source: DataSource, path: str | os.PathLike | None = None,
     if path is not None:
         directory = Path(path)
         if _complete(directory, source.file_names):
+            verify_files(directory, source)
             return directory
         missing = [n for n in source.file_names if not find_file(directory, n)]
         raise DatasetNotFoundError(
@@ -139,6 +160,7 @@ def locate(source: DataSource, path: str | os.PathLike | None = None,
     searched = [*data_dirs(source), cache_dir(source.folders[0])]
     for directory in searched:
         if _complete(directory, source.file_names):
+            verify_files(directory, source)
             return directory
     if not download:
         raise DatasetNotFoundError(not_found_message(source, searched, "(download=False)"))
@@ -178,7 +200,7 @@ def fetch(source: DataSource) -> Path:
                 checksum_failed = True
                 errors.append(str(e))
                 break
-            except (OSError, ValueError) as e:  # urllib's HTTPError and URLError are OSErrors
+            except (OSError, ValueError) as e:  # requests' errors are OSErrors
                 errors.append(f"{base}{remote.name}: {e}")
                 break
         if _complete(target, source.file_names):
@@ -189,83 +211,81 @@ def fetch(source: DataSource) -> Path:
     raise DownloadError("\n".join(errors) or "no mirror is known")
 
 
-def content_sha256(path: str | os.PathLike, name: str | None = None) -> str:
-    """SHA-256 of a file's content; of the decompressed bytes for a single-file ``.gz``.
+class _CheckedDownload:
+    """pooch's HTTP downloader, then svertka's content check of the file it wrote.
 
-    ``name`` (default: the file's own) decides which, so a download can be checked under its
-    temporary name.
+    pooch calls this with a temporary file beside the target; it moves that file into place
+    only when the call returns and deletes it when the call raises, so a file whose content
+    hash differs never reaches the cache.
     """
-    path = Path(path)
-    name = name or path.name
-    single_gz = name.endswith(".gz") and not name.endswith(".tar.gz")
-    digest = hashlib.sha256()
-    try:
-        with (gzip.open(path, "rb") if single_gz else open(path, "rb")) as f:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
-    except (EOFError, gzip.BadGzipFile) as e:
-        raise ChecksumError(f"{name}: not a complete gzip file ({e})") from e
-    return digest.hexdigest()
+
+    def __init__(self, name: str, sha256: str | None, progress: bool, timeout: float):
+        import pooch
+
+        self.name, self.sha256, self.digest = name, sha256, None
+        self.http = pooch.HTTPDownloader(progressbar=progress, timeout=timeout,
+                                         headers={"User-Agent": _USER_AGENT})
+
+    def __call__(self, url: str, output_file, pooch_instance) -> None:
+        self.http(url, output_file, pooch_instance)
+        if self.sha256 is None:
+            return
+        try:
+            self.digest = checksums.content_sha256(output_file, self.name)
+        except ValueError as e:  # a damaged gzip
+            raise ChecksumError(f"{url}: {e}; the file was not kept") from e
+        if self.digest != self.sha256.lower():
+            raise ChecksumError(f"{url}: SHA-256 mismatch, expected {self.sha256}, received "
+                                f"{self.digest}; the file was not kept")
+
+
+class _DropHashHint(logging.Filter):
+    """pooch logs the hash of a file fetched with ``known_hash=None`` and suggests passing it;
+    svertka has checked the content hash itself, so that hint would only mislead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("SHA256 hash of downloaded file")
 
 
 def download_file(url: str, dest: str | os.PathLike, sha256: str | None = None,
                   progress: bool = True, timeout: float = 30.0) -> Path:
-    """Download ``url`` to ``dest`` atomically, checking its SHA-256 when one is given.
+    """Download ``url`` to ``dest`` with pooch, checking its content SHA-256 when one is given.
 
-    The bytes go to a temporary file beside ``dest``, which replaces ``dest`` only once the
-    transfer is complete and the checksum (see :func:`content_sha256`) matches; on any failure
-    the temporary file is removed, so a cache never holds a partial or wrong file.
+    The bytes go to a temporary file beside ``dest``, which becomes ``dest`` only once the
+    transfer is complete and the checksum (see :func:`~.checksums.content_sha256`) matches;
+    on any failure nothing is left. An existing ``dest`` is kept as it is (pooch's cache rule).
     """
+    import pooch  # here, not at the top: it adds 30 ms to every `import svertka`
+
     dest = Path(dest)
     if not url.startswith(("https://", "http://")):
         raise ValueError(f"download_file: argument 'url' must be http(s), received {url!r}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp)
+    checked = _CheckedDownload(dest.name, sha256, progress, timeout)
+    hint, logger = _DropHashHint(), pooch.get_logger()
+    logger.addFilter(hint)
     try:
-        with os.fdopen(fd, "wb") as out:
-            _stream(url, out, dest.name, progress, timeout)
-        if sha256 is not None:
-            actual = content_sha256(tmp, dest.name)
-            if actual != sha256.lower():
-                raise ChecksumError(f"{url}: SHA-256 mismatch, expected {sha256}, received "
-                                    f"{actual}; the file was not kept")
-        os.replace(tmp, dest)
+        pooch.retrieve(url, known_hash=None, fname=dest.name, path=dest.parent,
+                       downloader=checked)
     finally:
-        tmp.unlink(missing_ok=True)
+        logger.removeFilter(hint)
+    if checked.digest is not None:
+        checksums.remember(dest, dest.name, checked.digest, hash_record())
     return dest
-
-
-def _stream(url: str, out, label: str, progress: bool, timeout: float) -> None:
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    received, total = 0, None
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
-                      disable=not progress, file=sys.stderr, leave=False) as bar:
-                while chunk := response.read(_CHUNK):
-                    out.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-    except http.client.HTTPException as e:  # e.g. IncompleteRead: not an OSError
-        raise OSError(f"transfer broken after {received} bytes ({e!r})") from e
-    if total is not None and received != total:
-        raise OSError(f"connection closed after {received} of {total} bytes")
 
 
 def cached_arrays(directory: Path, names: Sequence[str],
                   build: Callable[[], Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
     """Arrays saved as ``directory/<name>.npy``, or ``build()`` them and save them there.
 
-    Saving is atomic per file and without pickles; a cache that cannot be written (read-only
-    disk) only costs a warning, and a damaged one is rebuilt.
+    ``build()`` reads the data set in full or raises, so a cache is only ever written from a
+    complete, verified read. Saving is atomic per file and without pickles; a cache that
+    cannot be written (read-only disk) only costs a warning, and a damaged one is rebuilt.
     """
     paths = [directory / f"{name}.npy" for name in names]
     if all(p.is_file() for p in paths):
         try:
             return tuple(np.load(p, allow_pickle=False) for p in paths)
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError, MemoryError):
             pass
     arrays = tuple(build())
     try:
@@ -284,11 +304,16 @@ def cached_arrays(directory: Path, names: Sequence[str],
 
 
 def tree_fingerprint(path: Path) -> str:
-    """A short key for a file's content, or for a folder's listing (names, sizes, times)."""
+    """A short key for a file's content, or for a folder's listing (names, sizes, times).
+
+    A file is hashed whole every time, not looked up by size and mtime: the key names a
+    decoded cache, and a file rewritten within the file system's timestamp granularity
+    (a few ms) keeps its mtime.
+    """
     digest = hashlib.sha256()
     if path.is_file():
         with open(path, "rb") as f:
-            while chunk := f.read(_CHUNK):
+            while chunk := f.read(1 << 20):
                 digest.update(chunk)
     else:
         for p in sorted(path.rglob("*")):
@@ -300,4 +325,5 @@ def tree_fingerprint(path: Path) -> str:
 
 __all__ = ["ChecksumError", "DataSource", "DatasetNotFoundError", "DownloadError", "RemoteFile",
            "cache_dir", "cached_arrays", "content_sha256", "data_dirs", "download_file", "fetch",
-           "find_file", "locate", "mirrors", "not_found_message", "tree_fingerprint"]
+           "find_file", "hash_record", "locate", "mirrors", "not_found_message",
+           "tree_fingerprint", "verify_files"]
