@@ -24,8 +24,33 @@ def test_softmax_cross_entropy_takes_logits():
 def test_unknown_loss_names_the_argument():
     with pytest.raises(ValueError, match="losses.get: argument 'loss'"):
         losses.get("cross_entropy_typo")
-    with pytest.raises(ValueError, match="sparse_categorical_crossentropy: argument 'y_true'"):
+    with pytest.raises(ValueError, match=r"sparse_categorical_crossentropy: class ids in "
+                                         r"'y_true' must lie in \[0, 3\)"):
         losses.sparse_categorical_crossentropy(np.array([3]), svertka.Tensor(np.ones((1, 3))))
+
+
+@pytest.mark.parametrize("name", ["sparse_categorical_crossentropy", "softmax_cross_entropy"])
+def test_sparse_labels_must_be_whole_numbers(name):
+    loss = losses.get(name)
+    p = svertka.Tensor(np.full((2, 3), 1 / 3, np.float32))
+    with pytest.raises(ValueError, match=r"must hold integer class ids.*received the value 2\.9"):
+        loss(np.array([2.9, 0.0]), p)
+    with pytest.raises(ValueError, match="must hold integer class ids"):
+        loss(np.array([np.inf, 0.0]), p)
+    with pytest.raises(TypeError, match="must hold integer class ids, received dtype bool"):
+        loss(np.array([True, False]), p)
+    assert loss(np.array([2.0, 0.0]), p).item() == pytest.approx(loss(np.array([2, 0]), p).item())
+
+
+def test_robust_loss_arguments_are_checked():
+    for kwargs in ({"scale": 0.0}, {"scale": float("inf")}, {"alpha": float("nan")},
+                   {"alpha": 3.0, "adaptive": True}):
+        with pytest.raises(ValueError, match="RobustLoss: argument"):
+            losses.RobustLoss(**kwargs)
+    with pytest.raises(TypeError, match="RobustLoss: argument 'adaptive'"):
+        losses.RobustLoss(adaptive="yes")
+    loss = losses.RobustLoss(alpha=-float("inf"))  # the Welsch limit stays allowed
+    assert loss(np.array([0, 1]), svertka.Tensor(np.array([0.0, 1.0], np.float32))).item() == 0.0
 
 
 def test_adaptive_robust_loss_learns_its_shape_with_the_model():

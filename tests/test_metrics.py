@@ -221,17 +221,43 @@ def test_shape_errors_name_metric_and_shapes(metric, y_true, y_pred, match):
         metric.update_state(y_true, y_pred)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "3"])
-def test_bad_k_rejected(bad):
-    with pytest.raises(ValueError, match="argument 'k' must be a positive integer"):
+@pytest.mark.parametrize(
+    "bad, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError),
+                   ("3", TypeError)])
+def test_bad_k_rejected(bad, error):
+    with pytest.raises(error, match="TopKCategoricalAccuracy: argument 'k' must be a positive int"):
         TopKCategoricalAccuracy(k=bad)
 
 
+def test_k_of_any_integer_type():
+    assert TopKCategoricalAccuracy(k=np.int64(2)).k == 2
+    assert type(SparseTopKCategoricalAccuracy(k=np.uint8(3)).k) is int
+
+
 def test_bad_threshold_rejected():
-    with pytest.raises(ValueError, match="'threshold'"):
+    with pytest.raises(TypeError, match="BinaryAccuracy: argument 'threshold'"):
         BinaryAccuracy(threshold="high")
-    with pytest.raises(ValueError, match="'threshold'"):
-        BinaryAccuracy(threshold=float("nan"))
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="BinaryAccuracy: argument 'threshold'"):
+            BinaryAccuracy(threshold=bad)
+
+
+@pytest.mark.parametrize(
+    "metric", [SparseCategoricalAccuracy(), SparseTopKCategoricalAccuracy(k=2),
+               metrics.get("accuracy", loss="sparse_categorical_crossentropy")],
+    ids=lambda m: type(m).__name__)
+def test_sparse_labels_must_be_whole_numbers(metric):
+    p = np.array([[0.1, 0.2, 0.7], [0.8, 0.1, 0.1]])
+    with pytest.raises(ValueError, match=r"argument 'y_true' must hold integer class ids.*2\.9"):
+        metric.update_state(np.array([2.9, 0.0]), p)
+    with pytest.raises(ValueError, match="argument 'y_true'.*nan"):
+        metric.update_state(np.array([np.nan, 0.0]), p)
+    with pytest.raises(TypeError, match="argument 'y_true' must hold integer class ids"):
+        metric.update_state(np.array([True, False]), p)
+    metric.update_state(np.array([2.0, 0.0]), p)  # whole numbers as floats are class ids
+    assert metric.result() == 1.0
+    with pytest.raises(ValueError, match=r"class ids in 'y_true' must lie in \[0, 3\)"):
+        metric.update_state(np.array([3, 0]), p)
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,14 @@ a scalar Tensor (the mean over the batch). The mathematics lives in ``svertka.op
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from svertka import ops
+from svertka import checks, ops
 from svertka.autograd import Tensor
 from svertka.backend import get_array_module
+from svertka.ops.losses import class_ids, targets_like
 
 
 def categorical_crossentropy(y_true, y_pred) -> Tensor:
@@ -22,15 +25,13 @@ def categorical_crossentropy(y_true, y_pred) -> Tensor:
 
 
 def sparse_categorical_crossentropy(y_true, y_pred) -> Tensor:
-    """As ``categorical_crossentropy`` with integer class ids ``y_true`` of shape (N,)."""
+    """As ``categorical_crossentropy`` with integer class ids ``y_true`` of shape (N,) (floats
+    holding whole numbers are accepted; 2.9 is an error, not class 2)."""
     data = y_true.data if isinstance(y_true, Tensor) else y_true
     xp = get_array_module(data)
-    labels = xp.asarray(data).reshape(-1).astype(np.int64)
     k = y_pred.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= k):
-        raise ValueError(f"sparse_categorical_crossentropy: argument 'y_true' must hold class "
-                         f"ids in [0, {k}), received values from {labels.min()} to "
-                         f"{labels.max()}")
+    labels = class_ids("sparse_categorical_crossentropy", "y_true",
+                       xp.asarray(data).reshape(-1), k)
     onehot = xp.zeros((labels.size, k), dtype=y_pred.dtype)
     onehot[xp.arange(labels.size), labels] = 1
     return ops.categorical_crossentropy(onehot, y_pred)
@@ -57,11 +58,14 @@ class RobustLoss:
     """
 
     def __init__(self, alpha: float = 1.0, scale: float = 1.0, adaptive: bool = False):
-        if scale <= 0:
-            raise ValueError(f"RobustLoss: argument 'scale' must be > 0, received {scale}")
-        if adaptive and not 0 <= alpha <= 2:
-            raise ValueError(f"RobustLoss: argument 'alpha' must be in [0, 2] when adaptive, "
-                             f"received {alpha}")
+        adaptive = checks.flag("RobustLoss", "adaptive", adaptive)
+        scale = checks.finite_float("RobustLoss", "scale", scale, 0.0, low_open=True)
+        if adaptive:
+            alpha = checks.finite_float("RobustLoss", "alpha", alpha, 0.0, 2.0)
+        elif isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or alpha != alpha:
+            error = TypeError if alpha == alpha else ValueError
+            raise error(f"RobustLoss: argument 'alpha' must be a number, not NaN (+-inf are the "
+                        f"Welsch and expm1 limits), received {alpha!r}")
         self.adaptive = adaptive
         self.alpha = Tensor(np.array(alpha, np.float32), requires_grad=adaptive)
         self.scale = Tensor(np.array(scale, np.float32))
@@ -74,7 +78,7 @@ class RobustLoss:
     def __call__(self, y_true, y_pred) -> Tensor:
         if self.adaptive:  # keep the learned shape inside the distribution's domain
             self.alpha.data[...] = np.clip(self.alpha.data, 0.0, 2.0)
-        diff = y_pred - (y_true if isinstance(y_true, Tensor) else Tensor(y_true))
+        diff = y_pred - targets_like(y_true, y_pred)
         fn = ops.robust_loss_nll if self.adaptive else ops.robust_loss
         return ops.mean(fn(diff, self.alpha, self.scale))
 

@@ -25,13 +25,14 @@ tied with the k-th score as inside, which scores a constant output as 100% corre
 from __future__ import annotations
 
 import functools
-import numbers
 import re
 
 import numpy as np
 
+from svertka import checks
 from svertka.autograd import Tensor
 from svertka.backend import get_array_module
+from svertka.ops.losses import class_ids
 
 
 def _array(a, xp):
@@ -57,7 +58,8 @@ def _same_rank(y_true, y_pred):
 
 
 def _sparse_targets(owner: str, t, p):
-    """Class ids ``t`` of shape (N,) or (N, 1) checked against predictions ``p`` (N, K)."""
+    """Class ids ``t`` of shape (N,) or (N, 1) checked against predictions ``p`` (N, K): whole
+    numbers in [0, K), as int64 (a label 2.9 is an error, not class 2)."""
     if t.ndim == p.ndim and t.ndim > 0 and t.shape[-1] == 1:
         t = t[..., 0]
     if p.ndim < 1 or t.shape != p.shape[:-1]:
@@ -66,15 +68,7 @@ def _sparse_targets(owner: str, t, p):
             f"{tuple(p.shape[:-1])} or {tuple(p.shape[:-1]) + (1,)} for 'y_pred' of shape "
             f"{tuple(p.shape)}, received {tuple(t.shape)}"
         )
-    return t
-
-
-def _check_positive_int(owner: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"{owner}: argument '{name}' must be a positive integer, received {value!r}"
-        )
-    return int(value)
+    return class_ids(owner, "y_true", t, p.shape[-1])
 
 
 class Metric:
@@ -247,16 +241,7 @@ class BinaryAccuracy(Metric):
     default_name = "binary_accuracy"
 
     def __init__(self, threshold: float = 0.5, name: str | None = None):
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, numbers.Real)
-            or not np.isfinite(threshold)
-        ):
-            raise ValueError(
-                f"BinaryAccuracy: argument 'threshold' must be a finite number, "
-                f"received {threshold!r}"
-            )
-        self.threshold = float(threshold)
+        self.threshold = checks.finite_float("BinaryAccuracy", "threshold", threshold)
         super().__init__(name)
 
     def _values(self, y_true, y_pred):
@@ -299,7 +284,7 @@ class SparseTopKCategoricalAccuracy(Metric):
     default_name = "sparse_top_k_categorical_accuracy"
 
     def __init__(self, k: int = 5, name: str | None = None):
-        self.k = _check_positive_int(type(self).__name__, "k", k)
+        self.k = checks.positive_int(type(self).__name__, "k", k)
         super().__init__(name)
 
     def _targets(self, t, p, xp):
@@ -307,15 +292,7 @@ class SparseTopKCategoricalAccuracy(Metric):
 
     def _values(self, y_true, y_pred):
         t, p, xp = _pair(y_true, y_pred)
-        t = self._targets(t, p, xp).astype(np.int64)
-        k_classes = p.shape[-1]
-        if t.size and (int(t.min()) < 0 or int(t.max()) >= k_classes):
-            raise ValueError(
-                f"{type(self).__name__}: class ids in 'y_true' must lie in "
-                f"[0, {k_classes}), received values in [{int(t.min())}, "
-                f"{int(t.max())}]"
-            )
-        return _in_top_k(p, t, self.k, xp)
+        return _in_top_k(p, self._targets(t, p, xp), self.k, xp)
 
     def get_config(self) -> dict:
         return {"k": self.k, "name": self.name}

@@ -7,16 +7,14 @@
 
 from __future__ import annotations
 
-from svertka import ops
+from svertka import checks, ops
 
 
 class L2:
     """``factor * sum(w ** 2)``, Keras's ``l2``."""
 
     def __init__(self, l2: float = 0.01):
-        if l2 < 0:
-            raise ValueError(f"L2: argument 'l2' must be >= 0, received {l2}")
-        self.l2 = float(l2)
+        self.l2 = checks.finite_float("L2", "l2", l2, 0.0)
 
     def __call__(self, w):
         return ops.sum(w * w) * self.l2

@@ -103,7 +103,9 @@ def test_colour_only_transforms_reject_grey_batches(t):
 
 
 def test_bad_amounts_are_clear_errors():
-    with pytest.raises(ValueError, match=r"Hue: argument 'max_delta' must be in \[-0.5, 0.5\]"):
+    with pytest.raises(ValueError, match=r"Hue: argument 'max_delta' must be a finite number "
+                                         r">= -0.5 and <= 0.5"):
         Hue(0.7)
-    with pytest.raises(ValueError, match="Contrast: argument 'range' must be >= 0.0"):
+    with pytest.raises(ValueError, match="Contrast: argument 'range' must be a finite "
+                                         "number >= 0.0"):
         Contrast((-1, 1))

@@ -151,15 +151,21 @@ def test_bad_batches_are_clear_errors(x, error, match):
 
 
 def test_bad_arguments_are_clear_errors():
-    with pytest.raises(ValueError, match=r"HorizontalFlip: argument 'p' must be in \[0.0, 1.0\]"):
+    with pytest.raises(ValueError, match=r"HorizontalFlip: argument 'p' must be a finite "
+                                         r"number >= 0.0 and <= 1.0"):
         HorizontalFlip(p=1.5)
+    with pytest.raises(ValueError, match="HorizontalFlip: argument 'p'.*received nan"):
+        HorizontalFlip(p=float("nan"))
+    with pytest.raises(ValueError, match="Cutout: argument 'fill'.*received inf"):
+        Cutout(2, fill=float("inf"))
+    assert Cutout(np.int64(3), count=np.int32(2)).size == 3
     with pytest.raises(TypeError, match="Rotation: argument 'max_degrees'"):
         Rotation("a lot")
     with pytest.raises(ValueError, match="Zoom: argument 'range' must have low <= high"):
         Zoom((1.2, 0.8))
     with pytest.raises(ValueError, match="Shift: argument 'mode' must be one of"):
         Shift(0.1, mode="wrap")
-    with pytest.raises(ValueError, match="Cutout: argument 'size' must be >= 1"):
+    with pytest.raises(ValueError, match="Cutout: argument 'size' must be a positive int"):
         Cutout(0)
     with pytest.raises(TypeError, match="rng"):
         Shift(0.1)(images(np.uint8), rng="seed")

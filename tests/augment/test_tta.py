@@ -86,7 +86,7 @@ def test_a_model_predict_works_as_predict_fn():
 
 def test_errors():
     x = images()
-    with pytest.raises(ValueError, match="tta_predict: argument 'n' must be >= 1"):
+    with pytest.raises(ValueError, match="tta_predict: argument 'n' must be a positive int"):
         tta_predict(linear_model, x, n=0)
     with pytest.raises(ValueError, match=r"one prediction per image, \(20, \.\.\.\) for 20"):
         tta_predict(lambda z: z[:1], x, n=2, batch_size=10)

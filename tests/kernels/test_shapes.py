@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from svertka.kernels.shapes import (
@@ -78,8 +79,11 @@ def test_pair_rejects_non_positive_and_non_int():
     assert pair(2, "op", "strides") == (2, 2)
     with pytest.raises(ValueError, match="op: argument 'strides' must be >= 1, received 0"):
         pair(0, "op", "strides")
-    with pytest.raises(TypeError, match="op: argument 'strides' must hold ints"):
+    with pytest.raises(TypeError, match="op: argument 'strides' must be an int or a pair of ints"):
         pair((1, 2.0), "op", "strides")
+    assert pair(np.int64(3), "op", "strides") == (3, 3)
+    assert pair((np.int32(1), np.uint8(2)), "op", "strides") == (1, 2)
+    assert all(type(v) is int for v in pair(np.int64(3), "op", "strides"))
     with pytest.raises(TypeError):
         pair(True, "op", "strides")
 

@@ -59,7 +59,7 @@ def test_leaky_relu_names_its_slope_either_way():
     assert LeakyReLU(negative_slope=0.05).get_config()["alpha"] == 0.05
     with pytest.raises(ValueError, match="LeakyReLU: arguments 'alpha' and 'negative_slope'"):
         LeakyReLU(alpha=0.1, negative_slope=0.2)
-    with pytest.raises(TypeError, match="LeakyReLU: argument 'alpha' must be a number"):
+    with pytest.raises(TypeError, match="LeakyReLU: argument 'alpha' must be a finite number"):
         LeakyReLU(alpha="0.1")
 
 
@@ -161,7 +161,7 @@ def test_softmax_axis_must_name_a_non_batch_axis():
 def test_parameter_checks():
     with pytest.raises(ValueError, match="LinearThreshold: argument 'min_value' must be below"):
         LinearThreshold(1.0, 1.0)
-    with pytest.raises(TypeError, match="ELU: argument 'alpha' must be a number"):
+    with pytest.raises(TypeError, match="ELU: argument 'alpha' must be a finite number"):
         ELU(alpha=None)
     with pytest.raises(TypeError, match="GELU: argument 'approximate' must be True or False"):
         GELU(approximate="tanh")

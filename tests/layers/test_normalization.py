@@ -93,10 +93,12 @@ def test_gradients_match_ops_batch_norm():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="BatchNormalization: argument 'momentum' must lie"):
+    with pytest.raises(ValueError, match="BatchNormalization: argument 'momentum' must be a fin"):
         BatchNormalization(momentum=1.5)
-    with pytest.raises(ValueError, match="BatchNormalization: argument 'epsilon' must be >= 0"):
-        BatchNormalization(epsilon=-1e-3)
+    for epsilon in (-1e-3, 0.0):
+        with pytest.raises(ValueError, match="BatchNormalization: argument 'epsilon' must be a "
+                                             "finite number > 0.0"):
+            BatchNormalization(epsilon=epsilon)
     with pytest.raises(TypeError, match="BatchNormalization: argument 'center'"):
         BatchNormalization(center=None)
     with pytest.raises(ValueError, match="BatchNormalization: argument 'axis' must be the chan"):

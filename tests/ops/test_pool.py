@@ -287,7 +287,7 @@ def test_mnist_model_shapes():
         (
             dict(x=np.zeros((1, 5, 5, 1), complex)),
             TypeError,
-            r"argument 'x' must hold real numbers",
+            r"argument 'x' must hold real numbers, received dtype complex128",
         ),
     ],
 )

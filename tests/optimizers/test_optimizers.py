@@ -215,7 +215,7 @@ def test_current_learning_rate_follows_the_schedule_and_setting_replaces_it():
     opt.apply_gradients([w])
     np.testing.assert_allclose(w.data, -1.375)
     assert opt.get_config()["learning_rate"] == 0.125
-    with pytest.raises(ValueError, match="SGD: argument 'learning_rate' must be >= 0"):
+    with pytest.raises(ValueError, match="SGD: argument 'learning_rate' must be a finite number"):
         opt.learning_rate = -0.1
     opt.learning_rate = lambda step: 1.0 / (step + 1)
     assert opt.current_learning_rate == 1.0 / (opt.iterations + 1) == 0.2
@@ -392,30 +392,32 @@ def test_get_names_instances_and_errors():
         (
             lambda: SGD(-0.1),
             ValueError,
-            "SGD: argument 'learning_rate' must be >= 0, received -0.1",
+            "SGD: argument 'learning_rate' must be a finite number >= 0.0, received -0.1",
         ),
         (
             lambda: SGD(momentum=1.0),
             ValueError,
-            r"SGD: argument 'momentum' must be in \[0, 1\), "
+            r"SGD: argument 'momentum' must be a finite number >= 0.0 and < 1.0, "
             r"received 1.0",
         ),
         (lambda: SGD(momentum=-0.5), ValueError, "'momentum'"),
-        (lambda: SGD(weight_decay=-1), ValueError, "'weight_decay' must be >= 0"),
-        (lambda: Adam(beta_1=1.0), ValueError, r"Adam: argument 'beta_1' must be in \[0, 1\)"),
+        (lambda: SGD(weight_decay=-1), ValueError, "'weight_decay' must be a finite number >= 0.0"),
+        (lambda: Adam(beta_1=1.0), ValueError, "Adam: argument 'beta_1' must be a finite number "
+                                               ">= 0.0 and < 1.0"),
         (lambda: Adam(beta_2=-0.1), ValueError, "Adam: argument 'beta_2'"),
         (
             lambda: Adam(epsilon=0.0),
             ValueError,
-            "Adam: argument 'epsilon' must be > 0, received 0.0",
+            "Adam: argument 'epsilon' must be a finite number > 0.0, received 0.0",
         ),
         (lambda: AdamW(weight_decay=-0.1), ValueError, "AdamW: argument 'weight_decay'"),
         (lambda: AdamW(beta_2=1.5), ValueError, "AdamW: argument 'beta_2'"),
         (lambda: RMSprop(rho=1.0), ValueError, "RMSprop: argument 'rho'"),
         (lambda: RMSprop(momentum=2), ValueError, "RMSprop: argument 'momentum'"),
-        (lambda: RMSprop(epsilon=-1e-7), ValueError, "RMSprop: argument 'epsilon' must be > 0"),
-        (lambda: SGD(clipnorm=0.0), ValueError, "'clipnorm' must be > 0"),
-        (lambda: SGD("fast"), TypeError, "SGD: argument 'learning_rate' must be a real number"),
+        (lambda: RMSprop(epsilon=-1e-7), ValueError, "RMSprop: argument 'epsilon' must be a "
+                                                     "finite number > 0.0"),
+        (lambda: SGD(clipnorm=0.0), ValueError, "'clipnorm' must be a finite number > 0.0"),
+        (lambda: SGD("fast"), TypeError, "SGD: argument 'learning_rate' must be a finite number"),
         (lambda: Adam(beta_1=float("nan")), ValueError, "beta_1"),
     ],
 )

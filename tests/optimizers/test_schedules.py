@@ -139,11 +139,12 @@ def test_user_subclasses_are_found_by_class_name():
     [
         (
             lambda: ExponentialDecay(0.1, 0, 0.5),
-            "ExponentialDecay: argument 'decay_steps' must be > 0",
+            "ExponentialDecay: argument 'decay_steps' must be a finite number > 0.0",
         ),
-        (lambda: ExponentialDecay(-0.1, 1, 0.5), "'initial_learning_rate' must be >= 0"),
+        (lambda: ExponentialDecay(-0.1, 1, 0.5), "'initial_learning_rate' must be a finite number"),
         (lambda: InverseTimeDecay(0.1, 1, -1.0), "InverseTimeDecay: argument 'decay_rate'"),
-        (lambda: CosineDecay(0.1, -5), "CosineDecay: argument 'decay_steps' must be > 0"),
+        (lambda: CosineDecay(0.1, -5), "CosineDecay: argument 'decay_steps' must be a finite "
+                                       "number > 0.0"),
         (
             lambda: PiecewiseConstantDecay([1, 2], [0.1, 0.2]),
             "one more entry than 'boundaries' "
@@ -165,5 +166,5 @@ def test_arguments_are_validated(make, match):
 def test_base_class_must_be_subclassed():
     with pytest.raises(NotImplementedError):
         LearningRateSchedule()(0)
-    with pytest.raises(TypeError, match="must be a real number"):
+    with pytest.raises(TypeError, match="must be a finite number"):
         ExponentialDecay("0.1", 1, 0.5)

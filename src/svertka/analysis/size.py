@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from svertka.checks import positive_int
 from svertka.kernels.shapes import (
     conv_output_size,
     effective_kernel,
+    pair,
     same_padding,
     window_remainder,
 )
@@ -65,23 +67,19 @@ def explain_size(size: int, kernel: int, stride: int = 1, padding=0,
 
     ``padding`` is an int (each side), a pair ``(before, after)``, ``'valid'`` or ``'same'``.
     """
-    for name, value, low in (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1),
-                             ("dilation", dilation, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"explain_size: argument '{name}' must be an int >= {low}, "
-                             f"received {value!r}")
-    if padding == "valid":
-        pads = (0, 0)
-    elif padding == "same":
-        pads = same_padding(size, kernel, stride, dilation)
-    elif isinstance(padding, int) and not isinstance(padding, bool) and padding >= 0:
-        pads = (padding, padding)
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
-            isinstance(p, int) and p >= 0 for p in padding):
-        pads = tuple(padding)
-    else:
-        raise ValueError(f"explain_size: argument 'padding' must be 'valid', 'same', an int >= 0 "
+    op = "explain_size"
+    size, kernel, stride, dilation = (
+        positive_int(op, name, value)
+        for name, value in (("size", size), ("kernel", kernel), ("stride", stride),
+                            ("dilation", dilation))
+    )
+    if isinstance(padding, str) and padding in ("valid", "same"):
+        pads = (0, 0) if padding == "valid" else same_padding(size, kernel, stride, dilation)
+    elif isinstance(padding, str):
+        raise ValueError(f"{op}: argument 'padding' must be 'valid', 'same', an int >= 0 "
                          f"or a pair, received {padding!r}")
+    else:
+        pads = pair(padding, op, "padding", minimum=0)  # an int, or (before, after)
     total = sum(pads)
     span = size + total - effective_kernel(kernel, dilation)
     if span < 0:

@@ -32,6 +32,7 @@ import numbers
 
 import numpy as np
 
+from svertka import checks
 from svertka import random as _random
 
 _REGISTRY: dict[str, type] = {}
@@ -73,15 +74,11 @@ def check_rng(rng, op: str) -> np.random.Generator:
 
 
 def check_number(value, op: str, arg: str, low=None, high=None, integer=False):
-    """``value`` as a float (or int) within [low, high], else a ValueError/TypeError."""
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an int" if integer else "a number"
-        raise TypeError(f"{op}: argument '{arg}' must be {what}, received {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{op}: argument '{arg}' must be {bounds}, received {value!r}")
-    return int(value) if integer else float(value)
+    """``value`` as a finite float (or an int of any integer type) within [low, high], else a
+    ValueError/TypeError (see ``svertka.checks``)."""
+    if integer:
+        return checks.integer(op, arg, value, low, high)
+    return checks.finite_float(op, arg, value, low, high)
 
 
 def check_range(value, op: str, arg: str, centre=0.0, low=None, high=None) -> tuple:

@@ -6,28 +6,18 @@ import math
 import numbers
 import warnings
 
+from svertka import checks
+
 _MODES = ("auto", "min", "max")
 
 
 def _check_int(owner: str, name: str, value, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(
-            f"{owner}: argument '{name}' must be an integer >= {minimum}, received {value!r}"
-        )
-    return int(value)
+    return checks.integer(owner, name, value, low=minimum)
 
 
 def _check_number(owner: str, name: str, value, minimum: float = 0.0) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value < minimum
-    ):
-        raise ValueError(
-            f"{owner}: argument '{name}' must be a finite number >= {minimum}, received {value!r}"
-        )
-    return float(value)
+    """A finite number >= ``minimum``; ``minimum=-math.inf`` allows any finite number."""
+    return checks.finite_float(owner, name, value, None if minimum == -math.inf else minimum)
 
 
 def _resolve_mode(owner: str, mode, monitor: str) -> str:

@@ -7,21 +7,59 @@
     svertka summary notes                 the layer table of an architecture or a model file
     svertka size 7 --kernel 3 --stride 3  output size of a window, and whether it tiles
 
-Errors are printed as one line (``svertka: error: ...``) with exit status 2.
+Exit status 2 means the command line or its inputs are wrong: every bad option, argument,
+model file (``svertka.ModelFileError``), data file (``svertka.DataFileError``), missing data
+set (``DatasetNotFoundError``) or empty split is reported as one line, ``svertka: error: ...``,
+before any training starts, and never as a traceback. A traceback means a bug in svertka.
+``SVERTKA_DEBUG=1`` shows the traceback of a reported error too.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import struct
 import sys
+import tarfile
+import warnings
+import zipfile
+import zlib
 
+from svertka import checks
 from svertka.cli import commands
 
-_EXPECTED_ERRORS = (ValueError, TypeError, FileNotFoundError, ImportError, OSError)
+# What a wrong command line, a bad option value, or a missing or damaged input raises: the
+# library's argument checks (ValueError, TypeError), svertka.ModelFileError/DataFileError
+# (ValueErrors), DatasetNotFoundError (a FileNotFoundError), unreadable files (OSError) and
+# missing optional packages (ImportError).
+_EXPECTED_ERRORS = (ValueError, TypeError, ImportError, OSError)
+
+# What else a damaged or hostile input can provoke deep in a parser or allocator; each gets a
+# hint. Every other exception (AttributeError, KeyError, IndexError, ...) is a bug in svertka
+# and keeps its traceback, so that it is seen and reported rather than mistaken for bad input.
+_INPUT_ERRORS = {
+    MemoryError: "out of memory: an input may be damaged or declare more data than this "
+                 "machine holds",
+    RecursionError: "nesting too deep: an input file may be damaged or hostile",
+    OverflowError: "a number out of range: an input file may be damaged",
+    EOFError: "unexpected end of data: an input file may be truncated",
+    zlib.error: "corrupt compressed data: an input file may be damaged",
+    zipfile.BadZipFile: "not a valid zip archive: an input file may be damaged",
+    tarfile.TarError: "not a valid tar archive: an input file may be damaged",
+    struct.error: "malformed binary data: an input file may be damaged",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error of the command."""
+
+    def error(self, message: str):
+        print(f"svertka: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="svertka", description="Convolutional neural networks from first principles.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run 'svertka COMMAND --help' for the options of a command.")
@@ -90,17 +128,81 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The ranges of the numeric options, per command: (attribute, option, check). Checked right
+# after parsing, before any data is read or any model built.
+_OPTIONS = {
+    "demo": (("epochs", "--epochs", checks.positive_int),
+             ("batch_size", "--batch-size", checks.positive_int),
+             ("seed", "--seed", checks.non_negative_int)),
+    "train": (("epochs", "--epochs", checks.positive_int),
+              ("batch_size", "--batch-size", checks.positive_int),
+              ("learning_rate", "--learning-rate",
+               lambda where, arg, v: checks.finite_float(where, arg, v, 0.0, low_open=True)),
+              ("validation_split", "--validation-split",
+               lambda where, arg, v: checks.finite_float(where, arg, v, 0.0, 1.0,
+                                                         high_open=True)),
+              ("seed", "--seed", checks.non_negative_int)),
+    "evaluate": (("batch_size", "--batch-size", checks.positive_int),
+                 ("tta", "--tta", checks.non_negative_int)),
+    "predict": (("top_k", "--top-k", checks.positive_int),),
+    "summary": (("classes", "--classes", checks.positive_int),),
+    "size": (("input", "input", checks.positive_int),
+             ("kernel", "--kernel", checks.positive_int),
+             ("stride", "--stride", checks.positive_int),
+             ("dilation", "--dilation", checks.positive_int)),
+}
+
+
+def check_options(args) -> None:
+    """Raise a ValueError naming the first numeric option out of its range (None: unset)."""
+    for attr, option, check in _OPTIONS.get(args.command, ()):
+        value = getattr(args, attr, None)
+        if value is not None:
+            check(args.command, option, value)
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line (its type's name when it has none)."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text or type(error).__name__
+
+
+def _report(message: str, error: BaseException) -> int:
+    print(f"svertka: error: {message}", file=sys.stderr)
+    if os.environ.get("SVERTKA_DEBUG", "") not in ("", "0"):
+        raise error
+    return 2
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"svertka: warning: {_one_line(message)}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
+    """Run one command; returns the exit status (0, 2 for any reported error, 130 when
+    interrupted). Warnings are printed as one line each, ``svertka: warning: ...``."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _main(argv) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["demo", *(argv or [])])
     try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args = parser.parse_args(["demo", *(argv or [])])
+    except SystemExit as e:  # --help (0) or a usage error, already printed as one line
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        check_options(args)
         args.run(args)
     except KeyboardInterrupt:
         print("svertka: interrupted", file=sys.stderr)
         return 130
     except _EXPECTED_ERRORS as e:
-        print(f"svertka: error: {e}", file=sys.stderr)
-        return 2
+        return _report(_one_line(e), e)
+    except tuple(_INPUT_ERRORS) as e:
+        hint = next(h for cls, h in _INPUT_ERRORS.items() if isinstance(e, cls))
+        return _report(f"{hint} ({_one_line(e)})", e)
     return 0

@@ -47,6 +47,16 @@ def _with_channels(x: np.ndarray) -> np.ndarray:
     return x[..., None] if x.ndim == 3 else x
 
 
+def _require_images(command: str, data: str, splits: dict) -> None:
+    """An empty split (the first of ``splits``, name -> images) is an error naming the data
+    set, not a loop over nothing, which would report a loss of 0 and save an untrained
+    model."""
+    (split, x), (other, y) = splits.items()
+    if len(x) == 0:
+        raise ValueError(f"{command}: the data set {data!r} has an empty {split} split (0 "
+                         f"images; its {other} split holds {len(y):,}); nothing to {command}")
+
+
 def train(args) -> None:
     """Train an architecture from the zoo (built for the data's image shape and classes, with
     pixels rescaled to [0, 1] inside the model) or continue training a saved model."""
@@ -58,6 +68,7 @@ def train(args) -> None:
     set_random_seed(args.seed)
     saved = svertka.load_model(args.model) if Path(args.model).is_file() else None
     (x_train, y_train), (x_test, y_test), class_names = _load_data(args, saved)
+    _require_images("train", args.data, {"train": x_train, "test": x_test})
     x_train, x_test = _with_channels(x_train), _with_channels(x_test)
     if saved is not None:
         model = saved
@@ -95,10 +106,9 @@ def evaluate(args) -> None:
     import svertka
 
     model = svertka.load_model(args.model)
-    _, (x_test, y_test), _ = _load_data(args, model)
+    (x_train, _), (x_test, y_test), _ = _load_data(args, model)
+    _require_images("evaluate", args.data, {"test": x_test, "train": x_train})
     x_test = _with_channels(x_test)
-    if len(x_test) == 0:
-        raise ValueError(f"evaluate: the data set {args.data!r} has no test images")
     if model.optimizer is None:
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
@@ -125,7 +135,7 @@ def predict(args) -> None:
         image = load_image(path, image_size=(h, w),
                            color_mode="grayscale" if c == 1 else "rgb")
         probs = model.predict(image[None])[0]
-        top = np.argsort(-probs)[: max(1, args.top_k)]
+        top = np.argsort(-probs)[: args.top_k]
         print(path)
         for k in top:
             label = names[k] if names and k < len(names) else str(k)

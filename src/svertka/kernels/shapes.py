@@ -29,21 +29,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from svertka.checks import integer
+
 
 def pair(value, op: str, arg: str, minimum: int = 1) -> tuple[int, int]:
-    """Normalise an int or a pair of ints to ``(h, w)``, each at least ``minimum``."""
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        values = (value, value)
-    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        values = tuple(value)
+    """Normalise an int (of any integer type) or a pair of ints to ``(h, w)``, each at least
+    ``minimum``."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        items = tuple(value) if len(value) == 2 else ()
     else:
+        items = (value, value)
+    try:
+        if not items:
+            raise TypeError
+        values = tuple(integer(op, arg, v) for v in items)
+    except TypeError:
         raise TypeError(
-            f"{op}: argument '{arg}' must be an int or a pair of ints, received {value!r}")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"{op}: argument '{arg}' must hold ints, received {value!r}")
-        if v < minimum:
-            raise ValueError(f"{op}: argument '{arg}' must be >= {minimum}, received {value!r}")
+            f"{op}: argument '{arg}' must be an int or a pair of ints, received {value!r}"
+        ) from None
+    if min(values) < minimum:
+        raise ValueError(f"{op}: argument '{arg}' must be >= {minimum}, received {value!r}")
     return values  # type: ignore[return-value]
 
 

@@ -2,6 +2,9 @@
 
 Every layer validates its arguments once, in ``__init__``, and its input shape in ``build``;
 the messages name the layer class, the argument, what was expected and what was received.
+Sizes, counts, rates and flags are checked by ``svertka.checks`` (so ``np.int64(32)`` is an
+int everywhere and NaN or infinity is never a hyper-parameter); this module holds the checks
+only layers need.
 Initialisers, regularisers and activations are kept as given and saved by name (or config
 dict), so ``get_config`` stays JSON-serialisable; a callable that has no name in svertka's
 tables cannot be saved and says so at ``get_config`` time.
@@ -9,36 +12,13 @@ tables cannot be saved and says so at ``get_config`` time.
 
 from __future__ import annotations
 
-import numbers
-
-from svertka import initializers, ops, regularizers
+from svertka import checks, initializers, ops, regularizers
 from svertka.kernels.shapes import (
     check_window_fits,
     conv_output_size,
     effective_kernel,
     resolve_padding,
 )
-
-
-def positive_int(layer: str, arg: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{layer}: argument '{arg}' must be a positive int, received {value!r}")
-    if value < 1:
-        raise ValueError(f"{layer}: argument '{arg}' must be a positive int, received {value!r}")
-    return int(value)
-
-
-def number(layer: str, arg: str, value) -> float:
-    """A real number as a Python float (a float never upcasts a float32 array)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{layer}: argument '{arg}' must be a number, received {value!r}")
-    return float(value)
-
-
-def flag(layer: str, arg: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{layer}: argument '{arg}' must be True or False, received {value!r}")
-    return value
 
 
 def as_list(value):
@@ -102,10 +82,10 @@ def initializer_config(layer: str, arg: str, value):
 def regularizer(layer: str, arg: str, value):
     try:
         regularizers.get(value)
-    except ValueError:
-        raise ValueError(
+    except (TypeError, ValueError) as e:
+        raise type(e)(
             f"{layer}: argument '{arg}' must be None, 'l2', an L2 config dict or a callable, "
-            f"received {value!r}"
+            f"received {value!r} ({e})"
         ) from None
     return value
 
@@ -128,7 +108,7 @@ def set_kernel_args(layer, activation, use_bias, kernel_initializer, bias_initia
     op = type(layer).__name__
     layer._activation = activation_fn(op, activation)
     layer.activation = activation
-    layer.use_bias = flag(op, "use_bias", use_bias)
+    layer.use_bias = checks.flag(op, "use_bias", use_bias)
     layer.kernel_initializer = initializer(op, "kernel_initializer", kernel_initializer)
     layer.bias_initializer = initializer(op, "bias_initializer", bias_initializer)
     layer.kernel_regularizer = regularizer(op, "kernel_regularizer", kernel_regularizer)

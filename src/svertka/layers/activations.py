@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from svertka import ops
+from svertka import checks, ops
 from svertka.layers import _args
 from svertka.layers.base import Layer
 from svertka.layers.core import Dense, dense_last_axis, features
@@ -50,9 +50,9 @@ class LeakyReLU(Layer):
     """
 
     def __init__(self, alpha: float = 0.3, negative_slope: float | None = None, **kwargs):
-        alpha = _args.number("LeakyReLU", "alpha", alpha)
+        alpha = checks.finite_float("LeakyReLU", "alpha", alpha)
         if negative_slope is not None:
-            slope = _args.number("LeakyReLU", "negative_slope", negative_slope)
+            slope = checks.finite_float("LeakyReLU", "negative_slope", negative_slope)
             if alpha != 0.3 and alpha != slope:
                 raise ValueError(
                     f"LeakyReLU: arguments 'alpha' and 'negative_slope' name the "
@@ -172,7 +172,7 @@ class ELU(Layer):
     """
 
     def __init__(self, alpha: float = 1.0, **kwargs):
-        self.alpha = _args.number("ELU", "alpha", alpha)
+        self.alpha = checks.finite_float("ELU", "alpha", alpha)
         super().__init__(**kwargs)
 
     def call(self, inputs, training: bool = False):
@@ -191,7 +191,7 @@ class GELU(Layer):
     """
 
     def __init__(self, approximate: bool = False, **kwargs):
-        self.approximate = _args.flag("GELU", "approximate", approximate)
+        self.approximate = checks.flag("GELU", "approximate", approximate)
         super().__init__(**kwargs)
 
     def call(self, inputs, training: bool = False):
@@ -210,9 +210,7 @@ class Softmax(Layer):
     """
 
     def __init__(self, axis: int = -1, **kwargs):
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            raise TypeError(f"Softmax: argument 'axis' must be an int, received {axis!r}")
-        self.axis = int(axis)
+        self.axis = checks.integer("Softmax", "axis", axis)
         super().__init__(**kwargs)
 
     def build(self, input_shape) -> None:
@@ -242,8 +240,8 @@ class LinearThreshold(Layer):
     """
 
     def __init__(self, min_value: float = -1.0, max_value: float = 1.0, **kwargs):
-        self.min_value = _args.number("LinearThreshold", "min_value", min_value)
-        self.max_value = _args.number("LinearThreshold", "max_value", max_value)
+        self.min_value = checks.finite_float("LinearThreshold", "min_value", min_value)
+        self.max_value = checks.finite_float("LinearThreshold", "max_value", max_value)
         if not self.min_value < self.max_value:
             raise ValueError(
                 f"LinearThreshold: argument 'min_value' must be below "
@@ -283,7 +281,7 @@ class Maxout(Dense):
         bias_regularizer=None,
         **kwargs,
     ):
-        self.pieces = _args.positive_int("Maxout", "pieces", pieces)
+        self.pieces = checks.positive_int("Maxout", "pieces", pieces)
         super().__init__(
             units,
             None,

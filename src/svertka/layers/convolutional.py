@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from svertka import ops
+from svertka import checks, ops
 from svertka.kernels.pad import check_mode, check_pad_fits
 from svertka.kernels.shapes import pair, resolve_padding
 from svertka.layers import _args
@@ -45,7 +45,7 @@ class Conv2D(Layer):
         **kwargs,
     ):
         op = "Conv2D"
-        self.filters = _args.positive_int(op, "filters", filters)
+        self.filters = checks.positive_int(op, "filters", filters)
         self.kernel_size = pair(kernel_size, op, "kernel_size")
         self.strides = pair(strides, op, "strides")
         self.dilation_rate = pair(dilation_rate, op, "dilation_rate")

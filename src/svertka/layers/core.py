@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from svertka import ops
+from svertka import checks, ops
 from svertka import random as srandom
 from svertka.layers import _args
 from svertka.layers.base import Layer, SymbolicTensor
@@ -94,7 +94,7 @@ class Dense(Layer):
         **kwargs,
     ):
         op = type(self).__name__
-        self.units = _args.positive_int(op, "units", units)
+        self.units = checks.positive_int(op, "units", units)
         _args.set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer,
                               kernel_regularizer, bias_regularizer)
         super().__init__(**kwargs)
@@ -194,16 +194,8 @@ class Dropout(Layer):
     """
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        rate = _args.number("Dropout", "rate", rate)
-        if not 0 <= rate < 1:
-            raise ValueError(f"Dropout: argument 'rate' must lie in [0, 1), received {rate!r}")
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-        ):
-            raise ValueError(
-                f"Dropout: argument 'seed' must be None or an int >= 0, received {seed!r}"
-            )
-        self.rate, self.seed = rate, None if seed is None else int(seed)
+        self.rate = checks.finite_float("Dropout", "rate", rate, 0.0, 1.0, high_open=True)
+        self.seed = None if seed is None else checks.non_negative_int("Dropout", "seed", seed)
         self._rng = None if seed is None else np.random.default_rng(self.seed)
         super().__init__(**kwargs)
 

@@ -9,9 +9,7 @@ SPEC §9) and ``Concatenate()([a, b])`` (stacking feature maps along the channel
 
 from __future__ import annotations
 
-import numbers
-
-from svertka import ops
+from svertka import checks, ops
 from svertka.layers.base import Layer
 
 
@@ -68,9 +66,7 @@ class Concatenate(_Merge):
     """
 
     def __init__(self, axis: int = -1, **kwargs):
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            raise TypeError(f"Concatenate: argument 'axis' must be an int, received {axis!r}")
-        self.axis = int(axis)
+        self.axis = checks.integer("Concatenate", "axis", axis)
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape):

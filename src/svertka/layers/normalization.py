@@ -3,9 +3,7 @@ and by their moving averages at inference."""
 
 from __future__ import annotations
 
-import numbers
-
-from svertka import ops
+from svertka import checks, ops
 from svertka.layers import _args
 from svertka.layers.base import Layer
 from svertka.layers.core import features
@@ -49,19 +47,11 @@ class BatchNormalization(Layer):
         **kwargs,
     ):
         op = "BatchNormalization"
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            raise TypeError(
-                f"{op}: argument 'axis' must be an int (the channels axis), received {axis!r}"
-            )
-        self.axis = int(axis)
-        self.momentum = _args.number(op, "momentum", momentum)
-        if not 0 <= self.momentum <= 1:
-            raise ValueError(f"{op}: argument 'momentum' must lie in [0, 1], received {momentum!r}")
-        self.epsilon = _args.number(op, "epsilon", epsilon)
-        if not self.epsilon >= 0:
-            raise ValueError(f"{op}: argument 'epsilon' must be >= 0, received {epsilon!r}")
-        self.center = _args.flag(op, "center", center)
-        self.scale = _args.flag(op, "scale", scale)
+        self.axis = checks.integer(op, "axis", axis)
+        self.momentum = checks.finite_float(op, "momentum", momentum, 0.0, 1.0)
+        self.epsilon = checks.finite_float(op, "epsilon", epsilon, 0.0, low_open=True)
+        self.center = checks.flag(op, "center", center)
+        self.scale = checks.flag(op, "scale", scale)
         self.initializers = {
             name: _args.initializer(op, name, value)
             for name, value in (

@@ -8,7 +8,7 @@ keeps one number (max, average, sum, min), or the whole map does (global pooling
 
 from __future__ import annotations
 
-from svertka import ops
+from svertka import checks, ops
 from svertka.kernels.shapes import pair, resolve_padding
 from svertka.layers import _args
 from svertka.layers.base import Layer
@@ -121,7 +121,7 @@ class _GlobalPooling2D(Layer):
     _op = staticmethod(ops.global_avg_pool2d)
 
     def __init__(self, keepdims: bool = False, **kwargs):
-        self.keepdims = _args.flag(type(self).__name__, "keepdims", keepdims)
+        self.keepdims = checks.flag(type(self).__name__, "keepdims", keepdims)
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape):

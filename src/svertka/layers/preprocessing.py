@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from svertka import checks
 from svertka.layers.base import Layer
 
 
 class Rescaling(Layer):
     """``y = x * scale + offset``; ``Rescaling(1 / 255)`` maps uint8 pixels to [0, 1].
 
+    Integer inputs (raw pixels) are computed in float32, as every op does
+    (``svertka.ops._inputs``).
+
     >>> import numpy as np
-    >>> Rescaling(1 / 255)(np.full((1, 2), 255, np.float32)).numpy().tolist()
+    >>> Rescaling(1 / 255)(np.full((1, 2), 255, np.uint8)).numpy().tolist()
     [[1.0, 1.0]]
     """
 
     def __init__(self, scale: float, offset: float = 0.0, **kwargs):
+        self.scale = checks.finite_float("Rescaling", "scale", scale)
+        self.offset = checks.finite_float("Rescaling", "offset", offset)
         super().__init__(**kwargs)
-        for name, value in (("scale", scale), ("offset", offset)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"Rescaling: argument '{name}' must be a number, "
-                                f"received {value!r}")
-        self.scale, self.offset = float(scale), float(offset)
 
     def call(self, inputs, training: bool = False):
         y = inputs * self.scale

@@ -1,6 +1,10 @@
 """The functional API: every operation of the notes, differentiable.
 
 Images are channels-last ``(N, H, W, C)``; convolution weights are ``(KH, KW, C_in, C_out)``.
+Every op computes in floating point: integer and boolean inputs (uint8 pixels, say) are cast
+to float32 first, never wrapped around in their own dtype (``svertka.ops._inputs``). Sizes
+and rates are checked once, at this boundary, by ``svertka.checks``: NumPy integers are ints,
+NaN and infinity are errors.
 
 >>> import numpy as np, svertka
 >>> from svertka import ops

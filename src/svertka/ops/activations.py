@@ -21,8 +21,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from svertka import checks
 from svertka.autograd import Function, Tensor, as_tensor, unbroadcast
 from svertka.kernels import activations as ka
+from svertka.ops._inputs import float_input, float_inputs
 
 
 class Activation(Function):
@@ -57,36 +59,18 @@ class PReLU(Function):
         return gx, unbroadcast(galpha, self.alpha.shape)
 
 
-def _float_input(op: str, x) -> Tensor:
-    """``x`` as a Tensor, rejecting integer and boolean data (activations are real maps)."""
-    x = as_tensor(x)
-    if x.dtype.kind != "f":
-        raise TypeError(
-            f"{op}: argument 'x' must be a floating-point tensor, received dtype {x.dtype}"
-        )
-    return x
-
-
 def _apply(op: str, x, pair, **params) -> Tensor:
-    return Activation(*pair, **params)(_float_input(op, x))
+    return Activation(*pair, **params)(float_input(op, x))
 
 
 def _axis(op: str, x: Tensor, axis) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{op}: argument 'axis' must be an int, received {axis!r}")
+    axis = checks.integer(op, "axis", axis)
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(
             f"{op}: argument 'axis' must be in [{-x.ndim}, {x.ndim}) for x of "
             f"shape {x.shape}, received {axis}"
         )
-    return int(axis) % x.ndim
-
-
-def _number(op: str, name: str, value) -> float:
-    # A Python float never upcasts a float32 array; a NumPy float64 scalar would.
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{op}: argument '{name}' must be a number, received {value!r}")
-    return float(value)
+    return axis % x.ndim
 
 
 def step(x) -> Tensor:
@@ -116,8 +100,8 @@ def linear_threshold(x, min_value: float = -1.0, max_value: float = 1.0) -> Tens
     >>> linear_threshold(svertka.Tensor([-3.0, 0.5, 3.0]), 0.0, 1.0).numpy().tolist()
     [0.0, 0.5, 1.0]
     """
-    lo = _number("linear_threshold", "min_value", min_value)
-    hi = _number("linear_threshold", "max_value", max_value)
+    lo = checks.finite_float("linear_threshold", "min_value", min_value)
+    hi = checks.finite_float("linear_threshold", "max_value", max_value)
     if not lo < hi:
         raise ValueError(
             f"linear_threshold: argument 'min_value' must be below 'max_value', "
@@ -171,7 +155,7 @@ def leaky_relu(x, alpha: float = 0.3) -> Tensor:
     >>> leaky_relu(svertka.Tensor([-2.0, 3.0]), alpha=0.5).numpy().tolist()
     [-1.0, 3.0]
     """
-    alpha = _number("leaky_relu", "alpha", alpha)
+    alpha = checks.finite_float("leaky_relu", "alpha", alpha)
     return _apply("leaky_relu", x, (ka.leaky_relu_forward, ka.leaky_relu_backward), alpha=alpha)
 
 
@@ -188,7 +172,8 @@ def prelu(x, alpha) -> Tensor:
     >>> prelu(x, svertka.Tensor(np.array([0.1, 0.5]))).numpy().tolist()
     [[-0.2, -1.0], [1.0, 1.0]]
     """
-    x = _float_input("prelu", x)
+    x = float_input("prelu", x)
+    (alpha,) = float_inputs("prelu", alpha=alpha)
     alpha = as_tensor(alpha, like=x)
     try:
         fits = np.broadcast_shapes(alpha.shape, x.shape) == x.shape
@@ -212,7 +197,7 @@ def elu(x, alpha: float = 1.0) -> Tensor:
     >>> round(elu(svertka.Tensor([-1.0])).item(), 4)
     -0.6321
     """
-    alpha = _number("elu", "alpha", alpha)
+    alpha = checks.finite_float("elu", "alpha", alpha)
     return _apply("elu", x, (ka.elu_forward, ka.elu_backward), alpha=alpha)
 
 
@@ -228,7 +213,8 @@ def gelu(x, approximate: bool = False) -> Tensor:
     >>> round(gelu(svertka.Tensor([1.0])).item(), 4)
     0.8413
     """
-    return _apply("gelu", x, (ka.gelu_forward, ka.gelu_backward), approximate=bool(approximate))
+    approximate = checks.flag("gelu", "approximate", approximate)
+    return _apply("gelu", x, (ka.gelu_forward, ka.gelu_backward), approximate=approximate)
 
 
 def softplus(x) -> Tensor:
@@ -262,15 +248,14 @@ def maxout(x, pieces: int) -> Tensor:
     >>> maxout(svertka.Tensor(np.array([1.0, 5.0, 3.0, 2.0])), pieces=2).numpy().tolist()
     [5.0, 3.0]
     """
-    x = _float_input("maxout", x)
-    if isinstance(pieces, bool) or not isinstance(pieces, (int, np.integer)) or pieces < 1:
-        raise ValueError(f"maxout: argument 'pieces' must be a positive int, received {pieces!r}")
+    x = float_input("maxout", x)
+    pieces = checks.positive_int("maxout", "pieces", pieces)
     if x.ndim == 0 or x.shape[-1] % pieces:
         raise ValueError(
             f"maxout: the last axis of argument 'x' must be divisible by "
             f"pieces={pieces}, received shape {x.shape}"
         )
-    return Activation(ka.maxout_forward, ka.maxout_backward, pieces=int(pieces))(x)
+    return Activation(ka.maxout_forward, ka.maxout_backward, pieces=pieces)(x)
 
 
 def softmax(x, axis: int = -1) -> Tensor:
@@ -282,7 +267,7 @@ def softmax(x, axis: int = -1) -> Tensor:
     >>> softmax(svertka.Tensor([0.0, 0.0])).numpy().tolist()
     [0.5, 0.5]
     """
-    x = _float_input("softmax", x)
+    x = float_input("softmax", x)
     axis = _axis("softmax", x, axis)
     return Activation(ka.softmax_forward, ka.softmax_backward, axis=axis)(x)
 
@@ -294,7 +279,7 @@ def log_softmax(x, axis: int = -1) -> Tensor:
     >>> round(float(log_softmax(svertka.Tensor([0.0, 0.0])).numpy()[0]), 4)
     -0.6931
     """
-    x = _float_input("log_softmax", x)
+    x = float_input("log_softmax", x)
     axis = _axis("log_softmax", x, axis)
     return Activation(ka.log_softmax_forward, ka.log_softmax_backward, axis=axis)(x)
 

@@ -2,7 +2,9 @@
 
 Each operation is a ``Function`` whose ``forward`` and ``backward`` sit side by side; the
 public function below it is what users call. Broadcasting is undone in backward with
-``unbroadcast``.
+``unbroadcast``. Arithmetic, products and exp/log compute in floating point (integer inputs
+are cast to float32, see ``svertka.ops._inputs``); shape changes and reductions keep any
+dtype.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 from svertka.autograd import Function, Tensor, unbroadcast
 from svertka.backend import get_array_module
 from svertka.kernels.dense import dense_backward, dense_forward
+from svertka.ops._inputs import float_inputs
 
 
 class Add(Function):
@@ -224,38 +227,46 @@ def _keep_reduced(gy, in_shape, axis, keepdims):
 
 def add(a, b) -> Tensor:
     """Element-wise ``a + b`` with broadcasting."""
+    a, b = float_inputs("add", a=a, b=b)
     return Add()(a, b)
 
 
 def sub(a, b) -> Tensor:
     """Element-wise ``a - b`` with broadcasting."""
+    a, b = float_inputs("sub", a=a, b=b)
     return Sub()(a, b)
 
 
 def mul(a, b) -> Tensor:
     """Element-wise ``a * b`` with broadcasting."""
+    a, b = float_inputs("mul", a=a, b=b)
     return Mul()(a, b)
 
 
 def div(a, b) -> Tensor:
     """Element-wise ``a / b`` with broadcasting."""
+    a, b = float_inputs("div", a=a, b=b)
     return Div()(a, b)
 
 
 def neg(x) -> Tensor:
+    (x,) = float_inputs("neg", x=x)
     return Neg()(x)
 
 
 def power(x, p: float) -> Tensor:
     """``x ** p`` for a constant exponent."""
+    (x,) = float_inputs("power", x=x)
     return Power(p)(x)
 
 
 def exp(x) -> Tensor:
+    (x,) = float_inputs("exp", x=x)
     return Exp()(x)
 
 
 def log(x) -> Tensor:
+    (x,) = float_inputs("log", x=x)
     return Log()(x)
 
 
@@ -266,6 +277,7 @@ def matmul(a, b) -> Tensor:
     >>> matmul(svertka.Tensor(np.eye(2)), svertka.Tensor(np.ones((2, 3)))).shape
     (2, 3)
     """
+    a, b = float_inputs("matmul", a=a, b=b)
     a_, b_ = (t.shape if hasattr(t, "shape") else () for t in (a, b))
     if len(a_) != 2 or len(b_) != 2 or a_[1] != b_[0]:
         raise ValueError(f"matmul: arguments must be 2-D with a.shape[1] == b.shape[0], "
@@ -280,6 +292,7 @@ def dense(x, w, b=None) -> Tensor:
     >>> dense(svertka.Tensor(np.ones((4, 3))), svertka.Tensor(np.ones((3, 2)))).shape
     (4, 2)
     """
+    x, w, b = float_inputs("dense", x=x, w=w, b=b)
     if x.ndim != 2:
         raise ValueError(f"dense: argument 'x' must be 2-D (N, features), received shape {x.shape}")
     if w.ndim != 2 or w.shape[0] != x.shape[1]:

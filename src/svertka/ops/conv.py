@@ -10,6 +10,7 @@ from svertka.autograd import Function, Tensor
 from svertka.kernels.conv import conv2d_backward, conv2d_forward
 from svertka.kernels.pad import check_mode, check_pad_fits
 from svertka.kernels.shapes import check_window_fits, pair, resolve_padding
+from svertka.ops._inputs import float_inputs
 from svertka.ops.padding import Pad, image_shape
 
 NO_PADDING = ((0, 0), (0, 0))
@@ -66,6 +67,7 @@ def conv2d(
     """
     op = "conv2d"
     n, h, w_in, c = image_shape(x, op)
+    x, w, b = float_inputs(op, x=x, w=w, b=b)
     w_shape = tuple(getattr(w, "shape", ()))
     if len(w_shape) != 4:
         raise ValueError(

@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from svertka import backend
-from svertka.autograd import Function, Tensor, as_tensor, unbroadcast
+from svertka.autograd import Function, Tensor, unbroadcast
 from svertka.backend import get_array_module
 from svertka.kernels import losses as K
+from svertka.ops._inputs import float_input
 from svertka.ops.basic import reshape
 
 
@@ -98,12 +99,42 @@ class RobustLoss(Function):
         return tuple(unbroadcast(gy * g, v.shape) for g, v in ((gx, x), (ga, a), (gc, c)))
 
 
-def _tensor(value) -> Tensor:
-    """A Tensor from a Tensor, array or list; arrays keep their dtype, lists become float32."""
-    return as_tensor(value)
+def class_ids(op: str, arg: str, labels, classes: int):
+    """Integer class ids ``labels`` (an array) checked to lie in ``[0, classes)``, as int64.
+
+    Integer arrays, and float arrays holding whole numbers (``2.0``, as labels often arrive
+    from a CSV file), are accepted; a label such as 2.9, NaN or infinity is an error rather
+    than a truncated class, and so are booleans.
+
+    >>> import numpy as np
+    >>> class_ids("loss", "labels", np.array([0.0, 2.0]), 3).tolist()
+    [0, 2]
+    """
+    if labels.dtype.kind == "f":
+        xp = get_array_module(labels)
+        whole = xp.isfinite(labels) & (labels == xp.floor(labels))
+        if not bool(whole.all()):
+            bad = labels[~whole].reshape(-1)[0].item()
+            raise ValueError(
+                f"{op}: argument '{arg}' must hold integer class ids (whole numbers such as 2.0 "
+                f"are accepted), received the value {bad!r}"
+            )
+    elif labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: argument '{arg}' must hold integer class ids, received dtype {labels.dtype}"
+        )
+    ids = labels.astype(np.int64)
+    if ids.size:
+        lo, hi = int(ids.min()), int(ids.max())
+        if lo < 0 or hi >= classes:
+            raise ValueError(
+                f"{op}: class ids in '{arg}' must lie in [0, {classes}), received values in "
+                f"[{lo}, {hi}]"
+            )
+    return ids
 
 
-def _target(value, like: Tensor) -> Tensor:
+def targets_like(value, like: Tensor) -> Tensor:
     """Targets in the predictions' dtype; a float Tensor is kept (it may want a gradient)."""
     if isinstance(value, Tensor) and value.dtype.kind == "f":
         return value
@@ -112,10 +143,8 @@ def _target(value, like: Tensor) -> Tensor:
 
 
 def _pair(op: str, y_true, y_pred) -> tuple[Tensor, Tensor]:
-    p = _tensor(y_pred)
-    if p.dtype.kind != "f":
-        raise TypeError(f"{op}: argument 'y_pred' must be a float array, received dtype {p.dtype}")
-    t = _target(y_true, p)
+    p = float_input(op, y_pred, "y_pred")
+    t = targets_like(y_true, p)
     if t.shape != p.shape:
         raise ValueError(
             f"{op}: arguments 'y_true' and 'y_pred' must have the same shape, "
@@ -148,8 +177,8 @@ def softmax_cross_entropy(logits, labels) -> Tensor:
     [-0.3333, 0.1667, 0.1667]
     """
     op = "softmax_cross_entropy"
-    z = _tensor(logits)
-    if z.ndim != 2 or z.shape[0] == 0 or z.dtype.kind != "f":
+    z = float_input(op, logits, "logits")
+    if z.ndim != 2 or z.shape[0] == 0:
         raise ValueError(
             f"{op}: argument 'logits' must be a non-empty float array of shape "
             f"(N, K), received shape {z.shape} and dtype {z.dtype}"
@@ -157,35 +186,18 @@ def softmax_cross_entropy(logits, labels) -> Tensor:
     n, k = z.shape
     t = labels.data if isinstance(labels, Tensor) else backend.asarray(labels)
     if t.ndim == 1:
-        if t.dtype.kind == "f":
-            if not bool((t == t.astype(np.int64)).all()):
-                raise ValueError(
-                    f"{op}: argument 'labels' of shape (N,) must hold integer "
-                    f"class ids, received non-integer values"
-                )
-            t = t.astype(np.int64)
-        elif t.dtype.kind not in "iu":
-            raise TypeError(
-                f"{op}: argument 'labels' of shape (N,) must hold integer class "
-                f"ids, received dtype {t.dtype}"
-            )
         if t.shape[0] != n:
             raise ValueError(
                 f"{op}: argument 'labels' must hold one class id per sample "
                 f"({n}), received {t.shape[0]}"
             )
-        lo, hi = int(t.min()), int(t.max())
-        if lo < 0 or hi >= k:
-            raise ValueError(
-                f"{op}: class ids in 'labels' must lie in [0, {k}), received values in [{lo}, {hi}]"
-            )
-        return SoftmaxCrossEntropy()(z, t)
+        return SoftmaxCrossEntropy()(z, class_ids(op, "labels", t, k))
     if t.shape != (n, k):
         raise ValueError(
             f"{op}: argument 'labels' must be class ids ({n},) or targets "
             f"({n}, {k}), received shape {t.shape}"
         )
-    return SoftmaxCrossEntropy()(z, _target(labels, z))
+    return SoftmaxCrossEntropy()(z, targets_like(labels, z))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits: bool = False) -> Tensor:
@@ -238,9 +250,7 @@ def mean_squared_error(y_true, y_pred) -> Tensor:
 
 
 def _robust_args(op: str, x, alpha, scale) -> tuple[Tensor, Tensor, Tensor]:
-    x = _tensor(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: argument 'x' must be a float array, received dtype {x.dtype}")
+    x = float_input(op, x)
     alpha, scale = (
         v if isinstance(v, Tensor) else Tensor(backend.asarray(v, dtype=x.dtype))
         for v in (alpha, scale)

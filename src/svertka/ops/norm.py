@@ -13,14 +13,13 @@ those arrays only has to hold them.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from svertka import backend
-from svertka.autograd import Function, Tensor, as_tensor
+from svertka import backend, checks
+from svertka.autograd import Function, Tensor
 from svertka.backend import get_array_module
 from svertka.kernels import norm as K
+from svertka.ops._inputs import float_input
 
 
 class BatchNorm(Function):
@@ -57,10 +56,6 @@ class Dropout(Function):
 
     def backward(self, gy):
         return (K.dropout_backward(gy, self.keep, self.scale),)
-
-
-def _real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _check_running(name: str, value, channels: int):
@@ -108,14 +103,14 @@ def batch_norm(
     >>> import numpy as np, svertka
     >>> x = svertka.Tensor(np.array([[1.0], [3.0]]))
     >>> mean, var = np.zeros(1), np.ones(1)
-    >>> batch_norm(x, None, None, mean, var, training=True, epsilon=0.0).numpy().tolist()
+    >>> batch_norm(x, None, None, mean, var, training=True, epsilon=1e-9).numpy().round(6).tolist()
     [[-1.0], [1.0]]
     >>> mean.round(4).tolist(), var.round(4).tolist()  # 0.99 * old + 0.01 * (2.0, 1.0)
     ([0.02], [1.0])
     """
     op = "batch_norm"
-    x = x if isinstance(x, Tensor) else as_tensor(x)
-    if x.ndim < 2 or x.dtype.kind != "f":
+    x = float_input(op, x)
+    if x.ndim < 2:
         raise ValueError(
             f"{op}: argument 'x' must be a float array of rank >= 2 (N, ..., C), "
             f"received shape {x.shape} and dtype {x.dtype}"
@@ -123,12 +118,8 @@ def batch_norm(
     channels = x.shape[-1]
     if x.size == 0:
         raise ValueError(f"{op}: argument 'x' must not be empty, received shape {x.shape}")
-    if not _real(momentum) or not 0 <= momentum <= 1:
-        raise ValueError(
-            f"{op}: argument 'momentum' must be a number in [0, 1], received {momentum!r}"
-        )
-    if not _real(epsilon) or not epsilon >= 0:
-        raise ValueError(f"{op}: argument 'epsilon' must be a number >= 0, received {epsilon!r}")
+    momentum = checks.finite_float(op, "momentum", momentum, 0.0, 1.0)
+    epsilon = checks.finite_float(op, "epsilon", epsilon, 0.0, low_open=True)
     params = []
     for name, p in (("gamma", gamma), ("beta", beta)):
         if p is None:
@@ -173,18 +164,13 @@ def dropout(x, rate: float, rng, training: bool = True) -> Tensor:
     [0.0, 2.0]
     """
     op = "dropout"
-    if not _real(rate):
-        raise TypeError(
-            f"{op}: argument 'rate' must be a number in [0, 1), received {type(rate).__name__}"
-        )
-    if not 0 <= rate < 1:
-        raise ValueError(f"{op}: argument 'rate' must lie in [0, 1), received {rate!r}")
+    rate = checks.finite_float(op, "rate", rate, 0.0, 1.0, high_open=True)
     if not callable(getattr(rng, "random", None)) or isinstance(rng, np.random.RandomState):
         raise TypeError(
             f"{op}: argument 'rng' must be a numpy.random.Generator "
             f"(np.random.default_rng(seed)), received {type(rng).__name__}"
         )
-    x = x if isinstance(x, Tensor) else as_tensor(x)
+    x = float_input(op, x)
     if not training or rate == 0:
         return x
     keep = K.dropout_mask(x.shape, rate, rng, get_array_module(x.data))

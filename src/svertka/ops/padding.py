@@ -9,6 +9,7 @@ from __future__ import annotations
 from svertka.autograd import Function, Tensor
 from svertka.kernels.pad import MODES, check_mode, check_pad_fits, pad_backward, pad_forward
 from svertka.kernels.shapes import resolve_padding
+from svertka.ops._inputs import float_input
 
 
 class Pad(Function):
@@ -60,6 +61,7 @@ def pad(x, padding, mode: str = "zeros") -> Tensor:
     [3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]
     """
     _, h, w, _ = image_shape(x, "pad")
+    x = float_input("pad", x)
     if isinstance(padding, str):
         raise ValueError(
             f"pad: argument 'padding' must be an int, a pair (ph, pw) or ((top, bottom), "

@@ -21,7 +21,7 @@ Conventions shared by the windowed pools:
 
 from __future__ import annotations
 
-from svertka.autograd import Function, Tensor, as_tensor
+from svertka.autograd import Function, Tensor
 from svertka.kernels.pool import (
     global_pool2d_backward,
     global_pool2d_forward,
@@ -29,6 +29,7 @@ from svertka.kernels.pool import (
     pool2d_forward,
 )
 from svertka.kernels.shapes import check_window_fits, pair, resolve_padding
+from svertka.ops._inputs import float_input
 
 
 class Pool2D(Function):
@@ -61,12 +62,10 @@ class GlobalPool2D(Function):
 
 
 def _image(x, op: str) -> Tensor:
-    """``x`` as a Tensor, checked to be a real-valued (N, H, W, C) batch with H, W >= 1."""
-    x = as_tensor(x)
+    """``x`` as a Tensor, checked to be a floating-point (N, H, W, C) batch with H, W >= 1."""
+    x = float_input(op, x)
     if x.ndim != 4:
         raise ValueError(f"{op}: argument 'x' must be 4-D (N, H, W, C), received shape {x.shape}")
-    if x.dtype.kind not in "fiu":
-        raise TypeError(f"{op}: argument 'x' must hold real numbers, received dtype {x.dtype}")
     if x.shape[1] == 0 or x.shape[2] == 0:
         raise ValueError(f"{op}: argument 'x' must have H, W >= 1, received shape {x.shape}")
     return x

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import math
 
+from svertka import checks
 from svertka.backend import get_array_module
 from svertka.kernels.jit import usable
 from svertka.kernels.optim_jit import adam_update, contiguous_alike
-from svertka.optimizers.base import Optimizer, check_number
+from svertka.optimizers.base import Optimizer
 
 
 class Adam(Optimizer):
@@ -61,11 +62,11 @@ class Adam(Optimizer):
     ):
         super().__init__(learning_rate, clipnorm, clipvalue, name)
         owner = type(self).__name__
-        self.beta_1 = check_number(owner, "beta_1", beta_1, 0.0, 1.0, high_open=True)
-        self.beta_2 = check_number(owner, "beta_2", beta_2, 0.0, 1.0, high_open=True)
-        self.epsilon = check_number(owner, "epsilon", epsilon, 0.0, low_open=True)
-        self.amsgrad = bool(amsgrad)
-        self.weight_decay = check_number(owner, "weight_decay", weight_decay, 0.0)
+        self.beta_1 = checks.finite_float(owner, "beta_1", beta_1, 0.0, 1.0, high_open=True)
+        self.beta_2 = checks.finite_float(owner, "beta_2", beta_2, 0.0, 1.0, high_open=True)
+        self.epsilon = checks.finite_float(owner, "epsilon", epsilon, 0.0, low_open=True)
+        self.amsgrad = checks.flag(owner, "amsgrad", amsgrad)
+        self.weight_decay = checks.finite_float(owner, "weight_decay", weight_decay, 0.0)
 
     @property
     def slot_names(self) -> tuple[str, ...]:

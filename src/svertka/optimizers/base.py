@@ -30,11 +30,11 @@ either, as ReduceLROnPlateau does); ``current_learning_rate`` is the float the n
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 
 import numpy as np
 
+from svertka import checks
 from svertka.autograd import Tensor
 from svertka.backend import get_array_module, to_numpy
 from svertka.optimizers import schedules
@@ -42,34 +42,12 @@ from svertka.optimizers import schedules
 _REGISTRY: dict[str, type] = {}
 
 
-def check_number(
-    owner: str, name: str, value, low=None, high=None, low_open=False, high_open=False
-) -> float:
-    """``value`` as a float within the given bounds, else an error naming ``owner.name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{owner}: argument '{name}' must be a real number, "
-            f"received {value!r} of type {type(value).__name__}"
-        )
-    value = float(value)
-    below = low is not None and (value < low or (low_open and value == low))
-    above = high is not None and (value > high or (high_open and value == high))
-    if below or above or math.isnan(value):
-        if low is not None and high is not None:
-            expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        elif low is not None:
-            expected = f"{'>' if low_open else '>='} {low:g}"
-        else:
-            expected = f"{'<' if high_open else '<='} {high:g}"
-        raise ValueError(f"{owner}: argument '{name}' must be {expected}, received {value!r}")
-    return value
-
-
 class Optimizer:
     """Base class of the optimisers; see the module docstring for the conventions.
 
     Args:
-        learning_rate: a float >= 0, a ``LearningRateSchedule`` or a callable ``step -> float``.
+        learning_rate: a finite float >= 0, a ``LearningRateSchedule`` or a callable
+            ``step -> float`` (whose values are checked the same way at every update).
         clipnorm: if set, each gradient tensor whose L2 norm exceeds it is rescaled to that
             norm (Keras's per-tensor ``clipnorm``).
         clipvalue: if set, gradients are clipped element-wise to ``[-clipvalue, clipvalue]``.
@@ -98,12 +76,12 @@ class Optimizer:
         self.clipnorm = (
             None
             if clipnorm is None
-            else check_number(owner, "clipnorm", clipnorm, 0.0, low_open=True)
+            else checks.finite_float(owner, "clipnorm", clipnorm, 0.0, low_open=True)
         )
         self.clipvalue = (
             None
             if clipvalue is None
-            else check_number(owner, "clipvalue", clipvalue, 0.0, low_open=True)
+            else checks.finite_float(owner, "clipvalue", clipvalue, 0.0, low_open=True)
         )
         self.name = name or owner.lower()
         self.iterations = 0
@@ -121,13 +99,21 @@ class Optimizer:
         if callable(value):
             self._learning_rate = value
         else:
-            self._learning_rate = check_number(type(self).__name__, "learning_rate", value, 0.0)
+            self._learning_rate = checks.finite_float(
+                type(self).__name__, "learning_rate", value, 0.0
+            )
 
     @property
     def current_learning_rate(self) -> float:
         """The rate of the next update (the schedule's value at ``iterations``)."""
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        if not callable(lr):
+            return lr
+        # a schedule's NaN or negative rate would silently wreck every weight
+        return checks.finite_float(
+            type(self).__name__, f"learning_rate (its schedule at step {self.iterations})",
+            lr(self.iterations), 0.0,
+        )
 
     # -- state -------------------------------------------------------------------------------
     @property

@@ -22,8 +22,9 @@ visible only while ``s`` is tiny). Defaults are Keras's (rho 0.9, epsilon 1e-7).
 
 from __future__ import annotations
 
+from svertka import checks
 from svertka.backend import get_array_module
-from svertka.optimizers.base import Optimizer, check_number
+from svertka.optimizers.base import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -52,11 +53,12 @@ class RMSprop(Optimizer):
         name: str | None = None,
     ):
         super().__init__(learning_rate, clipnorm, clipvalue, name)
-        self.rho = check_number("RMSprop", "rho", rho, 0.0, 1.0, high_open=True)
-        self.momentum = check_number("RMSprop", "momentum", momentum, 0.0, 1.0, high_open=True)
-        self.epsilon = check_number("RMSprop", "epsilon", epsilon, 0.0, low_open=True)
-        self.centered = bool(centered)
-        self.weight_decay = check_number("RMSprop", "weight_decay", weight_decay, 0.0)
+        owner = "RMSprop"
+        self.rho = checks.finite_float(owner, "rho", rho, 0.0, 1.0, high_open=True)
+        self.momentum = checks.finite_float(owner, "momentum", momentum, 0.0, 1.0, high_open=True)
+        self.epsilon = checks.finite_float(owner, "epsilon", epsilon, 0.0, low_open=True)
+        self.centered = checks.flag(owner, "centered", centered)
+        self.weight_decay = checks.finite_float(owner, "weight_decay", weight_decay, 0.0)
 
     @property
     def slot_names(self) -> tuple[str, ...]:

@@ -21,22 +21,16 @@ import bisect
 import math
 import numbers
 
+from svertka import checks
+
 _REGISTRY: dict[str, type] = {}
 
 
 def _check_number(owner: str, name: str, value, low=None, low_open=False):
-    """``value`` as a Python int or float, or a ValueError/TypeError naming ``owner`` and
-    ``name`` (Python numbers keep configs JSON-serialisable)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{owner}: argument '{name}' must be a real number, "
-            f"received {value!r} of type {type(value).__name__}"
-        )
-    value = int(value) if isinstance(value, numbers.Integral) else float(value)
-    if low is not None and (value < low or (low_open and value == low) or math.isnan(value)):
-        expected = f"> {low:g}" if low_open else f">= {low:g}"
-        raise ValueError(f"{owner}: argument '{name}' must be {expected}, received {value!r}")
-    return value
+    """``value`` checked by ``svertka.checks.finite_float``, kept an int when given one (so
+    ``decay_steps=1000`` stays 1000 in the JSON config)."""
+    number = checks.finite_float(owner, name, value, low, low_open=low_open)
+    return int(value) if isinstance(value, numbers.Integral) else number
 
 
 class LearningRateSchedule:
@@ -82,7 +76,7 @@ class _RateDecay(LearningRateSchedule):
         )
         self.decay_steps = _check_number(owner, "decay_steps", decay_steps, 0.0, low_open=True)
         self.decay_rate = _check_number(owner, "decay_rate", decay_rate, 0.0)
-        self.staircase = bool(staircase)
+        self.staircase = checks.flag(owner, "staircase", staircase)
         self.name = name
 
     def _progress(self, step) -> float:

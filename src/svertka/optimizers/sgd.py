@@ -23,8 +23,9 @@ form applies the new rate to the whole accumulated velocity).
 
 from __future__ import annotations
 
+from svertka import checks
 from svertka.backend import get_array_module
-from svertka.optimizers.base import Optimizer, check_number
+from svertka.optimizers.base import Optimizer
 
 
 class SGD(Optimizer):
@@ -49,9 +50,9 @@ class SGD(Optimizer):
         name: str | None = None,
     ):
         super().__init__(learning_rate, clipnorm, clipvalue, name)
-        self.momentum = check_number("SGD", "momentum", momentum, 0.0, 1.0, high_open=True)
-        self.nesterov = bool(nesterov)
-        self.weight_decay = check_number("SGD", "weight_decay", weight_decay, 0.0)
+        self.momentum = checks.finite_float("SGD", "momentum", momentum, 0.0, 1.0, high_open=True)
+        self.nesterov = checks.flag("SGD", "nesterov", nesterov)
+        self.weight_decay = checks.finite_float("SGD", "weight_decay", weight_decay, 0.0)
 
     @property
     def slot_names(self) -> tuple[str, ...]:
