@@ -33,8 +33,16 @@ def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.nda
 
 
 def set_random_seed(seed: int) -> None:
-    """Seed every generator svertka draws from (weights, shuffling, dropout), plus NumPy's and
-    Python's global ones, so that a CPU training run repeats exactly."""
+    """Seed every generator svertka draws from (weights, shuffling, augmentation, dropout), plus
+    NumPy's and Python's global ones, so that a CPU training run repeats exactly.
+
+    Exactly means bit for bit on the same machine with the same number of threads
+    (``SVERTKA_THREADS``): the threads split each batch, and another split sums the gradients
+    in another order (results then agree to about 1e-6, not to the bit). A
+    ``Dropout(seed=...)`` layer keeps its own generator. ``svertka.random.get_state`` /
+    ``set_state`` save and restore svertka's generator; ``BackupAndRestore`` uses them to
+    resume a run on the same draws.
+    """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"set_random_seed: argument 'seed' must be a non-negative int, "
                          f"received {seed!r}")

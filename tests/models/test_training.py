@@ -1,5 +1,8 @@
 import os
+import re
 import signal
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -176,7 +179,19 @@ def test_an_empty_batch_gives_an_empty_output():
     x = toy_images(3)[0][:0]
     with svertka.no_grad():
         assert model(x).shape == (0, *model.output_shape[1:])
-    assert model.predict(x).shape == (0, *model.output_shape[1:])
+
+
+def test_fit_evaluate_and_predict_on_no_samples_are_errors_naming_x():
+    x, y = toy_images(8)
+    model = small_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    for call in (lambda: model.fit(x[:0], y[:0], verbose=0),
+                 lambda: model.evaluate(x[:0], y[:0], verbose=0),
+                 lambda: model.predict(x[:0])):
+        with pytest.raises(ValueError, match="argument 'x' must hold at least one sample"):
+            call()
+    with pytest.raises(ValueError, match=r"argument 'validation_data\[0\]' must hold"):
+        model.fit(x, y, validation_data=(x[:0], y[:0]), verbose=0)
 
 
 def test_float64_user_data_is_converted_per_batch():
@@ -205,17 +220,123 @@ def test_l2_regularizer_adds_to_the_loss():
     assert diff == pytest.approx(0.1 * float((kernel.astype(np.float64) ** 2).sum()), rel=1e-4)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda m, x, y: m.fit(x, y[:-1], verbose=0), "same number of samples"),
-    (lambda m, x, y: m.fit(x, y, batch_size=0, verbose=0), "argument 'batch_size'"),
-    (lambda m, x, y: m.fit(x, y, validation_split=1.0, verbose=0), "argument 'validation_split'"),
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m, x, y: m.fit(x, y[:-1], verbose=0), ValueError, "same number of samples"),
+    (lambda m, x, y: m.fit(x, y, batch_size=0, verbose=0), ValueError, "'batch_size' must be a "
+                                                                       "positive int"),
+    (lambda m, x, y: m.fit(x, y, batch_size=-3, verbose=0), ValueError, "'batch_size'"),
+    (lambda m, x, y: m.fit(x, y, batch_size=8.0, verbose=0), TypeError, "'batch_size'"),
+    (lambda m, x, y: m.fit(x, y, batch_size=True, verbose=0), TypeError, "'batch_size'"),
+    (lambda m, x, y: m.fit(x, y, epochs=0, verbose=0), ValueError, "'epochs' must be a positive"),
+    (lambda m, x, y: m.fit(x, y, epochs=-1, verbose=0), ValueError, "'epochs'"),
+    (lambda m, x, y: m.fit(x, y, epochs=2.5, verbose=0), TypeError, "'epochs'"),
+    (lambda m, x, y: m.fit(x, y, epochs=2, initial_epoch=2, verbose=0), ValueError,
+     "'initial_epoch' must be less than 'epochs'"),
+    (lambda m, x, y: m.fit(x, y, initial_epoch=-1, verbose=0), ValueError, "'initial_epoch'"),
+    (lambda m, x, y: m.fit(x, y, validation_split=1.0, verbose=0), ValueError,
+     "'validation_split'"),
+    (lambda m, x, y: m.fit(x, y, validation_split=-0.1, verbose=0), ValueError,
+     "'validation_split'"),
+    (lambda m, x, y: m.fit(x, y, validation_split=float("nan"), verbose=0), ValueError,
+     "'validation_split' must be a finite number"),
+    (lambda m, x, y: m.fit(x, y, validation_split=1e-17, verbose=0), ValueError,
+     "leaves 16 for training and 0 for validation"),
+    (lambda m, x, y: m.fit(x, y, validation_split=0.99, verbose=0), ValueError,
+     "leaves 0 for training and 16 for validation"),
+    (lambda m, x, y: m.fit(x, y, verbose=3), ValueError, r"'verbose' must be one of \[0, 1, 2"),
+    (lambda m, x, y: m.fit(x, y, verbose="loud"), ValueError, "'verbose'"),
+    (lambda m, x, y: m.fit(x, y, shuffle="yes", verbose=0), TypeError, "'shuffle'"),
+    (lambda m, x, y: m.fit(x, y, prefetch=-1, verbose=0), ValueError, "'prefetch'"),
+    (lambda m, x, y: m.fit(x, y, validation_data=x, verbose=0), ValueError,
+     "'validation_data' must be a tuple"),
+    (lambda m, x, y: m.evaluate(x, y, batch_size=0, verbose=0), ValueError, "'batch_size'"),
+    (lambda m, x, y: m.evaluate(x, y, verbose=-1), ValueError, "'verbose'"),
+    (lambda m, x, y: m.evaluate(x, y[:3], verbose=0), ValueError, "same number of samples"),
+    (lambda m, x, y: m.predict(x, batch_size=-1), ValueError, "predict: argument 'batch_size'"),
+    (lambda m, x, y: m.predict(x, verbose=7), ValueError, "'verbose'"),
+    (lambda m, x, y: m.predict(None), ValueError, "argument 'x' is required"),
 ])
-def test_fit_rejects_bad_arguments(call, message):
+def test_fit_evaluate_predict_reject_bad_arguments(call, error, message):
     x, y = toy_images(16)
     model = small_cnn()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         call(model, x, y)
+
+
+def test_sizes_of_any_integer_type_are_accepted():
+    set_random_seed(8)
+    x, y = toy_images(16)
+    model = small_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, batch_size=np.int64(8), epochs=np.int32(2),
+                        initial_epoch=np.uint8(1), verbose=np.int64(0))
+    assert history.epoch == [1] and len(history.batch_losses) == 2
+    assert model.evaluate(x, y, batch_size=np.int16(5), verbose=False) > 0
+    assert model.predict(x, batch_size=np.int64(3)).shape == (16, 2)
+
+
+def test_first_fit_of_a_model_without_input_shape_learns():
+    """A Sequential built by its first batch used to train nothing in its first fit: fit had
+    taken the (then empty) list of weights before the batch built them."""
+    set_random_seed(9)
+    x, y = toy_images(128)
+    model = svertka.Sequential([Conv2D(4, 3, padding="same", activation="relu"), MaxPooling2D(2),
+                                Flatten(), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    losses = model.fit(x, y, batch_size=16, epochs=3, verbose=0).history["loss"]
+    assert losses[2] < losses[1] < losses[0]
+    assert model.optimizer.iterations == 3 * 8
+
+
+def test_epochs_trained_counts_complete_epochs_only():
+    set_random_seed(10)
+    x, y = toy_images(32)
+    model = small_cnn()
+    assert model.epochs_trained == 0
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert model.epochs_trained == 2
+    model.fit(x, y, batch_size=8, epochs=3, initial_epoch=1, verbose=0)
+    assert model.epochs_trained == 4
+
+    class StopAt(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                self.model.stop_training = True
+
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[StopAt()])
+    assert model.epochs_trained == 4  # 2 of the epoch's 4 batches: not an epoch trained
+
+
+def test_verbose_2_and_auto_off_a_terminal_print_one_line_per_epoch(capsys):
+    set_random_seed(11)
+    x, y = toy_images(64)
+    model = small_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    for verbose in (2, "auto"):  # capsys's stdout is not a terminal: "auto" means 2
+        model.fit(x, y, batch_size=8, epochs=3, verbose=verbose, validation_split=0.25)
+        captured = capsys.readouterr()
+        lines = captured.out.splitlines()
+        assert len(lines) == 3 and "\r" not in captured.out + captured.err
+        for epoch, line in enumerate(lines, 1):
+            assert re.fullmatch(rf"Epoch {epoch}/3 - 6/6 - [0-9.]+s - loss: [0-9.]+ - "
+                                r"accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+",
+                                line), line
+    model.evaluate(x, y, verbose="auto")
+    assert re.fullmatch(r"loss: [0-9.]+ - accuracy: [0-9.]+\n", capsys.readouterr().out)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    model.evaluate(x, y, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_verbose_auto_on_a_terminal_shows_the_bar(monkeypatch):
+    from svertka.models import arguments
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    assert arguments.verbosity("fit", "auto") == 1
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False, raising=False)
+    assert arguments.verbosity("fit", "auto") == 2
 
 
 def test_fit_before_compile_is_a_clear_error():
@@ -274,3 +395,73 @@ def test_predict_with_tta_averages_augmented_copies():
     np.testing.assert_allclose(tta, (plain + flipped) / 2, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="argument 'tta'"):
         model.predict(x, tta=0)
+
+
+def test_a_run_diverged_to_the_loss_clamp_stops_with_a_warning():
+    """SGD(10) saturates the softmax: the clamped loss stays finite (k * 16.118 / 16 per
+    batch) and every gradient is zero. fit's own guard stops it and says why."""
+    set_random_seed(0)
+    x, y = toy_images(256)
+    model = small_cnn()
+    model.compile(optimizer=optimizers.SGD(10), loss="sparse_categorical_crossentropy")
+    with pytest.warns(RuntimeWarning, match=r"loss is stuck at the clamp.*16\.1181"):
+        history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
+    assert model.stop_training and "clamp" in model.divergence
+    assert len(history.batch_losses) < 16  # stopped within the first epoch
+    assert model.epochs_trained == 0
+    model.stop_on_divergence = False  # Keras's way: train on regardless
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert history.epoch == [0, 1] and model.divergence is None
+
+
+def test_terminate_on_nan_reports_the_clamp_and_fit_does_not_warn_twice(capsys):
+    set_random_seed(0)
+    x, y = toy_images(256)
+    model = small_cnn()
+    model.compile(optimizer=optimizers.SGD(10), loss="categorical_crossentropy")
+    stopper = callbacks.TerminateOnNaN()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(x, to_categorical(y, 2), batch_size=16, epochs=5, verbose=0,
+                  callbacks=[stopper])
+    assert re.match(r"the loss is stuck at the clamp: .* clamp value 16\.1181", stopper.reason)
+    assert model.divergence == stopper.reason
+    assert "terminating training" in capsys.readouterr().out
+
+
+def test_healthy_runs_never_trip_the_guard():
+    set_random_seed(1)
+    x, y = toy_images(256)
+    model = small_cnn()
+    model.compile(optimizer=optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = model.fit(x, y, batch_size=16, epochs=4, verbose=0,
+                            callbacks=[callbacks.TerminateOnNaN()])
+    assert model.divergence is None and len(history.epoch) == 4
+
+
+def test_a_non_finite_weight_stops_fit_naming_the_weight():
+    set_random_seed(2)
+    x, y = toy_images(64)
+    model = svertka.Sequential([
+        Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)), BatchNormalization(),
+        Flatten(), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    bn = model.layers[1]
+
+    class Poison(callbacks.Callback):  # moving statistics do not enter the training loss
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 2:
+                bn.moving_variance.data[1] = np.inf
+
+    with pytest.warns(RuntimeWarning, match=rf"end of epoch 1: weight 'moving_variance' of "
+                                            rf"layer '{bn.name}' is non-finite \(1 of 4"):
+        history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[Poison()])
+    assert history.epoch == [0] and model.stop_training
+    stopper = callbacks.TerminateOnNaN()
+    bn.moving_variance.data[1] = np.nan
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[stopper])
+    assert "moving_variance" in stopper.reason

@@ -7,13 +7,19 @@ What a callback may rely on from the model (``set_model`` hands it over):
 - ``model.optimizer.learning_rate``: a settable float; ``model.optimizer.current_learning_rate``
   is the rate in effect, also when a schedule drives it (read first when present).
 - ``model.get_weights()`` / ``model.set_weights(list)``, ``model.save(path)`` and
-  ``model.save_weights(path)``.
+  ``model.save_weights(path)``; ``model.epochs_trained``, the complete epochs so far.
+- ``model._fit_position`` (for ``BackupAndRestore``): where ``fit`` stands, see
+  ``svertka.models.training.FitPosition``; a callback sets ``model._fit_resume`` in
+  ``on_train_begin`` to make ``fit`` continue from a saved position.
 
-``logs`` at the end of an epoch is a dict such as ``{'loss': 0.3, 'accuracy': 0.9,
-'val_loss': 0.35, 'val_accuracy': 0.88}``; at the end of a batch ``{'loss': ..., 'accuracy':
-...}``. Epochs are 0-based in the hooks (as Keras) and 1-based in checkpoint file names and
-messages. ``ReduceLROnPlateau`` and ``LearningRateScheduler`` add ``'learning_rate'`` to the
-epoch logs, so ``History`` (placed last) records it.
+``params`` holds ``epochs``, ``steps`` (batches an epoch), ``batch_size``, ``samples`` and
+``verbose``. ``logs`` at the end of an epoch is a dict such as ``{'loss': 0.3, 'accuracy':
+0.9, 'val_loss': 0.35, 'val_accuracy': 0.88}``; at the end of a batch ``{'loss': ...,
+'accuracy': ..., 'size': 32}`` (the batch's loss, the epoch's running metrics, the number of
+samples in the batch, as Keras 2 gave it). Epochs are 0-based in the hooks (as Keras) and
+1-based in checkpoint file names and messages. ``ReduceLROnPlateau`` and
+``LearningRateScheduler`` add ``'learning_rate'`` to the epoch logs, so ``History`` (placed
+last) records it.
 
 >>> class Model:
 ...     stop_training = False
@@ -28,12 +34,13 @@ epoch logs, so ``History`` (placed last) records it.
 (2, [0.9, 0.5, 0.6])
 """
 
+from svertka.callbacks.backup import BackupAndRestore
 from svertka.callbacks.base import Callback, CallbackList, History
 from svertka.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from svertka.callbacks.monitoring import EarlyStopping, ModelCheckpoint
 from svertka.callbacks.records import CSVLogger, TerminateOnNaN
 
 __all__ = [
-    "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LearningRateScheduler",
-    "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN",
+    "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
+    "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN",
 ]

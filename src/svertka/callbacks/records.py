@@ -10,16 +10,59 @@ import numpy as np
 
 from svertka.callbacks._checks import _plain
 from svertka.callbacks.base import Callback
+from svertka.callbacks.divergence import DivergenceCheck
+from svertka.checks import positive_int
 
 
 class TerminateOnNaN(Callback):
-    """Stop training at the end of a batch whose loss is NaN or infinite."""
+    """Stop training when the run has diverged: at the end of a batch whose loss is NaN or
+    infinite (as Keras), and also when the loss is stuck at the clamp of a probability
+    cross-entropy for ``clamp_batches`` consecutive batches (saturated predictions, zero
+    gradients: ``SGD(10)`` does this while the loss stays finite) or when a weight becomes
+    non-finite (checked every ``weight_every`` batches and at each epoch's end). It prints
+    which, and keeps it in ``reason``. See ``svertka.callbacks.divergence`` for the rules.
+
+    ``fit`` runs the same checks itself (it stops with a warning); this callback makes the
+    stop explicit and prints the message instead.
+    """
+
+    def __init__(self, clamp_batches: int = 5, weight_every: int = 50):
+        super().__init__()
+        self.clamp_batches = positive_int("TerminateOnNaN", "clamp_batches", clamp_batches)
+        self.weight_every = positive_int("TerminateOnNaN", "weight_every", weight_every)
+        self.reason: str | None = None
+        self._check = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.reason = None
+        self._check = DivergenceCheck(self.model, self.clamp_batches, self.weight_every)
+
+    def _stop(self, where: str, reason: str) -> None:
+        self.reason = reason
+        print(f"{where}: {reason}, terminating training")
+        self.model.stop_training = True
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        loss = _plain((logs or {}).get("loss"))
-        if loss is not None and not np.isfinite(loss):
-            print(f"Batch {batch}: invalid loss {loss}, terminating training")
-            self.model.stop_training = True
+        logs = logs or {}
+        loss = _plain(logs.get("loss"))
+        if loss is None:
+            return
+        if self._check is None:  # driven without on_train_begin
+            self.on_train_begin()
+        if not np.isfinite(loss):  # Keras's message
+            self._stop(f"Batch {batch}", f"invalid loss {loss}")
+            return
+        size = _plain(logs.get("size", self.params.get("batch_size")))
+        reason = self._check.batch(loss, size)
+        if reason is not None:
+            self._stop(f"Batch {batch}", reason)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self._check is None or self.model.stop_training:
+            return
+        reason = self._check.epoch_end()
+        if reason is not None:
+            self._stop(f"Epoch {epoch + 1}", reason)
 
 
 class CSVLogger(Callback):

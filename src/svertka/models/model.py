@@ -35,6 +35,9 @@ class Model:
     def __init__(self, inputs=None, outputs=None, name: str | None = None):
         self.name = name or unique_name(self._default_name())
         self.stop_training = False
+        self.interrupted = False  # set by fit when Ctrl-C stopped it
+        self.divergence: str | None = None  # why fit's guard stopped the last run, if it did
+        self.epochs_trained = 0  # complete epochs of fit over the model's life (saved with it)
         self.optimizer = None
         self.loss = None
         self.compiled_metrics: list = []
@@ -137,6 +140,10 @@ class Model:
             layer.set_weights(arrays[i:i + n])
             i += n
 
+    def _build_for(self, x) -> None:
+        """Make the weights before training on ``x`` if the model has none yet (a graph model
+        is built when wired; ``Sequential`` overrides this)."""
+
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
@@ -147,6 +154,9 @@ class Model:
     # (svertka.models.fusion)
     fuse_inference = True
     fuse_training = True
+    # fit stops a diverged run (NaN loss, loss stuck at the clamp, non-finite weight) with a
+    # warning; False trains on regardless, as Keras does
+    stop_on_divergence = True
 
     def __call__(self, x, training: bool = False):
         """Run the graph on ``x`` (one array or Tensor per input).
@@ -237,8 +247,17 @@ class Model:
             shuffle: bool = True, initial_epoch: int = 0, augment=None, prefetch: int = 2):
         """Train; returns a ``History``. Ctrl-C stops cleanly after the current batch.
 
+        ``epochs`` is the index of the epoch to stop before, ``initial_epoch`` the one to start
+        at (``0 <= initial_epoch < epochs``), as Keras. ``verbose``: 0 silent, 1 a progress
+        bar, 2 one line per epoch, ``"auto"`` 1 on a terminal and 2 otherwise (a log file).
         ``augment`` (a ``svertka.augment`` transform or a spec string such as
         ``"flip,crop=4"``) augments every training batch online, in a background thread.
+
+        Each complete epoch adds one to ``epochs_trained``. A diverged run stops by itself
+        with a ``RuntimeWarning`` (NaN loss, loss stuck at a cross-entropy's clamp, or a
+        non-finite weight: see ``svertka.callbacks.divergence``); the reason is kept in
+        ``divergence`` and the history so far is returned. With
+        ``svertka.callbacks.BackupAndRestore`` a killed run resumes exactly where it stopped.
         """
         from svertka.models.training import fit
 

@@ -86,6 +86,13 @@ class Sequential(Model):
             self.build((None, *shape[1:]))
         return super().__call__(x, training=training)
 
+    def _build_for(self, x) -> None:
+        """Build from the data's shape if no input shape was given: ``fit`` takes the
+        trainable weights before its first batch, and a model built only by that batch would
+        train nothing in its first ``fit`` (its loss stayed the same every epoch)."""
+        if self._input is None:
+            self.build((None, *x.shape[1:]))
+
     def _require_built(self, what: str) -> None:
         if self._input is None:
             raise ValueError(f"{self.name}.{what}: the model has no input shape yet; give the "

@@ -4,6 +4,19 @@ One training step: forward with ``training=True``, loss (+ weight penalties), ``
 optimiser update in place, gradients cleared. Ctrl-C during ``fit`` sets
 ``model.stop_training``: the current batch finishes, and the model keeps its weights and the
 history so far (the notes' ``interrupt``); a second Ctrl-C aborts at once.
+
+Randomness: each epoch that shuffles or augments draws one seed from svertka's generator and
+takes its order (and its ``BatchLoader``'s augmentation) from that seed; dropout draws from
+the generator batch by batch. ``FitPosition`` (epoch, batch, that seed) is all it takes to
+redraw an epoch part-way, which is how ``BackupAndRestore`` resumes a run exactly.
+
+fit's own divergence guard (``svertka.callbacks.divergence``): a NaN or infinite loss, a loss
+stuck at a cross-entropy's clamp, or a non-finite weight ends the run with a
+``RuntimeWarning`` naming the cause, kept in ``model.divergence``; the history so far is
+returned. Keras trains on silently there; a run that cannot recover gains nothing from it
+(``model.stop_on_divergence = False`` trains on all the same).
+Arguments are checked in ``svertka.models.arguments``, output written by
+``svertka.models.progress``.
 """
 
 from __future__ import annotations
@@ -11,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import warnings
 
 import numpy as np
 
@@ -19,6 +33,10 @@ from svertka import losses, metrics, optimizers
 from svertka import random as _random
 from svertka.autograd import Tensor, no_grad
 from svertka.backend import asarray, to_numpy
+from svertka.callbacks.divergence import DivergenceCheck
+from svertka.checks import flag, non_negative_int, positive_int
+from svertka.models import arguments
+from svertka.models.progress import EpochProgress, format_logs
 from svertka.parallel import region
 
 
@@ -29,6 +47,9 @@ def compile_model(model, optimizer, loss, metric_list) -> None:
     model.optimizer = optimizers.get(optimizer)
     model.loss = losses.get(loss)
     loss_name = loss if isinstance(loss, str) else getattr(model.loss, "__name__", None)
+    if metric_list is not None and not isinstance(metric_list, (list, tuple)):
+        raise TypeError(f"{model.name}.compile: argument 'metrics' must be a list of names or "
+                        f"metrics, received {metric_list!r}")
     metric_list = list(metric_list or [])
     model.compiled_metrics = [metrics.get(m, loss=loss_name) for m in metric_list]
     model._compile_config = {
@@ -49,25 +70,6 @@ def _serializable_loss(loss):
 def _require_compiled(model, what: str) -> None:
     if model.optimizer is None or model.loss is None:
         raise ValueError(f"{model.name}.{what}: call compile(optimizer=..., loss=...) first")
-
-
-def _as_array(data, what: str, op: str):
-    if data is None:
-        raise ValueError(f"{op}: argument '{what}' is required, received None")
-    if isinstance(data, Tensor):
-        return data.data
-    if hasattr(data, "shape") and hasattr(data, "dtype"):
-        return data
-    return np.asarray(data)
-
-
-def _check_xy(model, x, y, op: str):
-    x = _as_array(x, "x", op)
-    y = _as_array(y, "y", op)
-    if len(x) != len(y):
-        raise ValueError(f"{op}: arguments 'x' and 'y' must have the same number of samples, "
-                         f"received {len(x)} and {len(y)}")
-    return x, y
 
 
 def _batch_x(x, idx, dtype=np.float32):
@@ -94,7 +96,7 @@ def _loss_value(model, yb, out) -> Tensor:
     return loss
 
 
-def _trainable_params(model) -> list[Tensor]:
+def trainable_params(model) -> list[Tensor]:
     return model.trainable_weights + list(getattr(model.loss, "trainable_weights", []))
 
 
@@ -132,14 +134,6 @@ def _interrupt_guard(model):
         signal.signal(signal.SIGINT, previous)
 
 
-def _progress(total: int, desc: str, verbose: int):
-    if verbose != 1:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
-
-
 def _metric_logs(loss_mean, metric_objs, prefix: str = "") -> dict:
     logs = {prefix + "loss": loss_mean.result()}
     for m in metric_objs:
@@ -147,22 +141,66 @@ def _metric_logs(loss_mean, metric_objs, prefix: str = "") -> dict:
     return logs
 
 
-def _epoch_batches(x, y, batch_size, shuffle, rng, augment, prefetch):
-    """One epoch of ``(xb Tensor, yb)``. Plain arrays are gathered batch by batch; with online
-    augmentation a ``BatchLoader`` augments in a background thread (its generator is seeded
-    from svertka's, so ``set_random_seed`` still makes the run repeat)."""
+class FitPosition:
+    """Where ``fit`` stands, kept as ``model._fit_position`` for ``BackupAndRestore``.
+
+    ``epoch`` and ``batch`` (batches of it done) say what comes next; ``epoch_seed`` is the
+    seed the epoch's shuffle and augmentation were drawn from (drawn from svertka's generator
+    at the epoch's start), so a resumed epoch redraws the same order and skips ``batch``
+    batches. The epoch's running loss and metric sums come along, so its logs are exact too.
+    After a complete epoch the position is the next epoch's start (``batch`` 0, no seed).
+    """
+
+    def __init__(self, epoch: int, loss_mean, metric_objs):
+        self.epoch, self.batch, self.epoch_seed = epoch, 0, None
+        self._metrics = [loss_mean, *metric_objs]
+
+    def metric_state(self) -> list:
+        return [[m.total, m.count] for m in self._metrics]
+
+    def set_metric_state(self, state) -> None:
+        for m, (total, count) in zip(self._metrics, state):
+            m.total, m.count = total, count
+
+
+def _epoch_seed(shuffle: bool, augment) -> int | None:
+    """One draw from svertka's generator per epoch that shuffles or augments."""
+    if not shuffle and augment is None:
+        return None
+    return int(_random.generator().integers(2**63))
+
+
+def _epoch_batches(x, y, batch_size, shuffle, seed, augment, prefetch, skip=0):
+    """One epoch of ``(xb Tensor, yb)``, the first ``skip`` batches left out. Plain arrays are
+    gathered batch by batch in the order ``seed`` shuffles them into; with online augmentation
+    a ``BatchLoader`` seeded with ``seed`` augments in a background thread (skipped batches are
+    still made, as the augmentation draws run in sequence)."""
     if augment is None:
-        order = rng.permutation(len(x)) if shuffle else None
-        for idx in _batches(len(x), batch_size, order):
-            yield _batch_x(x, idx), y[idx]
+        order = np.random.default_rng(seed).permutation(len(x)) if shuffle else None
+        for b, idx in enumerate(_batches(len(x), batch_size, order)):
+            if b >= skip:
+                yield _batch_x(x, idx), y[idx]
         return
     from svertka.datasets.loader import BatchLoader
 
-    loader = BatchLoader(x, y, batch_size, shuffle=shuffle, rng=int(rng.integers(2**63)),
-                         augment=augment, prefetch=prefetch)
+    loader = BatchLoader(x, y, batch_size, shuffle=shuffle, rng=seed, augment=augment,
+                         prefetch=prefetch)
     with contextlib.closing(iter(loader)) as batches:
-        for xb, yb in batches:
-            yield Tensor(asarray(xb)), yb
+        for b, (xb, yb) in enumerate(batches):
+            if b >= skip:
+                yield Tensor(asarray(xb)), yb
+
+
+def _diverged(model, guard_reason: str | None, where: str) -> None:
+    """fit's own guard: stop, keep the history, record and warn (unless a callback such as
+    ``TerminateOnNaN`` stopped the run already and said so)."""
+    if guard_reason is None or not model.stop_on_divergence:
+        return
+    model.divergence = guard_reason
+    if not model.stop_training:
+        warnings.warn(f"{model.name}.fit: training stopped at {where}: {guard_reason}",
+                      RuntimeWarning, stacklevel=4)
+        model.stop_training = True
 
 
 def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
@@ -170,76 +208,82 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
         augment=None, prefetch=2):
     name = f"{model.name}.fit"
     _require_compiled(model, "fit")
-    x, y = _check_xy(model, x, y, name)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"{name}: argument 'batch_size' must be a positive int, received "
-                         f"{batch_size!r}")
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"{name}: argument 'validation_split' must be in [0, 1), received "
-                         f"{validation_split!r}")
-    if validation_data is None and validation_split > 0:
-        split = int(len(x) * (1.0 - validation_split))  # Keras takes the last part, unshuffled
-        x, x_val = x[:split], x[split:]
-        y, y_val = y[:split], y[split:]
-        validation_data = (x_val, y_val)
-    elif validation_data is not None:
-        validation_data = _check_xy(model, *validation_data[:2], name + " (validation_data)")
-    verbose = 1 if verbose == "auto" else int(verbose)
+    x, y = arguments.xy(name, x, y)
+    batch_size = positive_int(name, "batch_size", batch_size)
+    epochs, initial_epoch = arguments.epochs_range(name, epochs, initial_epoch)
+    split = arguments.validation_fraction(name, validation_split)
+    shuffle = flag(name, "shuffle", shuffle)
+    prefetch = non_negative_int(name, "prefetch", prefetch)
+    verbose = arguments.verbosity(name, verbose)
+    if validation_data is not None:
+        validation_data = arguments.validation_pair(name, validation_data)
+    elif split > 0:
+        (x, y), validation_data = arguments.split_validation(name, x, y, split)
     if isinstance(augment, str):
         from svertka import augment as augment_mod
 
         augment = augment_mod.get(augment)
+    model._build_for(x)  # an unbuilt Sequential: its weights must exist before params are taken
     n = len(x)
     steps = -(-n // batch_size)
     history = callbacks_mod.History()
     cbs = callbacks_mod.CallbackList([*(callbacks or []), history], model=model)
     cbs.set_params({"epochs": epochs, "steps": steps, "verbose": verbose,
-                    "batch_size": batch_size})
-    params = _trainable_params(model)
+                    "batch_size": batch_size, "samples": n})
+    params = trainable_params(model)
     loss_mean = metrics.Mean(name="loss")
     model.stop_training = False
     model.interrupted = False
-    rng = _random.generator()
+    model.divergence = None
+    guard = DivergenceCheck(model)
+    position = model._fit_position = FitPosition(initial_epoch, loss_mean, model.compiled_metrics)
     logs: dict = {}
     with _interrupt_guard(model), region():
         cbs.on_train_begin({})
-        for epoch in range(initial_epoch, epochs):
+        resume = model.__dict__.pop("_fit_resume", None)  # set by BackupAndRestore
+        for epoch in range(initial_epoch if resume is None else resume["epoch"], epochs):
             loss_mean.reset_state()
             for m in model.compiled_metrics:
                 m.reset_state()
             cbs.on_epoch_begin(epoch, {})
-            bar = _progress(steps, f"Epoch {epoch + 1}/{epochs}", verbose)
-            batches = _epoch_batches(x, y, batch_size, shuffle, rng, augment, prefetch)
-            for step, (xb, yb) in enumerate(batches):
+            if resume is not None and resume["batch"] > 0:
+                seed, done = resume["epoch_seed"], resume["batch"]
+                position.set_metric_state(resume["metrics"])
+            else:
+                seed, done = _epoch_seed(shuffle, augment), 0
+            resume = None
+            position.epoch, position.batch, position.epoch_seed = epoch, done, seed
+            progress = EpochProgress(epoch, epochs, steps, verbose, done)
+            batches = _epoch_batches(x, y, batch_size, shuffle, seed, augment, prefetch, done)
+            for step, (xb, yb) in enumerate(batches, start=done):
                 cbs.on_train_batch_begin(step, {})
                 loss, out = train_step(model, xb, yb, params)
                 loss_mean.update_state(loss, sample_weight=len(yb))
                 for m in model.compiled_metrics:
                     m.update_state(yb, to_numpy(out))
+                position.batch = step + 1
                 running = _metric_logs(loss_mean, model.compiled_metrics)
-                # callbacks get this iteration's loss (History keeps them all); the bar shows
-                # the epoch's running mean
-                cbs.on_train_batch_end(step, {**running, "loss": loss})
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(running, refresh=False)
+                # callbacks get this iteration's loss (History keeps them all) and the batch's
+                # size; the bar shows the epoch's running mean
+                cbs.on_train_batch_end(step, {**running, "loss": loss, "size": len(yb)})
+                progress.update(running)
+                _diverged(model, guard.batch(loss, len(yb)),
+                          f"epoch {epoch + 1}, batch {step + 1}")
                 if model.stop_training:
                     break
             batches.close()  # stops a loader's background thread at once
             if model.interrupted:  # a partial epoch: its iterations stay in history.batch_losses
-                if bar is not None:
-                    bar.close()
+                progress.interrupted()
                 break
             logs = _metric_logs(loss_mean, model.compiled_metrics)
             if validation_data is not None:
                 logs.update(_evaluate(model, *validation_data, batch_size, prefix="val_"))
-            if bar is not None:
-                bar.set_postfix(logs, refresh=True)
-                bar.close()
-            elif verbose == 2:
-                print(f"Epoch {epoch + 1}/{epochs} - " +
-                      " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+            if position.batch == steps:  # a complete epoch: counted, and the next one is due
+                model.epochs_trained += 1
+                position.epoch, position.batch, position.epoch_seed = epoch + 1, 0, None
+            progress.end(logs)
             cbs.on_epoch_end(epoch, logs)
+            _diverged(model, guard.epoch_end(), f"the end of epoch {epoch + 1}")
             if model.stop_training:
                 break
         cbs.on_train_end(logs)
@@ -264,13 +308,16 @@ def _evaluate(model, x, y, batch_size: int, prefix: str = "") -> dict:
 
 
 def evaluate(model, x, y, batch_size=32, verbose="auto", return_dict=False):
+    """Loss and metrics over ``x, y``; ``verbose`` 1, 2 or "auto" prints them on one line."""
     name = f"{model.name}.evaluate"
     _require_compiled(model, "evaluate")
-    x, y = _check_xy(model, x, y, name)
+    x, y = arguments.xy(name, x, y)
+    batch_size = positive_int(name, "batch_size", batch_size)
+    verbose = arguments.verbosity(name, verbose)
+    return_dict = flag(name, "return_dict", return_dict)
     logs = _evaluate(model, x, y, batch_size)
-    verbose = 1 if verbose == "auto" else int(verbose)
     if verbose:
-        print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        print(format_logs(logs), flush=True)
     if return_dict:
         return logs
     values = list(logs.values())
@@ -280,21 +327,21 @@ def evaluate(model, x, y, batch_size=32, verbose="auto", return_dict=False):
 def predict(model, x, batch_size=32, verbose=0, tta=1, tta_augment=None) -> np.ndarray:
     """Outputs batch by batch; with ``tta > 1`` each is the mean over ``tta`` copies of the
     image, the first unaugmented, the rest augmented by ``tta_augment`` (default: flips and
-    small shifts, see ``svertka.augment.tta``)."""
-    x = _as_array(x, "x", f"{model.name}.predict")
+    small shifts, see ``svertka.augment.tta``). Prints nothing (``verbose`` is checked and
+    accepted for Keras's signature)."""
+    name = f"{model.name}.predict"
+    x = arguments.samples(name, "x", x)
+    batch_size = positive_int(name, "batch_size", batch_size)
+    arguments.verbosity(name, verbose)
+    tta = positive_int(name, "tta", tta)
 
     def plain(data):
         outs = []
         with no_grad(), region():
             for idx in _batches(len(data), batch_size):
                 outs.append(to_numpy(model(_batch_x(data, idx), training=False).data))
-        if outs:
-            return np.concatenate(outs)
-        return np.zeros((0, *model.output_shape[1:]), np.float32)
+        return np.concatenate(outs)
 
-    if not isinstance(tta, int) or tta < 1:
-        raise ValueError(f"{model.name}.predict: argument 'tta' must be an int >= 1, "
-                         f"received {tta!r}")
     if tta == 1:
         return plain(x)
     from svertka import augment as augment_mod
