@@ -36,8 +36,8 @@ from svertka.models import Model, Sequential, load_model  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor", "__version__", "augment", "backend",
-    "callbacks",
-    "datasets", "initializers", "layers", "load_model", "losses", "metrics", "models",
-    "no_grad", "ops", "optimizers", "regularizers", "utils",
+    "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor",
+    "__version__", "augment", "backend", "callbacks", "datasets", "initializers", "layers",
+    "load_model", "losses", "metrics", "models", "no_grad", "ops", "optimizers", "regularizers",
+    "utils",
 ]

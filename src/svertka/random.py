@@ -26,9 +26,27 @@ def seed(n: int) -> None:
 
 
 def get_state(rng: np.random.Generator | None = None) -> dict:
-    """The state of ``rng`` (the global generator by default): a dict of str, int and dicts,
-    as ``numpy``'s ``bit_generator.state``, that ``json`` writes and reads back exactly."""
-    return (_rng if rng is None else rng).bit_generator.state
+    """The state of ``rng`` (the global generator by default): ``numpy``'s
+    ``bit_generator.state`` as a dict of str, int and dicts that ``json`` writes and reads
+    back exactly. PCG64's 128-bit integers are written as decimal strings, because model and
+    backup files refuse integers outside the 64-bit range (other readers would round them)."""
+    return _encode((_rng if rng is None else rng).bit_generator.state)
+
+
+def _encode(value):
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        return str(value)
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return value
 
 
 def set_state(state: dict, rng: np.random.Generator | None = None) -> None:
@@ -48,4 +66,8 @@ def set_state(state: dict, rng: np.random.Generator | None = None) -> None:
             raise ValueError(f"svertka.random.set_state: the state is of a {kind} generator, "
                              f"the generator given is {type(rng.bit_generator).__name__}")
         target = _rng = np.random.Generator(bit_generator())
-    target.bit_generator.state = state
+    try:
+        target.bit_generator.state = _decode(state)
+    except (TypeError, ValueError, KeyError, OverflowError) as e:
+        raise ValueError(f"svertka.random.set_state: argument 'state' is not a valid {kind} "
+                         f"state ({e})") from e

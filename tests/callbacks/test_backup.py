@@ -153,7 +153,8 @@ def test_a_damaged_backup_is_a_model_file_error_naming_it(tmp_path):
     for damaged in (data[: len(data) // 2], data.replace(b"svertka-backup", b"svertka-bockup"),
                     b""):
         path.write_bytes(damaged)
-        with pytest.raises(svertka.ModelFileError, match=r"backup .*backup\.zip is damaged"):
+        with pytest.raises(svertka.ModelFileError,
+                           match=r"BackupAndRestore: .*backup\.zip: .*; delete it to start"):
             fit(make_model(), BackupAndRestore(tmp_path))
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("state.json", "[1, 2")

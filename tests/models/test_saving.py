@@ -1,3 +1,9 @@
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
 import zipfile
 
 import numpy as np
@@ -136,3 +142,56 @@ def test_load_weights_into_a_different_architecture_names_the_weight(tmp_path):
         other.load_weights(tmp_path / "w.svw")
     with pytest.raises(ValueError, match="the architectures differ"):
         svertka.Sequential([Dense(2, input_shape=(3,))]).load_weights(tmp_path / "w.svw")
+
+
+def test_the_epoch_count_is_saved_and_restored(tmp_path):
+    model, x = trained_model()
+    model.fit(x, np.arange(40) % 3, batch_size=8, epochs=2, verbose=0)
+    assert model.epochs_trained == 3
+    model.save(tmp_path / "m.svk")
+    assert load_model(tmp_path / "m.svk").epochs_trained == 3
+
+
+def test_a_file_without_an_epoch_count_loads_with_zero(tmp_path):
+    from model_fuzz import build, entries
+
+    svertka.Sequential([Dense(2, input_shape=(3,))]).save(tmp_path / "m.svk")
+    items = entries((tmp_path / "m.svk").read_bytes())
+    index = json.loads(items[0][1])
+    del index["epochs_trained"]
+    (tmp_path / "old.svk").write_bytes(build([(items[0][0], json.dumps(index).encode(),
+                                               items[0][2]), *items[1:]]))
+    assert load_model(tmp_path / "old.svk").epochs_trained == 0
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_temp_files_of_killed_saves_are_removed_by_the_next_save(tmp_path):
+    model = svertka.Sequential([Dense(2, input_shape=(3,))])
+    killed = tmp_path / f".model.svk.{dead_pid()}.{'0' * 16}.tmp"
+    old = tmp_path / f".model.svk.{os.getpid()}.{'1' * 16}.tmp"
+    running = tmp_path / f".model.svk.{os.getpid()}.{'2' * 16}.tmp"  # a save under way
+    other = tmp_path / f".other.svk.{dead_pid()}.{'3' * 16}.tmp"  # another target's
+    for p in (killed, old, running, other):
+        p.write_bytes(b"partial")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    model.save(tmp_path / "model.svk")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["model.svk", running.name, other.name])
+
+
+def test_saved_files_get_the_umask_permissions(tmp_path):
+    model = svertka.Sequential([Dense(2, input_shape=(3,))])
+    old = os.umask(0o027)
+    try:
+        model.save(tmp_path / "m.svk")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.svk").stat().st_mode) == 0o640
+    (tmp_path / "m.svk").chmod(0o600)
+    model.save_weights(tmp_path / "m.svk")  # replacing a file keeps its permissions
+    assert stat.S_IMODE((tmp_path / "m.svk").stat().st_mode) == 0o600

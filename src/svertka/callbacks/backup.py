@@ -178,29 +178,26 @@ class BackupAndRestore(Callback):
         """Put the backup back into the model, its optimiser and svertka's generators, and tell
         ``fit`` where to continue."""
         from svertka.errors import ModelFileError
+        from svertka.models.modelfile import ModelFile
         from svertka.models.training import trainable_params
 
         model, owner = self.model, "BackupAndRestore"
         try:
-            with zipfile.ZipFile(self.path) as z:
-                info = z.getinfo(_STATE)
-                if info.file_size > _MAX_STATE_BYTES:
-                    raise ValueError(f"{_STATE} declares {info.file_size} bytes")
-                state = json.loads(z.read(_STATE))
+            with ModelFile(self.path, owner) as f:  # the checks of load_model: bombs, dtypes
+                state = f.read_index(_STATE)
                 if state.get("format") != FORMAT or state.get("format_version") != FORMAT_VERSION:
-                    raise ValueError(f"not a {FORMAT} file of version {FORMAT_VERSION}")
+                    raise f.error(f"is not a {FORMAT} file of version {FORMAT_VERSION}")
 
-                def read(names):
-                    out = []
-                    for name in names:
-                        with z.open(name) as f:
-                            out.append(np.lib.format.read_array(f, allow_pickle=False))
-                    return out
+                def read(names):  # copies: the optimiser updates its slots in place
+                    return [np.array(f.read_array(n, f.array_header(n), allow_nonfinite=True))
+                            for n in names]
 
                 weights = read(state["weights"])
                 loss_weights = read(state["loss_weights"])
                 slots = [read(names) for names in state["optimizer"]["slots"]]
-        except Exception as e:  # zip, JSON, .npy header, missing entries: the file's fault
+        except ModelFileError as e:
+            raise ModelFileError(f"{e}; delete it to start the run afresh") from e
+        except (KeyError, TypeError, ValueError) as e:  # a state.json of the wrong shape
             raise ModelFileError(f"{owner}: the backup {self.path} is damaged ({e!r}); delete "
                                  f"it to start the run afresh") from e
         current = model.get_weights()

@@ -7,8 +7,12 @@ computing: that is how ``svertka.Model(inputs, outputs)`` learns its architectur
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import math
+import numbers
 import re
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -17,6 +21,31 @@ from svertka.autograd import Tensor
 from svertka.backend import asarray
 
 _name_counts: defaultdict[str, itertools.count] = defaultdict(itertools.count)
+_loading = threading.local()  # .budget: weight values left to create, while weight_budget holds
+
+
+@contextlib.contextmanager
+def weight_budget(values: int):
+    """Build layers whose weights are about to be overwritten (by a loaded file), safely.
+
+    Inside the block, on this thread, ``add_weight`` runs no initialiser (so no random draws
+    and no float64 temporaries) and makes its arrays with ``np.empty``, whose pages cost
+    nothing until written; and it refuses, before allocating, to create more than ``values``
+    weight values in all. A file that declares a model far larger than the arrays it
+    holds is thus rejected at its first oversized weight, not after gigabytes.
+
+    >>> from svertka.layers import Dense, Input
+    >>> with weight_budget(10):
+    ...     Dense(1000, name="d")(Input((5,)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: d.add_weight: weight 'kernel' of shape (5, 1000) needs 5,000 values, more ...
+    """
+    previous = getattr(_loading, "budget", None)
+    _loading.budget = int(values)
+    try:
+        yield
+    finally:
+        _loading.budget = previous
 
 
 def _snake(name: str) -> str:
@@ -74,10 +103,29 @@ class Layer:
     # -- weights -------------------------------------------------------------------------
     def add_weight(self, name: str, shape: tuple, initializer="zeros", trainable: bool = True,
                    regularizer=None, dtype=np.float32) -> Tensor:
-        """Create, register and return a weight tensor of ``shape``."""
+        """Create, register and return a weight tensor of ``shape``.
+
+        Under ``weight_budget`` the tensor is left uninitialised and counted against the
+        budget (see there)."""
         from svertka import initializers
 
-        data = initializers.get(initializer)(tuple(shape), dtype)
+        budget = getattr(_loading, "budget", None)
+        if budget is None:
+            data = initializers.get(initializer)(tuple(shape), dtype)
+        else:
+            shape = tuple(shape)
+            if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0
+                       for d in shape):
+                raise ValueError(f"{self.name}.add_weight: weight '{name}' has shape {shape}; "
+                                 f"expected non-negative ints")
+            shape = tuple(int(d) for d in shape)
+            size = math.prod(shape)
+            if size > budget:
+                raise ValueError(f"{self.name}.add_weight: weight '{name}' of shape {shape} "
+                                 f"needs {size:,} values, more than the {budget:,} left in the "
+                                 f"budget of this load")
+            _loading.budget = budget - size
+            data = np.empty(shape, dtype)
         tensor = Tensor(asarray(data), requires_grad=trainable and self._trainable,
                         name=f"{self.name}/{name}")
         self._weights.append((name, tensor, trainable))

@@ -35,6 +35,8 @@ _MKSTEMP = re.compile(r"[a-z0-9_]{8}")  # earlier versions used tempfile.mkstemp
 def _running(pid: int) -> bool:
     if pid <= 0:
         return False
+    if os.name == "nt":  # os.kill(pid, 0) would end the process there: rely on the age alone
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -297,10 +297,12 @@ class Model:
 
         save_weights(self, path)
 
-    def load_weights(self, path) -> None:
+    def load_weights(self, path, allow_nonfinite: bool = False) -> None:
+        """Set the weights from a ``save_weights`` file; NaN or infinite weights raise
+        ``ModelFileError`` unless ``allow_nonfinite``."""
         from svertka.models.saving import load_weights
 
-        load_weights(self, path)
+        load_weights(self, path, allow_nonfinite=allow_nonfinite)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, {len(self.layers)} layers>"

@@ -1,89 +1,50 @@
 """One-file model saving with no pickle anywhere: a zip holding ``svertka.json`` (architecture,
-compile config, weight table) and one ``.npy`` entry per array, read back with
-``allow_pickle=False``. Loading builds layers only from svertka's registry: no code runs.
+compile config, weight table, epoch count) and one ``.npy`` entry per array. Loading builds
+layers only from svertka's registry: no code runs.
 
-Writes are atomic: the file is written beside the target under a temporary name, flushed to
-disk, then renamed over the target, so a crash mid-save never leaves a broken file where a good
-one was.
+Writes are atomic (:mod:`svertka.models.atomic`). Arrays are stored uncompressed, as
+PyTorch's zip format stores its tensors: float weights deflate by a few per cent at a large
+cost in time, and a reader can then refuse any large entry that expands more than 200:1 (a
+zip bomb) without ever refusing a file svertka wrote, however many zeros it holds.
+
+Loading treats the file as untrusted (:mod:`svertka.models.modelfile` for the container,
+:mod:`svertka.models.modelcheck` for the index). The whole description is checked before
+any layer is built; the model is then built under a weight budget equal to the values the
+file's arrays hold (``svertka.layers.base.weight_budget``), so a small file that declares a
+huge model is refused at its first oversized weight, with no initialiser run and no random
+number drawn: loading leaves ``svertka.random.generator()`` as it was. Every failure is a
+:class:`svertka.ModelFileError` naming the file; a missing file is a ``FileNotFoundError``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import os
-import tempfile
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
 from svertka import layers as layers_mod
+from svertka.errors import ModelFileError
+from svertka.layers.base import weight_budget
+from svertka.models import modelcheck
+from svertka.models.atomic import atomic_write
+from svertka.models.modelcheck import FORMAT_MODEL, FORMAT_VERSION, FORMAT_WEIGHTS
+from svertka.models.modelfile import INDEX, ModelFile
 
-FORMAT_MODEL = "svertka-model"
-FORMAT_WEIGHTS = "svertka-weights"
-FORMAT_VERSION = 1
-_INDEX = "svertka.json"
-
-
-def atomic_write(path, write) -> None:
-    """Call ``write(binary_file)`` on a temporary file, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return buf.getvalue()
+__all__ = ["atomic_write", "load_model", "load_weights", "save_model", "save_weights"]
 
 
 def _write_container(path, index: dict, arrays: dict[str, np.ndarray]) -> None:
     def write(f):
-        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
-            z.writestr(_INDEX, json.dumps(index, indent=1))
+        with zipfile.ZipFile(f, "w") as z:
+            z.writestr(INDEX, json.dumps(index, indent=1), compress_type=zipfile.ZIP_DEFLATED)
             for name, array in arrays.items():
-                z.writestr(name, _npy_bytes(array))
+                array = np.ascontiguousarray(array)
+                with z.open(name, "w", force_zip64=array.nbytes > 1 << 30) as entry:
+                    np.lib.format.write_array(entry, array, allow_pickle=False)
 
     atomic_write(path, write)
-
-
-def _read_container(path, expected_format: str, op: str) -> tuple[dict, zipfile.ZipFile]:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{op}: no file at {path}")
-    try:
-        z = zipfile.ZipFile(path)
-        index = json.loads(z.read(_INDEX))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
-        raise ValueError(f"{op}: {path} is not a svertka file or is damaged ({e})") from e
-    if not isinstance(index, dict) or index.get("format") != expected_format:
-        raise ValueError(f"{op}: {path} is not a {expected_format} file (its format is "
-                         f"{index.get('format') if isinstance(index, dict) else None!r})")
-    if index.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{op}: {path} has format version {index['format_version']}; this "
-                         f"svertka reads up to {FORMAT_VERSION}")
-    return index, z
-
-
-def _read_array(z: zipfile.ZipFile, name: str, op: str) -> np.ndarray:
-    try:
-        with z.open(name) as f:
-            return np.lib.format.read_array(io.BytesIO(f.read()), allow_pickle=False)
-    except (KeyError, ValueError, zipfile.BadZipFile, OSError) as e:
-        raise ValueError(f"{op}: array {name!r} is missing or damaged ({e})") from e
 
 
 # -- architecture ------------------------------------------------------------------------
@@ -115,10 +76,10 @@ def model_from_config(spec: dict):
     cls, config = spec.get("class_name"), spec.get("config", {})
     if cls == "Sequential":
         model = Sequential(name=config["name"])
-        if config.get("input_shape") is not None:
-            model.build((None, *config["input_shape"]))
-        for layer_spec in config["layers"]:
-            model.add(layers_mod.deserialize(layer_spec))
+        # all layers first, then one build: adding them to a built model would rebuild its
+        # graph once per layer, quadratic in a long (or hostile) stack
+        model._layers.extend(layers_mod.deserialize(s) for s in config["layers"])
+        model.build((None, *config["input_shape"]))
         return model
     if cls != "Model":
         raise ValueError(f"load_model: unknown model class {cls!r}; expected 'Sequential' or "
@@ -149,7 +110,7 @@ def model_spec(model) -> dict:
     return {"class_name": "Model", "config": functional_config(model)}
 
 
-# -- weights -----------------------------------------------------------------------------
+# -- saving ------------------------------------------------------------------------------
 def _weight_table(model) -> tuple[list[dict], dict[str, np.ndarray]]:
     table, arrays = [], {}
     for layer in model.layers:
@@ -161,34 +122,10 @@ def _weight_table(model) -> tuple[list[dict], dict[str, np.ndarray]]:
     return table, arrays
 
 
-def _apply_weights(model, table: list[dict], z, op: str) -> None:
-    """Weights are matched by position (layers in order, each layer's weights in order), as
-    Keras does, so a rebuilt model with fresh layer names loads; shapes must agree."""
-    expected = [(f"{layer.name}/{n}", t.shape) for layer in model.layers
-                for n, t in zip(layer.weight_names, layer.weights)]
-    if len(table) != len(expected):
-        raise ValueError(f"{op}: the file holds {len(table)} weight arrays, the model has "
-                         f"{len(expected)}: the architectures differ")
-    arrays = []
-    for entry, (name, shape) in zip(table, expected):
-        array = _read_array(z, entry["file"], op)
-        if tuple(array.shape) != tuple(shape):
-            raise ValueError(f"{op}: weight {entry['name']!r} has shape {tuple(array.shape)} in "
-                             f"the file, but the model's {name!r} has shape {tuple(shape)}")
-        arrays.append(array)
-    model.set_weights(arrays)
-
-
 def save_weights(model, path) -> None:
     table, arrays = _weight_table(model)
     index = {"format": FORMAT_WEIGHTS, "format_version": FORMAT_VERSION, "weights": table}
     _write_container(path, index, arrays)
-
-
-def load_weights(model, path) -> None:
-    index, z = _read_container(path, FORMAT_WEIGHTS, f"{model.name}.load_weights")
-    with z:
-        _apply_weights(model, index["weights"], z, f"{model.name}.load_weights")
 
 
 def save_model(model, path) -> None:
@@ -198,7 +135,8 @@ def save_model(model, path) -> None:
     index = {"format": FORMAT_MODEL, "format_version": FORMAT_VERSION,
              "svertka_version": __version__, "model": model_spec(model),
              "compile": model._compile_config, "weights": table, "optimizer": None,
-             "class_names": model.class_names}
+             "class_names": model.class_names,
+             "epochs_trained": int(getattr(model, "epochs_trained", 0))}
     if model.optimizer is not None and model._compile_config is not None:
         state = model.optimizer.get_state(model.trainable_weights)
         slots = []
@@ -213,26 +151,133 @@ def save_model(model, path) -> None:
     _write_container(path, index, arrays)
 
 
-def load_model(path, compile: bool = True):  # noqa: A002 - Keras's argument name
-    """A model saved by ``model.save``: architecture, weights, and (if compiled) optimiser."""
-    op = "load_model"
-    index, z = _read_container(path, FORMAT_MODEL, op)
-    with z:
+# -- loading -----------------------------------------------------------------------------
+@contextlib.contextmanager
+def _reading(path, op: str):
+    """Open ``path`` as a ModelFile; any exception but ModelFileError raised inside, from
+    whatever depth of the parsing, becomes one naming the file (the last line of defence:
+    each step below raises its own, more precise ModelFileError)."""
+    with ModelFile(path, op) as f:
         try:
-            model = model_from_config(index["model"])
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"{op}: {path} has a damaged architecture description ({e!r})") from e
-        _apply_weights(model, index["weights"], z, op)
-        model.class_names = index.get("class_names")
-        config = index.get("compile")
-        if compile and config is not None and config.get("loss") is not None:
-            from svertka import optimizers
+            yield f
+        except ModelFileError:
+            raise
+        except Exception as e:  # MemoryError and RecursionError included
+            raise f.error(f"cannot be read ({type(e).__name__}: {e})") from e
 
-            model.compile(optimizer=optimizers.get(config["optimizer"]), loss=config["loss"],
-                          metrics=config.get("metrics"))
-            saved = index.get("optimizer")
-            if saved is not None:
-                slots = [[_read_array(z, name, op) for name in names] for names in saved["slots"]]
-                model.optimizer.set_state(model.trainable_weights,
-                                          {"iterations": saved["iterations"], "slots": slots})
+
+def _checked_index(f: ModelFile, expected_format: str) -> tuple[dict, dict]:
+    """The index (checked in full) and the checked header of every array it names."""
+    index = f.read_index()
+    if index.get("format") != expected_format:
+        raise f.error(f"is not a {expected_format} file (its format is "
+                      f"{index.get('format')!r})")
+    if expected_format == FORMAT_MODEL:
+        problem = modelcheck.check_model_index(index, layers_mod.LAYERS)
+    else:
+        problem = modelcheck.check_weights_index(index)
+    if problem:
+        raise f.error(f"has a damaged description: {problem}")
+    names = modelcheck.entry_names(index)
+    if len(set(names)) != len(names):
+        raise f.error("names one array entry twice in its index")
+    f.check_only(names)
+    headers = {name: f.array_header(name) for name in names}
+    for entry in index["weights"]:
+        header = headers[entry["file"]]
+        if list(header.shape) != entry["shape"] or header.dtype.name != entry["dtype"]:
+            raise f.error(f"array {entry['file']!r} is {header.dtype.name} of shape "
+                          f"{header.shape}, but the index says {entry['dtype']} of shape "
+                          f"{tuple(entry['shape'])}")
+    return index, headers
+
+
+def _check_fits(f: ModelFile, model, table: list[dict]) -> None:
+    """Weights are matched by position (layers in order, each layer's weights in order), as
+    Keras does, so a rebuilt model with fresh layer names loads; shapes must agree."""
+    expected = [(f"{layer.name}/{n}", t.shape) for layer in model.layers
+                for n, t in zip(layer.weight_names, layer.weights)]
+    if len(table) != len(expected):
+        raise f.error(f"the file holds {len(table)} weight arrays, the model has "
+                      f"{len(expected)}: the architectures differ")
+    for entry, (name, shape) in zip(table, expected):
+        if tuple(entry["shape"]) != tuple(shape):
+            raise f.error(f"weight {entry['name']!r} has shape {tuple(entry['shape'])} in the "
+                          f"file, but the model's {name!r} has shape {tuple(shape)}")
+
+
+def _set_weights(f: ModelFile, model, table, headers, allow_nonfinite: bool) -> None:
+    arrays = [f.read_array(e["file"], headers[e["file"]], allow_nonfinite, e["name"])
+              for e in table]
+    model.set_weights(arrays)
+
+
+def load_weights(model, path, allow_nonfinite: bool = False) -> None:
+    """Set ``model``'s weights from a file of ``save_weights`` (or of ``save``'s weights
+    table's form); the architectures must agree. NaN or infinite weights are refused unless
+    ``allow_nonfinite``."""
+    op = f"{model.name}.load_weights"
+    with _reading(path, op) as f:
+        index, headers = _checked_index(f, FORMAT_WEIGHTS)
+        _check_fits(f, model, index["weights"])
+        _set_weights(f, model, index["weights"], headers, bool(allow_nonfinite))
+
+
+def _build(f: ModelFile, index: dict, headers: dict):
+    """The model the index describes, its weights uninitialised, within the budget of the
+    values the file's weight arrays hold."""
+    budget = sum(headers[entry["file"]].size for entry in index["weights"])
+    try:
+        with weight_budget(budget):
+            return model_from_config(index["model"])
+    except Exception as e:
+        raise f.error(f"describes an architecture that cannot be built from it: "
+                      f"{type(e).__name__}: {e}") from e
+
+
+def _compile(f: ModelFile, model, index: dict, headers: dict, allow_nonfinite: bool) -> None:
+    """Compile as saved and restore the optimiser's state."""
+    from svertka import optimizers
+
+    config = index["compile"]
+    try:
+        model.compile(optimizer=optimizers.get(config["optimizer"]), loss=config["loss"],
+                      metrics=config["metrics"])
+    except Exception as e:
+        raise f.error(f"has compile settings that cannot be used: {type(e).__name__}: "
+                      f"{e}") from e
+    saved = index.get("optimizer")
+    if saved is None:
+        return
+    params = model.trainable_weights
+    if len(saved["slots"]) != len(params):
+        raise f.error(f"holds optimiser state for {len(saved['slots'])} parameters, the model "
+                      f"trains {len(params)}")
+    for i, (names, p) in enumerate(zip(saved["slots"], params)):
+        for name in names:
+            if headers[name].shape != tuple(p.shape):
+                raise f.error(f"optimiser state {name!r} has shape {headers[name].shape}, "
+                              f"parameter {i} has shape {tuple(p.shape)}")
+    slots = [[f.read_array(n, headers[n], allow_nonfinite) for n in names]
+             for names in saved["slots"]]
+    try:
+        model.optimizer.set_state(params, {"iterations": saved["iterations"], "slots": slots})
+    except Exception as e:
+        raise f.error(f"has optimiser state that does not fit: {e}") from e
+
+
+def load_model(path, compile: bool = True, allow_nonfinite: bool = False):  # noqa: A002
+    """A model saved by ``model.save``: architecture, weights, epoch count and (if compiled)
+    optimiser. NaN or infinite arrays are refused unless ``allow_nonfinite``; ``compile``
+    is Keras's argument name."""
+    with _reading(path, "load_model") as f:
+        index, headers = _checked_index(f, FORMAT_MODEL)
+        model = _build(f, index, headers)
+        _check_fits(f, model, index["weights"])
+        _set_weights(f, model, index["weights"], headers, bool(allow_nonfinite))
+        model.class_names = index.get("class_names")
+        model.epochs_trained = index.get("epochs_trained", 0)
+        config = index.get("compile")
+        if compile and config is not None and config["loss"] is not None:
+            _compile(f, model, index, headers, bool(allow_nonfinite))
     return model
