@@ -35,30 +35,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from memory import reset_peak, status_kib
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "datasets"))  # data_fuzz, the test suite's fuzzer
 
 MEMORY_SLACK_MIB = 4.0
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def worker(seed: int, work: Path) -> None:
@@ -84,11 +66,11 @@ def worker(seed: int, work: Path) -> None:
         (_, template, case), = data_fuzz.cases(seed, i + 1, pool, start=i)
         counter = decoded if template.kind == "cifar_tgz" else None
         gc.collect()
-        measured = _reset_peak() and (rss := _status_kib("VmRSS")) is not None
+        measured = reset_peak() and (rss := status_kib("VmRSS")) is not None
         start = time.perf_counter()
         outcome, note = data_fuzz.run_case(template, case, work / "case", counter)
         seconds = time.perf_counter() - start
-        peak = (_status_kib("VmHWM") - rss) / 1024 if measured else float("nan")
+        peak = (status_kib("VmHWM") - rss) / 1024 if measured else float("nan")
         bound = 10 * sizes[pool.index(template)] / 2**20 + MEMORY_SLACK_MIB
         print(json.dumps({"i": i, "kind": case.kind, "damage": case.damage,
                           "target": case.target, "detail": case.detail, "outcome": outcome,

@@ -43,32 +43,14 @@ from pathlib import Path
 
 import numpy as np
 
+from memory import reset_peak, status_kib
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "models"))  # model_fuzz, the test suite's fuzzer
 
 FLOOR_MB = 16
 NAMES = ["functional", "sequential", "weights"]  # the originals of fuzzing.originals
 OUTCOMES = ("loaded", "ModelFileError", "other", "wrong", "hang", "memory")
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def declared_bytes(path) -> int:
@@ -111,15 +93,15 @@ def work(conn, directory: str, seed: int) -> None:
         damaged.write_bytes(fuzzing.mutate(datas[original], rng, family))
         allow = original != "weights" and bool(rng.integers(2))
         declared = declared_bytes(damaged)
-        reset = _reset_peak()
-        base_kib = _status_kib("VmRSS") if reset else None
+        reset = reset_peak()
+        base_kib = status_kib("VmRSS") if reset else None
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
         kind, detail = fuzzing.outcome(
             damaged, (lambda p, load=load: load(p, allow_nonfinite=True)) if allow else load,
             allow)
         seconds = time.perf_counter() - start
-        peak_hwm = _status_kib("VmHWM") if reset else None
+        peak_hwm = status_kib("VmHWM") if reset else None
         if peak_hwm is not None and base_kib is not None:
             peak_mib = max(0, peak_hwm - base_kib) / 1024
         else:

@@ -37,7 +37,8 @@ CALLS = 8
 RUN = Path(__file__).with_name("run.py")
 
 
-def _status_kib(field: str) -> int | None:
+def status_kib(field: str) -> int | None:
+    """A field of /proc/self/status in KiB (VmRSS, VmHWM), or None off Linux."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -48,7 +49,8 @@ def _status_kib(field: str) -> int | None:
     return None
 
 
-def _reset_peak() -> bool:
+def reset_peak() -> bool:
+    """Reset the process's peak-memory mark (VmHWM) to its current size; False if not possible."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -60,10 +62,10 @@ def _reset_peak() -> bool:
 def _peak_growth(fn, calls: int) -> tuple[float, str]:
     """MiB the peak RSS rises above the current RSS while ``fn`` runs ``calls`` times."""
     gc.collect()
-    if _reset_peak() and (rss := _status_kib("VmRSS")) is not None:
+    if reset_peak() and (rss := status_kib("VmRSS")) is not None:
         for _ in range(calls):
             fn()
-        return (_status_kib("VmHWM") - rss) / 1024, "VmHWM over VmRSS, high-water mark reset"
+        return (status_kib("VmHWM") - rss) / 1024, "VmHWM over VmRSS, high-water mark reset"
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     for _ in range(calls):
         fn()

@@ -10,6 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import toy_images
 
 import svertka
 from svertka import callbacks, optimizers
@@ -17,17 +18,7 @@ from svertka.callbacks import BackupAndRestore
 from svertka.layers import BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from svertka.utils import set_random_seed
 
-
-def toy_images(n=96, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 0.1, (n, 8, 8, 1)).astype(np.float32)
-    y = rng.integers(0, 2, n)
-    x[y == 0, 1:4, 1:4] += 1.0
-    x[y == 1, 4:7, 4:7] += 1.0
-    return x, y
-
-
-X, Y = toy_images()
+X, Y = toy_images(96)
 OPTIMIZERS = {
     "sgd_momentum": lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
     "adam": lambda: optimizers.Adam(0.01),

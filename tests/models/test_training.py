@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import toy_images
 
 import svertka
 from svertka import callbacks, optimizers
@@ -21,16 +22,6 @@ from svertka.layers import (
     MaxPooling2D,
 )
 from svertka.utils import set_random_seed, to_categorical
-
-
-def toy_images(n=256, seed=0):
-    """Two classes told apart by where the bright blob is: a task a small CNN learns fast."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 0.1, (n, 8, 8, 1)).astype(np.float32)
-    y = rng.integers(0, 2, n)
-    x[y == 0, 1:4, 1:4] += 1.0
-    x[y == 1, 4:7, 4:7] += 1.0
-    return x, y
 
 
 def small_cnn():
