@@ -90,6 +90,27 @@ def jit(fn):
     return call
 
 
+def rule(fn):
+    """A small rule, written once, that compiled loops call per element and NumPy code calls
+    on whole arrays (pooling's tie rule, ReLU's gate).
+
+    Compiled kernels call it by name and Numba inlines it; NumPy (and CuPy) code calls
+    ``name.py_func``, the plain definition. Write it with ``&``, ``|`` and ``~`` rather than
+    ``and``/``or``/``not``, so that it works on scalars and arrays alike.
+
+    >>> @rule
+    ... def positive(v):
+    ...     return v > 0
+    >>> positive.py_func(np.array([-1.0, 2.0])).tolist()
+    [False, True]
+    """
+    numba = _load()
+    if not numba:
+        fn.py_func = fn
+        return fn
+    return numba.njit(inline="always", nogil=True, error_model="numpy")(fn)  # cached in its callers
+
+
 def compile_all() -> bool:
     """Compile (or load from the disk cache) every compiled kernel for float32 now, rather
     than at the first batch that needs it; False where they cannot run (no Numba).
