@@ -7,13 +7,12 @@
 >>> svertka.ops.relu(x).sum().backward()
 >>> x.grad.tolist()
 [[1.0, 0.0]]
+
+Importing svertka changes nothing in the process: the malloc setting of
+:mod:`svertka.allocator` is applied when svertka first trains or predicts.
 """
 
-from svertka.allocator import keep_freed_memory
-
-keep_freed_memory()  # see svertka/allocator.py: large arrays are reused, not page-faulted
-
-from svertka import (  # noqa: E402
+from svertka import (
     augment,
     backend,
     callbacks,
@@ -28,10 +27,10 @@ from svertka import (  # noqa: E402
     regularizers,
     utils,
 )
-from svertka.autograd import Function, Tensor, no_grad  # noqa: E402
-from svertka.errors import DataFileError, ModelFileError  # noqa: E402
-from svertka.layers import Input  # noqa: E402
-from svertka.models import Model, Sequential, load_model  # noqa: E402
+from svertka.autograd import Function, Tensor, no_grad
+from svertka.errors import DataFileError, ModelFileError
+from svertka.layers import Input
+from svertka.models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 

@@ -21,11 +21,6 @@ except Exception:  # noqa: BLE001 - a broken CUDA install raises more than Impor
 _default = np
 
 
-def cupy_available() -> bool:
-    """True where CuPy imports (a GPU build is installed)."""
-    return _cupy is not None
-
-
 def get_array_module(*arrays):
     """Return ``numpy`` or ``cupy``, whichever owns the given arrays."""
     if _cupy is not None:

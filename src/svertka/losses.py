@@ -9,7 +9,7 @@ a scalar Tensor (the mean over the batch). The mathematics lives in ``svertka.op
 
 from __future__ import annotations
 
-import numbers
+import math
 
 import numpy as np
 
@@ -62,10 +62,8 @@ class RobustLoss:
         scale = checks.finite_float("RobustLoss", "scale", scale, 0.0, low_open=True)
         if adaptive:
             alpha = checks.finite_float("RobustLoss", "alpha", alpha, 0.0, 2.0)
-        elif isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or alpha != alpha:
-            error = TypeError if alpha == alpha else ValueError
-            raise error(f"RobustLoss: argument 'alpha' must be a number, not NaN (+-inf are the "
-                        f"Welsch and expm1 limits), received {alpha!r}")
+        elif alpha not in (-math.inf, math.inf):  # the Welsch and expm1 limits are allowed
+            alpha = checks.finite_float("RobustLoss", "alpha", alpha)
         self.adaptive = adaptive
         self.alpha = Tensor(np.array(alpha, np.float32), requires_grad=adaptive)
         self.scale = Tensor(np.array(scale, np.float32))

@@ -5,28 +5,23 @@ bias/ReLU passes, pooling, their gradients. A kernel hands that work to :func:`o
 as a function of a slice of the batch; each core runs one slice, and the kernel combines
 what must be combined (the weight gradients, partial sums over the slices).
 
-Why not leave it to the BLAS library, whose GEMMs already use every core? Measured on the
-notes' MNIST model (2 cores): OpenBLAS splits the tall, narrow im2col GEMMs of a convolution
-poorly (89 GFLOP/s with two threads, where two single-threaded halves side by side reach
-about 120), and everything around the GEMM (the window copy, bias, ReLU, pooling) runs on
-one core. With the batch of 128 split in two, the second convolution's forward took 11 ms
-instead of 17. The gain is smaller where work is bound by memory bandwidth, which two cores
-share: at batch 32 a training step gains about a tenth.
+Why not leave it to the BLAS library, whose GEMMs already use every core? It splits the
+tall, narrow im2col GEMMs of a convolution poorly, and everything around the GEMM (the window
+copy, bias, ReLU, pooling) runs on one core (figures in docs/performance.md).
 
 While svertka's threads run, BLAS must run single-threaded: its own threads would fight
 ours for the same cores, and OpenBLAS's idle threads keep spinning for a while after each
-multi-threaded call. Toggling it around every split cost more than the split gained (a
-training step went from 20 to 28 ms), so :func:`region` sets it once for a whole stretch of
-work (``fit``, ``evaluate``, ``predict``, a model call, a training step) and restores it
-after, via threadpoolctl. :func:`over_batch` enters a region itself when called alone.
+multi-threaded call. Toggling it around every split costs more than the split gains, so
+:func:`region` sets it once for a whole stretch of work (``fit``, ``evaluate``,
+``predict``, a model call, a training step) and restores it after, via threadpoolctl.
+:func:`over_batch` enters a region itself when called alone.
 
 NumPy releases the GIL inside its array loops and BLAS calls, and the compiled kernels run
 without it (:mod:`svertka.kernels.jit`), so Python threads give real parallelism here.
 
 With one thread per CPU (the default), each worker keeps to a CPU of its own, and the
 calling thread to the remaining one while it hands out slices (:func:`_cores`): left to
-Linux, a worker woken after a pause ran on its caller's core for the first 40 ms of
-training, at half speed.
+Linux, a worker woken after a pause runs on its caller's core for a while, at half speed.
 
 ``SVERTKA_THREADS`` sets the number of threads (default: the cores this process may use);
 ``SVERTKA_THREADS=1`` runs everything in the calling thread, BLAS included (the choice for
@@ -42,6 +37,8 @@ import os
 import threading
 
 import numpy as np
+
+from svertka import allocator
 
 _workers: list = []  # the worker threads; the calling thread runs the first slice itself
 _dispatch = threading.Lock()  # held while the workers run a call's slices
@@ -77,7 +74,7 @@ def slices(n: int, parts: int, min_size: int = 1) -> list[slice]:
     """``range(n)`` cut into at most ``parts`` contiguous slices of at least ``min_size``.
 
     >>> slices(10, 3)
-    [slice(0, 4, None), slice(4, 7, None), slice(7, 10, None)]
+    [slice(0, 3, None), slice(3, 6, None), slice(6, 10, None)]
     >>> slices(3, 2, min_size=2)
     [slice(0, 3, None)]
     """
@@ -89,9 +86,9 @@ def slices(n: int, parts: int, min_size: int = 1) -> list[slice]:
 def min_samples(work_per_sample: int) -> int:
     """The fewest samples a slice should hold for its work to be worth a thread.
 
-    Waking a worker thread costs 0.1-0.2 ms on these virtual machines, about what a core
-    needs for ``WORTH_A_THREAD`` element operations (or multiply-adds); a kernel passes its
-    work per sample and gets the slice size below which it runs in one piece.
+    ``WORTH_A_THREAD`` element operations (or multiply-adds) take a core about as long as
+    waking a worker thread; a kernel passes its work per sample and gets the slice size below
+    which it runs in one piece.
 
     >>> min_samples(100_000), min_samples(1_000)
     (3, 263)
@@ -125,12 +122,14 @@ def blas_controllers() -> list:
 @contextlib.contextmanager
 def region():
     """A stretch of work in which svertka owns the cores: BLAS single-threaded, restored
-    when the outermost region ends. Re-entrant, from any thread.
+    when the outermost region ends. Re-entrant, from any thread. The first region also keeps
+    freed memory for reuse (:func:`svertka.allocator.on_first_use`).
 
-    Also with ``SVERTKA_THREADS=1``: one thread means one, not OpenBLAS's own besides (two
-    such processes on 2 cores made 31 steps/s each with BLAS's threads left on, 95 without).
+    Also with ``SVERTKA_THREADS=1``: one thread means one, not OpenBLAS's own besides
+    (several such processes would otherwise fight over the cores).
     """
     global _depth, _saved
+    allocator.on_first_use()
     with _lock:
         _depth += 1
         if _depth == 1:
@@ -174,17 +173,13 @@ def _cores() -> list[int]:
 
     Left to itself, Linux wakes a thread on the waker's CPU when the machine was idle, and
     the calling thread and its worker then share one core until the load balancer parts
-    them. Measured on these 2-core virtual machines: after a pause of 0.2 s, the notes'
-    model took 10-12 ms per training step (batch 32) for about 40 ms of steps, against
-    5.5-6 ms once the threads were apart; with each thread kept to its own CPU, the first
-    steps take 6-7 ms. Only where svertka's threads take every CPU this process may use (the
-    default, :func:`threads`): with fewer, keeping them to the first few CPUs could crowd
-    them onto cores another program is using. ``SVERTKA_PIN=0`` leaves placement to the
-    system. Decided at the first parallel call, for the life of the process.
+    them. Only where svertka's threads take every CPU this process may use (the default,
+    :func:`threads`): with fewer, keeping them to the first few CPUs could crowd them onto
+    cores another program is using. ``SVERTKA_PIN=0`` leaves placement to the system.
+    Decided at the first parallel call, for the life of the process.
 
-    Kept threads cannot dodge another busy program: two trainings at once on the 2 cores
-    made 74 steps/s each, against 93 unpinned and 95 with ``SVERTKA_THREADS=1`` each (one
-    thread per process, nothing to place: the best choice for several processes at once).
+    Kept threads cannot dodge another busy program: for several processes at once,
+    ``SVERTKA_THREADS=1`` each is the best choice (one thread per process, nothing to place).
     """
     global _placement
     if _placement is None:
@@ -225,9 +220,8 @@ class _Worker:
     """A thread that runs one job at a time, handed over through two locks.
 
     A job costs two wake-ups: the worker's, blocked on ``_go``, and the caller's, blocked on
-    ``_done``. Measured on these virtual machines: 15 us for an empty job, against 45 us
-    through a ``ThreadPoolExecutor`` (its queue and future add lock round trips); a training
-    step of the notes' model (batch 32, fused) hands out 8 jobs.
+    ``_done``; a ``ThreadPoolExecutor``'s queue and future would add lock round trips to
+    each of the jobs a training step hands out.
     """
 
     def __init__(self, core: int | None):

@@ -1,53 +1,20 @@
-"""Convolution kernels against plain nested-loop references written here."""
+"""Convolution kernels against the plain nested-loop definition (kernels.conv.naive_conv)."""
 
 import numpy as np
 import pytest
 
 from svertka.kernels import jit
-from svertka.kernels.conv import col2im, conv2d_backward, conv2d_forward, im2col
+from svertka.kernels.conv import (
+    col2im,
+    conv2d_backward,
+    conv2d_forward,
+    im2col,
+    naive_conv,
+    naive_conv_backward,
+    plan,
+)
 
 rng = np.random.default_rng(0)
-
-
-def naive_conv(x, w, b, strides, pads, dilation):
-    """The definition: six nested loops, one multiply-add of a C_out vector per step."""
-    (sh, sw), (dh, dw), ((t, bottom), (l, r)) = strides, dilation, pads
-    xpad = np.pad(x, ((0, 0), (t, bottom), (l, r), (0, 0)))
-    n, hp, wp, c = xpad.shape
-    kh, kw, _, c_out = w.shape
-    oh = (hp - dh * (kh - 1) - 1) // sh + 1
-    ow = (wp - dw * (kw - 1) - 1) // sw + 1
-    y = np.zeros((n, oh, ow, c_out)) + (0 if b is None else b)
-    for i in range(n):
-        for p in range(oh):
-            for q in range(ow):
-                for u in range(kh):
-                    for v in range(kw):
-                        for ch in range(c):
-                            y[i, p, q] += (
-                                xpad[i, p * sh + u * dh, q * sw + v * dw, ch] * w[u, v, ch]
-                            )
-    return y
-
-
-def naive_conv_backward(x, w, gy, strides, pads, dilation):
-    """Every multiply-add of the forward loop, differentiated where it happens."""
-    (sh, sw), (dh, dw), ((t, bottom), (l, r)) = strides, dilation, pads
-    xpad = np.pad(x, ((0, 0), (t, bottom), (l, r), (0, 0)))
-    gxpad, gw = np.zeros_like(xpad), np.zeros_like(w)
-    n, oh, ow, _ = gy.shape
-    kh, kw, c, _ = w.shape
-    for i in range(n):
-        for p in range(oh):
-            for q in range(ow):
-                for u in range(kh):
-                    for v in range(kw):
-                        for ch in range(c):
-                            hi, wi = p * sh + u * dh, q * sw + v * dw
-                            gxpad[i, hi, wi, ch] += gy[i, p, q] @ w[u, v, ch]
-                            gw[u, v, ch] += xpad[i, hi, wi, ch] * gy[i, p, q]
-    h, w_ = x.shape[1:3]
-    return gxpad[:, t : t + h, l : l + w_], gw, gy.sum(axis=(0, 1, 2))
 
 
 GRID = [
@@ -150,7 +117,8 @@ def test_strided_and_flipped_input_views_are_read_correctly():
 @pytest.mark.parametrize("strides, pads, dilation", [((1, 1), ((1, 1), (1, 1)), (1, 1)),
                                                      ((2, 1), ((0, 2), (1, 0)), (1, 2))])
 def test_input_gradient_engines_agree_in_float32(monkeypatch, strides, pads, dilation):
-    """The compiled scatter (in chunks of images) against NumPy's per-tap col2im."""
+    """The compiled scatter (in chunks of images; Winograd for the 3x3, stride-1 case)
+    against NumPy's per-tap col2im."""
     if not jit.enabled():
         pytest.skip("Numba is not installed")
     x = rng.standard_normal((9, 24, 22, 40)).astype(np.float32)  # chunks of about 5 images
@@ -158,7 +126,25 @@ def test_input_gradient_engines_agree_in_float32(monkeypatch, strides, pads, dil
     y, cache = conv2d_forward(x, w, None, strides, pads, dilation)
     gy = rng.standard_normal(y.shape).astype(np.float32)
     gx = conv2d_backward(gy, cache)[0]
-    monkeypatch.setenv("SVERTKA_JIT", "0")
+    monkeypatch.setenv("SVERTKA_JIT", "0")  # the plan, made at forward, picks NumPy's col2im
+    _, cache = conv2d_forward(x, w, None, strides, pads, dilation)
+    assert cache.method == "im2col-numpy"
     gx_np = conv2d_backward(gy, cache)[0]
     assert gx.dtype == np.float32
     np.testing.assert_allclose(gx, gx_np, rtol=1e-4, atol=1e-4)
+
+
+def test_the_plan_names_the_implementation_that_runs(monkeypatch):
+    x1, x8 = np.zeros((1, 6, 6, 1), np.float32), np.zeros((1, 6, 6, 8), np.float32)
+    w1, w8 = np.zeros((3, 3, 1, 4), np.float32), np.zeros((3, 3, 8, 4), np.float32)
+    compiled = jit.enabled()
+    assert plan(x8, w8) == ("winograd" if compiled else "im2col-numpy")
+    assert plan(x1, w1) == ("im2col" if compiled else "im2col-numpy")
+    assert plan(x8, w8, strides=(2, 2)) == ("im2col" if compiled else "im2col-numpy")
+    assert plan(x8, w8.astype(np.float64)) == "im2col-numpy"  # mixed dtypes: NumPy
+    assert plan(x8, w8, maxpool=True) == ("winograd-maxpool" if compiled else "unfused")
+    assert plan(x1, w1, maxpool=True) == ("direct-maxpool" if compiled else "unfused")
+    assert plan(x1, w1, maxpool=True, need_gx=True) == "unfused"
+    for xs, ws in ((x1, w1), (x8, w8)):
+        y, cache = conv2d_forward(xs, ws, relu=True)
+        assert cache.method == plan(xs, ws)

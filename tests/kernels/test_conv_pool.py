@@ -1,18 +1,45 @@
-"""Fused 3x3 convolution + bias + ReLU + 2x2 max pooling (kernels.conv_pool,
-kernels.direct_jit, Winograd's pooled output transform) against the layers' maths in float64:
-inference, and training's forward with winners and its filter and bias gradients."""
+"""Fused 3x3 convolution + bias + ReLU + 2x2 max pooling (kernels.conv with ``maxpool``:
+kernels.conv_pool's direct loop, Winograd's pooled output transform) against the layers' maths
+in float64: inference, and training's forward with winners and its filter and bias gradients."""
 
 import numpy as np
 import pytest
 
+import svertka
 from svertka.kernels import conv_pool, direct_jit, jit, winograd
-from svertka.kernels.conv import gemm_backward, gemm_forward
-from svertka.kernels.conv_pool import NO_PADS
+from svertka.kernels.conv import (
+    NO_PADS,
+    conv2d_backward,
+    conv2d_forward,
+    gemm_backward,
+    gemm_forward,
+    plan,
+)
 from svertka.kernels.pool import pool2d_backward, pool2d_forward
+from svertka.ops.conv_pool import conv2d_maxpool as conv2d_maxpool_op
 
 rng = np.random.default_rng(5)
 
 compiled = pytest.mark.skipif(not jit.enabled(), reason="Numba is not installed")
+
+
+def conv2d_maxpool(x, w, b=None, pads=NO_PADS, relu=False):
+    """The fused inference pass the plan chooses."""
+    return conv2d_forward(x, w, b, pads=pads, relu=relu, for_backward=False, maxpool=True)[0]
+
+
+def train_forward(x, w, b=None, pads=NO_PADS, relu=False):
+    """The fused training pass the plan chooses when the input needs no gradient."""
+    return conv2d_forward(x, w, b, pads=pads, relu=relu, maxpool=True)
+
+
+def input_gradient(cache) -> bool:
+    """Whether the fused kernel that ran gives the input gradient (Winograd's does)."""
+    return cache.method == "winograd-maxpool"
+
+
+def trains_fused(x, w, need_gx=False) -> bool:
+    return plan(x, w, maxpool=True, need_gx=need_gx) != "unfused"
 
 
 def reference(x, w, b, pads, relu):
@@ -43,7 +70,7 @@ CASES = [
 def test_fused_matches_the_layers_in_float64(shape, pads, c_out, bias, relu):
     x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], c_out))
     b = rng.standard_normal(c_out) if bias else None
-    y = conv_pool.conv2d_maxpool(x, w, b, pads, relu)
+    y = conv2d_maxpool(x, w, b, pads, relu)
     want = reference(x, w, b, pads, relu)
     assert y.shape == want.shape
     np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
@@ -55,7 +82,7 @@ def test_float32_stays_within_float32_rounding_of_float64(channels):
     x = rng.random((5, 12, 12, channels)).astype(np.float32)
     w = (rng.standard_normal((3, 3, channels, 32)) * 0.3).astype(np.float32)
     b = (rng.standard_normal(32) * 0.1).astype(np.float32)
-    y = conv_pool.conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), relu=True)
+    y = conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), relu=True)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-5,
                                atol=1e-5)
@@ -66,7 +93,7 @@ def test_float32_stays_within_float32_rounding_of_float64(channels):
 def test_a_nan_wins_its_window_and_only_its_window(channels):
     x, w = rng.standard_normal((1, 8, 8, channels)), rng.standard_normal((3, 3, channels, 3))
     x[0, 0, 0, 0] = np.nan  # reaches the conv outputs (0..1, 0..1): pooled cell (0, 0) only
-    y = conv_pool.conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), relu=True)
+    y = conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), relu=True)
     assert np.isnan(y[0, 0, 0]).all()
     assert not np.isnan(y[0, 1:]).any() and not np.isnan(y[0, :, 1:]).any()
     np.testing.assert_array_equal(np.isnan(y), np.isnan(reference(x, w, None, ((1, 1), (1, 1)),
@@ -77,8 +104,10 @@ def test_without_compiled_kernels_the_layers_run_one_after_the_other(monkeypatch
     monkeypatch.setenv("SVERTKA_JIT", "0")
     x, w = rng.standard_normal((2, 7, 8, 3)), rng.standard_normal((3, 3, 3, 4))
     b = rng.standard_normal(4)
-    np.testing.assert_allclose(conv_pool.conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), True),
-                               reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-12)
+    assert plan(x, w, maxpool=True) == "unfused"
+    y = conv2d_maxpool_op(*(svertka.Tensor(a) for a in (x, w, b)), ((1, 1), (1, 1)), "relu")
+    np.testing.assert_allclose(y.numpy(), reference(x, w, b, ((1, 1), (1, 1)), True),
+                               rtol=1e-12)
 
 
 @compiled
@@ -91,7 +120,7 @@ def test_each_channel_count_goes_to_its_kernel(monkeypatch):
                         lambda *a, **k: calls.append("winograd") or real_winograd(*a, **k))
     for c in (1, 8):
         x, w = rng.standard_normal((2, 6, 6, c)), rng.standard_normal((3, 3, c, 2))
-        conv_pool.conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), True)
+        conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), True)
     assert calls == ["direct", "winograd"]
 
 
@@ -103,7 +132,7 @@ def test_slices_and_passes_give_the_same_values(monkeypatch, split_batches, thre
     for c in (2, 8):
         x, w = rng.standard_normal((7, 6, 7, c)), rng.standard_normal((3, 3, c, 4))
         b = rng.standard_normal(4)
-        np.testing.assert_allclose(conv_pool.conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), True),
+        np.testing.assert_allclose(conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), True),
                                    reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-12,
                                    atol=1e-12)
 
@@ -114,7 +143,7 @@ def test_direct_loop_on_an_empty_batch_and_too_small_maps():
     empty = np.empty((0, 2, 2, 3))
     direct_jit.conv3x3_maxpool(np.zeros((0, 6, 6, 2)), w, b, True, empty,
                                np.empty((0, 0, 0, 0), np.int32))
-    assert conv_pool.conv2d_maxpool(rng.standard_normal((2, 3, 3, 2)), w).shape == (2, 0, 0, 3)
+    assert conv2d_maxpool(rng.standard_normal((2, 3, 3, 2)), w).shape == (2, 0, 0, 3)
 
 
 # -- training: winners recorded, and the gradients they route ----------------------------------
@@ -135,18 +164,17 @@ def reference_gradients(x, w, b, pads, relu, gp):
 
 def winners(cache):
     """The (N, PH, PW, C_out) winners array of either kernel's training cache."""
-    method, data = cache
-    return data[-1] if method == "winograd" else data[1]
+    return cache.won
 
 
 def check_training(x, w, b, pads, relu, gp=None, rtol=1e-10):
     """train_forward and train_backward against the float64 layers; returns the cache."""
-    y, cache = conv_pool.train_forward(x, w, b, pads, relu)
+    y, cache = train_forward(x, w, b, pads, relu)
     np.testing.assert_allclose(y, reference(x, w, b, pads, relu), rtol=rtol, atol=rtol)
     gp = rng.standard_normal(y.shape) if gp is None else gp
-    need_gx = conv_pool.input_gradient(cache)
+    need_gx = input_gradient(cache)
     assert need_gx == (x.shape[3] >= 8)
-    gx, gw, gb = conv_pool.train_backward(gp, cache, need_gx=need_gx)
+    gx, gw, gb = conv2d_backward(gp, cache, need_gx=need_gx)
     want_gx, want_gw, want_gb = reference_gradients(x, w, b, pads, relu, gp)
     np.testing.assert_allclose(gw, want_gw, rtol=rtol, atol=rtol)
     if need_gx:
@@ -175,9 +203,9 @@ def test_float32_training_gradients_stay_within_float32_rounding(channels):
     x = rng.random((6, 14, 14, channels)).astype(np.float32)
     w = (rng.standard_normal((3, 3, channels, 16)) * 0.3).astype(np.float32)
     b = (rng.standard_normal(16) * 0.1).astype(np.float32)
-    y, cache = conv_pool.train_forward(x, w, b, ((1, 1), (1, 1)), relu=True)
+    y, cache = train_forward(x, w, b, ((1, 1), (1, 1)), relu=True)
     gp = rng.standard_normal(y.shape).astype(np.float32)
-    gx, gw, gb = conv_pool.train_backward(gp, cache, need_gx=channels >= 8)
+    gx, gw, gb = conv2d_backward(gp, cache, need_gx=channels >= 8)
     assert y.dtype == gw.dtype == gb.dtype == np.float32
     want_gx, want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), True, gp)
     for got, want in ((gw, want_gw), (gb, want_gb)) + (((gx, want_gx),) if channels >= 8 else ()):
@@ -204,10 +232,10 @@ def test_ties_send_the_gradient_to_the_first_cell_and_relu_stops_it_at_zero(chan
 def test_a_nan_window_wins_its_pool_and_its_gradients_are_those_of_the_layers(channels):
     x, w = rng.standard_normal((1, 8, 8, channels)), rng.standard_normal((3, 3, channels, 3))
     x[0, 0, 0, 0] = np.nan  # reaches the conv outputs (0..1, 0..1): pooled cell (0, 0) only
-    y, cache = conv_pool.train_forward(x, w, None, ((1, 1), (1, 1)), relu=True)
+    y, cache = train_forward(x, w, None, ((1, 1), (1, 1)), relu=True)
     assert np.isnan(y[0, 0, 0]).all() and (winners(cache)[0, 0, 0] == 4).all()
     gp = rng.standard_normal(y.shape)
-    _, gw, _ = conv_pool.train_backward(gp, cache)
+    _, gw, _ = conv2d_backward(gp, cache, need_gx=False)
     # NaN * 0 is NaN, in the fused loops as in the unfused GEMM: the filter taps that saw
     # the NaN pixel get NaN. Winograd's transformed filter gradient then mixes the taps (as
     # the unfused Winograd convolution does): more of them are NaN, the rest are equal.
@@ -234,21 +262,21 @@ def test_training_slices_and_passes_give_the_same_values(monkeypatch, split_batc
 @pytest.mark.parametrize("channels", [2, 8])
 def test_training_on_an_empty_batch_gives_zero_gradients(channels):
     w, b = rng.standard_normal((3, 3, channels, 3)), rng.standard_normal(3)
-    y, cache = conv_pool.train_forward(np.zeros((0, 6, 6, channels)), w, b, ((1, 1), (1, 1)),
+    y, cache = train_forward(np.zeros((0, 6, 6, channels)), w, b, ((1, 1), (1, 1)),
                                        True)
     assert y.shape == (0, 3, 3, 3)
-    _, gw, gb = conv_pool.train_backward(np.zeros(y.shape), cache)
+    _, gw, gb = conv2d_backward(np.zeros(y.shape), cache, need_gx=False)
     assert gw.shape == w.shape and not gw.any() and gb.shape == (3,) and not gb.any()
 
 
 def test_training_fuses_3x3_filters_of_one_float_dtype_with_numba(monkeypatch):
     w1, w8 = np.zeros((3, 3, 1, 4), np.float32), np.zeros((3, 3, 8, 4), np.float32)
     x1, x8 = np.zeros((1, 6, 6, 1), np.float32), np.zeros((1, 6, 6, 8), np.float32)
-    assert conv_pool.trains_fused(x1, w1) == conv_pool.trains_fused(x8, w8) == jit.enabled()
-    assert conv_pool.trains_fused(x8, w8, need_gx=True) == jit.enabled()
-    assert not conv_pool.trains_fused(x1, w1, need_gx=True)  # the direct loop has no gx
-    assert not conv_pool.trains_fused(x1, w1.astype(np.float64))
-    assert not conv_pool.trains_fused(x1, np.zeros((5, 5, 1, 4), np.float32))
+    assert trains_fused(x1, w1) == trains_fused(x8, w8) == jit.enabled()
+    assert trains_fused(x8, w8, need_gx=True) == jit.enabled()
+    assert not trains_fused(x1, w1, need_gx=True)  # the direct loop has no gx
+    assert not trains_fused(x1, w1.astype(np.float64))
+    assert not trains_fused(x1, np.zeros((5, 5, 1, 4), np.float32))
     monkeypatch.setenv("SVERTKA_JIT", "0")
-    assert not conv_pool.trains_fused(x1, w1)
-    assert not conv_pool.trains_fused(x8, w8)
+    assert not trains_fused(x1, w1)
+    assert not trains_fused(x8, w8)

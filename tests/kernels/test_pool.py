@@ -7,8 +7,10 @@ from svertka.kernels import jit
 from svertka.kernels.pool import (
     global_pool2d_backward,
     global_pool2d_forward,
+    plan,
     pool2d_backward,
     pool2d_forward,
+    pool2d_naive,
     window_counts,
 )
 from svertka.kernels.shapes import resolve_padding
@@ -33,40 +35,6 @@ def distinct(*shape):
     return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 - 1.0
 
 
-def naive_pool(x, pool, strides, pads, mode, gy):
-    """Loop reference: forward y and the input gradient for upstream gradient gy.
-
-    Windows are clipped to the input, which is the same as padding with cells that never win
-    (max/min), add nothing (sum) and are not counted (avg). Ties go to the first element.
-    """
-    n, h, w, c = x.shape
-    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = pool, strides, pads
-    oh = (h + top + bottom - kh) // sh + 1
-    ow = (w + left + right - kw) // sw + 1
-    y = np.zeros((n, oh, ow, c))
-    gx = np.zeros(x.shape)
-    for b in range(n):
-        for p in range(oh):
-            for q in range(ow):
-                r0, c0 = p * sh - top, q * sw - left
-                rows = range(max(r0, 0), min(r0 + kh, h))
-                cols = range(max(c0, 0), min(c0 + kw, w))
-                for ch in range(c):
-                    cells = [(r, s) for r in rows for s in cols]  # row-major
-                    vals = [x[b, r, s, ch] for r, s in cells]
-                    g = gy[b, p, q, ch]
-                    if mode in ("max", "min"):
-                        k = int(np.argmax(vals) if mode == "max" else np.argmin(vals))
-                        y[b, p, q, ch] = vals[k]
-                        gx[b, cells[k][0], cells[k][1], ch] += g
-                    else:
-                        scale = 1.0 if mode == "sum" else 1.0 / len(cells)
-                        y[b, p, q, ch] = sum(vals) * scale
-                        for r, s in cells:
-                            gx[b, r, s, ch] += g * scale
-    return y, gx
-
-
 CONFIGS = [
     # (input H, W), pool, strides, padding
     ((4, 4), (2, 2), (2, 2), "valid"),  # windows tile the map exactly
@@ -89,7 +57,7 @@ def test_kernel_matches_naive_loops(mode, size, pool, strides, padding):
     pads = resolve_padding(padding, size, pool, strides)
     y, cache = pool2d_forward(x, pool, strides, pads, mode)
     gy = rng.standard_normal(y.shape)
-    y_ref, gx_ref = naive_pool(x, pool, strides, pads, mode, gy)
+    y_ref, gx_ref = pool2d_naive(x, pool, strides, pads, mode, gy)
     np.testing.assert_allclose(y, y_ref, atol=1e-12)
     np.testing.assert_allclose(pool2d_backward(gy, cache), gx_ref, atol=1e-12)
 
@@ -101,7 +69,7 @@ def test_ties_send_gradient_to_first_element_in_row_major_order(mode):
     y, cache = pool2d_forward(x, (2, 2), (1, 1), ((0, 0), (0, 0)), mode)
     gx = pool2d_backward(np.ones(y.shape), cache)
     np.testing.assert_array_equal(gx[0, :, :, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
-    y_ref, gx_ref = naive_pool(x, (2, 2), (1, 1), ((0, 0), (0, 0)), mode, np.ones(y.shape))
+    y_ref, gx_ref = pool2d_naive(x, (2, 2), (1, 1), ((0, 0), (0, 0)), mode, np.ones(y.shape))
     np.testing.assert_array_equal(gx, gx_ref)
 
 
@@ -142,7 +110,7 @@ def test_global_pooling_matches_naive_loops(mode):
     y, cache = global_pool2d_forward(x, mode)
     gy = rng.standard_normal(y.shape)
     gx = global_pool2d_backward(gy, cache)
-    y_ref, gx_ref = naive_pool(x, (3, 4), (1, 1), ((0, 0), (0, 0)), mode, gy[:, None, None, :])
+    y_ref, gx_ref = pool2d_naive(x, (3, 4), (1, 1), ((0, 0), (0, 0)), mode, gy[:, None, None, :])
     np.testing.assert_allclose(y, y_ref[:, 0, 0, :], atol=1e-12)
     np.testing.assert_allclose(gx, gx_ref, atol=1e-12)
     if mode == "max":
@@ -151,8 +119,10 @@ def test_global_pooling_matches_naive_loops(mode):
 
 @pytest.mark.parametrize("mode", ["max", "min"])
 def test_the_engine_in_use_is_the_one_asked_for(engine, mode):
-    _, cache = pool2d_forward(distinct(1, 4, 4, 2), (2, 2), (2, 2), ((0, 0), (0, 0)), mode)
-    assert ("won" in cache) == (engine == "jit")
+    x = distinct(1, 4, 4, 2)
+    _, cache = pool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), mode)
+    assert cache.path.startswith("compiled") == (engine == "jit")
+    assert cache.path == plan(x, (2, 2), (2, 2), ((0, 0), (0, 0)), mode)
 
 
 @pytest.mark.parametrize("mode", ["max", "min"])
@@ -189,4 +159,4 @@ def test_inference_forward_gives_the_training_values(engine, mode, size, pool, s
     y, cache = pool2d_forward(x, pool, strides, pads, mode, for_backward=False)
     np.testing.assert_array_equal(y, pool2d_forward(x, pool, strides, pads, mode)[0])
     compiled = engine == "jit" and pool == strides == (2, 2) and padding == "valid"
-    assert ("won" in cache) == compiled and cache.get("won") is None
+    assert (cache.path == "compiled-2x2-inference") == compiled and cache.won is None

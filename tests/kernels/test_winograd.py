@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from svertka.kernels import jit, winograd
-from svertka.kernels.conv import conv2d_backward, conv2d_forward, gemm_backward, gemm_forward
+from svertka.kernels.conv import (
+    conv2d_backward,
+    conv2d_forward,
+    gemm_backward,
+    gemm_forward,
+    plan,
+)
 
 rng = np.random.default_rng(21)
 
@@ -15,6 +21,11 @@ def reference(x, w, b, pads, relu):
     """im2col + GEMM in float64, the training path (tested against naive loops)."""
     f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
     return gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)[0]
+
+
+def conv3x3(x, w, b=None, pads=((0, 0), (0, 0)), relu=False, out=None):
+    """The inference convolution: Winograd's forward keeping nothing."""
+    return winograd.forward(x, w, b, pads, relu, for_backward=False, out=out)[0]
 
 
 CASES = [
@@ -32,7 +43,7 @@ CASES = [
 def test_matches_im2col_in_float64(shape, pads, bias, relu):
     x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], 5))
     b = rng.standard_normal(5) if bias else None
-    np.testing.assert_allclose(winograd.conv3x3(x, w, b, pads, relu),
+    np.testing.assert_allclose(conv3x3(x, w, b, pads, relu),
                                reference(x, w, b, pads, relu), rtol=1e-12, atol=1e-12)
 
 
@@ -40,7 +51,7 @@ def test_float32_stays_within_float32_rounding_of_float64():
     x = rng.standard_normal((4, 14, 14, 32)).astype(np.float32)
     w = (rng.standard_normal((3, 3, 32, 64)) * 0.1).astype(np.float32)
     b = rng.standard_normal(64).astype(np.float32)
-    y = winograd.conv3x3(x, w, b, ((1, 1), (1, 1)), relu=True)
+    y = conv3x3(x, w, b, ((1, 1), (1, 1)), relu=True)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-5,
                                atol=1e-5)
@@ -50,7 +61,7 @@ def test_images_in_several_passes_and_into_a_given_array(monkeypatch):
     monkeypatch.setattr(winograd, "INFERENCE_TILES_PER_CHUNK", 10)  # 3x3 tiles: 1 per pass
     x, w = rng.standard_normal((5, 6, 6, 8)), rng.standard_normal((3, 3, 8, 4))
     out = np.full((5, 6, 6, 4), np.nan)
-    y = winograd.conv3x3(x, w, None, ((1, 1), (1, 1)), out=out)
+    y = conv3x3(x, w, None, ((1, 1), (1, 1)), out=out)
     assert y is out
     np.testing.assert_allclose(out, reference(x, w, None, ((1, 1), (1, 1)), False), rtol=1e-12,
                                atol=1e-12)
@@ -61,7 +72,7 @@ def test_pooled_forward_is_the_pooled_output_to_the_bit(shape, pads):
     x = rng.standard_normal(shape).astype(np.float32)
     w = rng.standard_normal((3, 3, shape[3], 6)).astype(np.float32)
     b = rng.standard_normal(6).astype(np.float32)
-    y = winograd.conv3x3(x, w, b, pads, relu=True)
+    y = conv3x3(x, w, b, pads, relu=True)
     n, oh, ow, c = y.shape
     windows = y[:, : oh // 2 * 2, : ow // 2 * 2].reshape(n, oh // 2, 2, ow // 2, 2, c)
     pooled, cache = winograd.forward(x, w, b, pads, True, for_backward=False, maxpool=True)
@@ -72,18 +83,18 @@ def test_pooled_forward_is_the_pooled_output_to_the_bit(shape, pads):
 def test_relu_keeps_nan_like_numpy_maximum():
     x, w = rng.standard_normal((1, 4, 4, 8)), rng.standard_normal((3, 3, 8, 2))
     x[0, 1, 1, 0] = np.nan
-    y = winograd.conv3x3(x, w, None, ((0, 0), (0, 0)), relu=True)
+    y = conv3x3(x, w, None, ((0, 0), (0, 0)), relu=True)
     assert np.isnan(y).all()  # every window sees the NaN
 
 
-def test_applies_only_where_it_computes_the_same_convolution():
+def test_planned_only_where_it_computes_the_same_convolution():
     x, w = np.zeros((1, 5, 5, 8), np.float32), np.zeros((3, 3, 8, 4), np.float32)
-    assert winograd.applies(x, w, (1, 1), (1, 1))
-    assert not winograd.applies(x, w, (2, 1), (1, 1))  # strided
-    assert not winograd.applies(x, w, (1, 1), (2, 2))  # dilated
-    assert not winograd.applies(x, np.zeros((5, 5, 8, 4), np.float32), (1, 1), (1, 1))
-    assert not winograd.applies(x[..., :1], w[:, :, :1], (1, 1), (1, 1))  # one channel
-    assert not winograd.applies(x, w.astype(np.float64), (1, 1), (1, 1))  # mixed dtypes
+    assert plan(x, w, (1, 1), (1, 1)) == "winograd"
+    assert plan(x, w, (2, 1), (1, 1)) != "winograd"  # strided
+    assert plan(x, w, (1, 1), (2, 2)) != "winograd"  # dilated
+    assert plan(x, np.zeros((5, 5, 8, 4), np.float32), (1, 1), (1, 1)) != "winograd"
+    assert plan(x[..., :1], w[:, :, :1], (1, 1), (1, 1)) != "winograd"  # one channel
+    assert plan(x, w.astype(np.float64), (1, 1), (1, 1)) != "winograd"  # mixed dtypes
 
 
 def test_inference_convolution_uses_it_with_the_training_values():

@@ -165,3 +165,21 @@ def test_parameter_checks():
         ELU(alpha=None)
     with pytest.raises(TypeError, match="GELU: argument 'approximate' must be True or False"):
         GELU(approximate="tanh")
+
+
+@pytest.mark.parametrize("name", ["swish", "silu"])
+def test_swish_by_name_in_dense_conv2d_and_activation_and_through_a_saved_config(name):
+    from svertka.layers import Activation, Conv2D
+    from svertka.ops.activations import swish
+
+    x = r(2, 5, 5, 3)
+    dense, conv = Dense(4, activation=name), Conv2D(4, 3, activation=name)
+    y_dense, y_conv = dense(x), conv(x)
+    w, b = dense.get_weights()
+    np.testing.assert_allclose(y_dense.numpy(), swish(x @ w + b).numpy(), rtol=1e-5, atol=1e-6)
+    w, b = conv.get_weights()
+    np.testing.assert_allclose(y_conv.numpy(), swish(ops.conv2d(x, w, b)).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    for layer in (dense, conv):
+        assert type(layer).from_config(layer.get_config()).get_config()["activation"] == name
+    np.testing.assert_array_equal(Activation(name)(x).numpy(), swish(x).numpy())

@@ -134,7 +134,7 @@ def test_window_is_resolved_for_the_input():
             "Conv2D: argument 'padding_mode'",
         ),
         (
-            dict(filters=8, kernel_size=3, activation="swish"),
+            dict(filters=8, kernel_size=3, activation="swoosh"),
             ValueError,
             "Conv2D: argument 'activation'",
         ),

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 import svertka
-from svertka.kernels import conv_pool, jit
+from svertka.autograd import grad_enabled
+from svertka.kernels import jit
 from svertka.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+from svertka.ops import conv_pool
 from svertka.utils import set_random_seed
 
 rng = np.random.default_rng(3)
@@ -33,16 +35,24 @@ def fused_layers(model):
             if id(node) in model._fused]
 
 
-def count_fused_calls(monkeypatch):
-    """The input channels of every fused kernel call from now on (a batch split over
-    several cores makes one call per slice)."""
+def count_fused(monkeypatch, training: bool):
+    """The input channels of every call of the fused op from now on, with gradients on
+    (``training``) or off (a batch split over several cores makes one call per slice)."""
     calls = []
     real = conv_pool.conv2d_maxpool
-    from svertka.models import fusion
 
-    monkeypatch.setattr(fusion, "conv2d_maxpool",
-                        lambda *a: calls.append(a[1].shape[2]) or real(*a))
+    def counting(x, *a):
+        if grad_enabled() == training:
+            calls.append(x.shape[3])
+        return real(x, *a)
+
+    monkeypatch.setattr(conv_pool, "conv2d_maxpool", counting)
     return calls
+
+
+def count_fused_calls(monkeypatch):
+    """The input channels of every fused inference call from now on."""
+    return count_fused(monkeypatch, training=False)
 
 
 def unfused_and_fused(model, x):
@@ -88,13 +98,7 @@ def test_other_settings_are_not_fused_and_give_the_same_output(monkeypatch, firs
 
 def count_trained_fusions(monkeypatch):
     """The input channels of every fused training op from now on."""
-    calls = []
-    from svertka.models import fusion
-
-    real = fusion.conv2d_maxpool_op
-    monkeypatch.setattr(fusion, "conv2d_maxpool_op",
-                        lambda x, *a: calls.append(x.shape[3]) or real(x, *a))
-    return calls
+    return count_fused(monkeypatch, training=True)
 
 
 def test_training_fuses_both_pairs_with_its_own_op(monkeypatch):

@@ -6,7 +6,7 @@ from helpers import check_grad, compare_torch
 
 import svertka
 from svertka import ops
-from svertka.ops.activations import ACTIVATIONS, get_activation, linear
+from svertka.ops.activations import ACTIVATIONS, get_activation, linear, swish
 
 rng = np.random.default_rng(7)
 
@@ -49,6 +49,7 @@ ELEMENTWISE = [  # (name, fn, kinks to keep the gradient check away from)
     ("gelu_tanh", lambda x: ops.gelu(x, approximate=True), ()),
     ("softplus", ops.softplus, ()),
     ("softsign", ops.softsign, (0.0,)),
+    ("swish", swish, ()),
     ("softmax", ops.softmax, ()),
     ("softmax_axis0", lambda x: ops.softmax(x, axis=0), ()),
     ("log_softmax", ops.log_softmax, ()),
@@ -88,6 +89,7 @@ TORCH_CASES = [  # (name, ours, torch's; torch functions take torch tensors)
     ("gelu_tanh", lambda x: ops.gelu(x, approximate=True), "gelu:tanh"),
     ("softplus", ops.softplus, "softplus"),
     ("softsign", ops.softsign, "softsign"),
+    ("swish", swish, "silu"),
     ("softmax", ops.softmax, "softmax:-1"),
     ("softmax_axis1", lambda x: ops.softmax(x, axis=1), "softmax:1"),
     ("log_softmax", ops.log_softmax, "log_softmax:-1"),
@@ -111,6 +113,7 @@ def _torch_fn(spec):
         "elu": lambda t: F.elu(t, alpha=args[0]),
         "softplus": F.softplus,
         "softsign": F.softsign,
+        "silu": F.silu,
         "softmax": lambda t: F.softmax(t, dim=int(args[0])),
         "log_softmax": lambda t: F.log_softmax(t, dim=int(args[0])),
         "hardtanh": lambda t: F.hardtanh(t, min_val=args[0], max_val=args[1]),
@@ -299,6 +302,8 @@ def test_get_activation_names_callables_and_none():
         "sigmoid",
         "tanh",
         "relu",
+        "swish",
+        "silu",
         "leaky_relu",
         "elu",
         "gelu",

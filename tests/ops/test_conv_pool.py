@@ -40,7 +40,7 @@ def test_filter_and_bias_gradients_match_central_differences(shape, pads, c_out,
     args = (x, w) if bias is False else (x, w, b)
     wrt = differentiable(shape, bias)
     check_grad(lambda *t: conv2d_maxpool(t[0], t[1], t[2] if len(t) > 2 else None, pads,
-                                         relu), *args, wrt=wrt)
+                                         "relu" if relu else None), *args, wrt=wrt)
 
 
 @pytest.mark.parametrize("shape, pads, c_out", CASES)
@@ -59,7 +59,7 @@ def test_matches_torch_conv_relu_maxpool(shape, pads, c_out, dtype, tol):
         y = F.relu(F.conv2d(xpad, w.permute(3, 2, 0, 1), b))
         return nchw_to_nhwc(F.max_pool2d(y, 2, 2))
 
-    compare_torch(lambda x, w, b: conv2d_maxpool(x, w, b, pads, relu=True), theirs, x, w, b,
+    compare_torch(lambda x, w, b: conv2d_maxpool(x, w, b, pads, activation="relu"), theirs, x, w, b,
                   wrt=differentiable(shape, True), atol=tol, rtol=tol)
     assert torch is not None
 
@@ -67,7 +67,7 @@ def test_matches_torch_conv_relu_maxpool(shape, pads, c_out, dtype, tol):
 def test_an_input_that_needs_a_gradient_is_refused_in_backward():
     x = svertka.Tensor(rng.standard_normal((1, 4, 4, 1)), requires_grad=True)
     w = svertka.Tensor(rng.standard_normal((3, 3, 1, 2)), requires_grad=True)
-    y = conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), relu=True)
+    y = conv2d_maxpool(x, w, None, ((1, 1), (1, 1)), activation="relu")
     with pytest.raises(RuntimeError, match="Conv2dMaxPool: the input needs a gradient, which "
                                            "the direct loop"):
         y.sum().backward()
@@ -75,8 +75,8 @@ def test_an_input_that_needs_a_gradient_is_refused_in_backward():
 
 def test_nothing_is_recorded_when_no_input_needs_a_gradient():
     x, w = rng.standard_normal((2, 6, 6, 1)), rng.standard_normal((3, 3, 1, 3))
-    y = conv2d_maxpool(svertka.Tensor(x), svertka.Tensor(w), None, ((1, 1), (1, 1)), True)
+    y = conv2d_maxpool(svertka.Tensor(x), svertka.Tensor(w), None, ((1, 1), (1, 1)), "relu")
     assert not y.requires_grad and y.creator is None
     trained = conv2d_maxpool(svertka.Tensor(x), svertka.Tensor(w, requires_grad=True), None,
-                             ((1, 1), (1, 1)), True)
+                             ((1, 1), (1, 1)), "relu")
     np.testing.assert_array_equal(y.numpy(), trained.numpy())

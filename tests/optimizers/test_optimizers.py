@@ -467,3 +467,28 @@ def test_compiled_adam_gives_the_numpy_numbers(dtype, monkeypatch):
         results.append(w.data)
     assert results[0].dtype == dtype
     np.testing.assert_allclose(results[0], results[1], rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_runs_the_maths_of_its_definition(dtype, amsgrad):
+    """optim_jit.adam (the definition, new arrays) gives the optimiser's numbers exactly on
+    the NumPy path, and to rounding on the compiled one."""
+    from svertka.kernels import optim_jit
+
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((40, 5)).astype(dtype)
+    grads = [rng.standard_normal(w0.shape).astype(dtype) for _ in range(3)]
+    w, m, v = w0, np.zeros_like(w0), np.zeros_like(w0)
+    v_max = np.zeros_like(w0) if amsgrad else None
+    for t, g in enumerate(grads, start=1):
+        w, m, v, v_max = optim_jit.adam(w, g, m, v, 0.9, 0.999, 1e-7, 0.01, t, v_max)
+    assert w.dtype == dtype
+    tensor = svertka.Tensor(w0.copy())
+    opt = optimizers.Adam(learning_rate=0.01, amsgrad=amsgrad)
+    for g in grads:
+        tensor.grad = g
+        opt.apply_gradients([tensor])
+    compiled = optim_jit.plan(w0, w0, w0, w0, amsgrad) == "compiled"
+    np.testing.assert_allclose(tensor.data, w, rtol=4 * np.finfo(dtype).eps if compiled else 0,
+                               atol=0)

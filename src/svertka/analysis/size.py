@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from svertka.checks import positive_int
-from svertka.kernels.shapes import (
+from svertka.ops.shapes import (
     conv_output_size,
     effective_kernel,
     pair,

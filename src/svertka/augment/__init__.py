@@ -27,11 +27,8 @@ Compose            a list applied in order; ``RandomApply`` (with ``p``), ``OneO
 ``get("flip,shift=0.1,rotation=15,cutout=8")`` builds a ``Compose`` from a short string (the
 names are listed in ``get``'s docstring); ``serialize``/``deserialize`` give JSON configs.
 
-Time per (128, 32, 32, 3) uint8 batch, median on one shared CPU core (NumPy 2.4; the machine's
-speed varied by up to 2x during the session): VerticalFlip 0.1 ms, HorizontalFlip 0.8, Shift 0.3,
-RandomCrop 0.2 (reflect 0.9), Rotation / Shear / Zoom / Affine 6, Brightness 0.4,
-Contrast 0.6, Saturation 1.4, Hue 7, GaussianNoise 5, Cutout 0.8; "flip,crop=4" 0.6 ms. The
-``BatchLoader`` runs them in a background thread, beside the training step.
+The ``BatchLoader`` runs them in a background thread, beside the training step (their times
+per batch: docs/performance.md).
 
 >>> import numpy as np
 >>> from svertka import augment

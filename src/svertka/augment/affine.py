@@ -10,12 +10,11 @@ Fill (``mode``): ``'zeros'`` (constant 0, Keras's ``fill_mode='constant'``) fade
 the one pixel beyond the border, as bilinear sampling of a zero-padded image does;
 ``'replicate'`` (Keras's ``'nearest'``) repeats the edge pixels.
 
-Why NumPy and not Pillow: on a (128, 32, 32, 3) uint8 batch, Pillow's ``Image.transform(AFFINE,
-BILINEAR)`` called image by image and this vectorised sampler take about the same time (6 to
-9 ms each on one shared CPU core; the two agree to 1 grey level inside the image), and the
-sampler also handles float images, any channel count and edge replication, with no optional
-dependency. The loops are over chunks of images, the 4 bilinear taps and the channels, never
-over single images or pixels.
+Why NumPy and not Pillow: Pillow's ``Image.transform(AFFINE, BILINEAR)`` called image by
+image is no faster than this vectorised sampler (docs/performance.md), and the sampler also
+handles float images, any channel count and edge replication, with no optional dependency.
+The loops are over chunks of images, the 4 bilinear taps and the channels, never over single
+images or pixels.
 """
 
 from __future__ import annotations
@@ -62,7 +61,7 @@ def warp_affine(x: np.ndarray, matrices, mode: str = "zeros") -> np.ndarray:
     grid = np.stack([rows.ravel(), cols.ravel(), np.ones(h * w, np.float32)])  # (3, HW)
     y = np.empty(x.shape, np.float64 if x.dtype == np.float64 else np.float32)
     # a few dozen images at a time: the temporaries then stay small and are reused, where
-    # fresh megabyte-sized ones cost more in page faults than the arithmetic (measured 2x)
+    # fresh megabyte-sized ones cost more in page faults than the arithmetic (docs/performance.md)
     step = max(1, _CHUNK_PIXELS // (h * w))
     for start in range(0, n, step):
         part = slice(start, start + step)

@@ -28,8 +28,6 @@ a parameter: ``Rotation(30).apply(x, {"angle": np.full(len(x), 90.0)})``.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from svertka import checks
@@ -65,12 +63,14 @@ def check_rng(rng, op: str) -> np.random.Generator:
         return rng
     if rng is None:
         return _random.generator()
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"{op}: argument 'rng' must be a numpy Generator, an int seed or None, "
-        f"received {type(rng).__name__}"
-    )
+    try:
+        seed = checks.integer(op, "rng", rng)
+    except TypeError:
+        raise TypeError(
+            f"{op}: argument 'rng' must be a numpy Generator, an int seed or None, "
+            f"received {type(rng).__name__}"
+        ) from None
+    return np.random.default_rng(seed)
 
 
 def check_number(value, op: str, arg: str, low=None, high=None, integer=False):
@@ -85,15 +85,17 @@ def check_range(value, op: str, arg: str, centre=0.0, low=None, high=None) -> tu
     """A number ``m`` as ``(centre - m, centre + m)``, or a ``(low, high)`` pair as is."""
     if isinstance(value, (tuple, list)) and len(value) == 2:
         a, b = (check_number(v, op, arg, low, high) for v in value)
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        m = check_number(value, op, arg, 0.0)
+    else:
+        try:
+            m = check_number(value, op, arg, 0.0)
+        except TypeError:
+            raise TypeError(
+                f"{op}: argument '{arg}' must be a number or a (low, high) pair, "
+                f"received {value!r}"
+            ) from None
         a, b = centre - m, centre + m
         for v in (a, b):
             check_number(v, op, arg, low, high)
-    else:
-        raise TypeError(
-            f"{op}: argument '{arg}' must be a number or a (low, high) pair, received {value!r}"
-        )
     if a > b:
         raise ValueError(f"{op}: argument '{arg}' must have low <= high, received {value!r}")
     return a, b

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from svertka.augment.base import (
@@ -29,10 +27,10 @@ class GaussianNoise(Transform):
 
     def __init__(self, std, p: float = 1.0):
         super().__init__(p)
-        if isinstance(std, numbers.Real) and not isinstance(std, bool):
-            self.std = check_number(std, "GaussianNoise", "std", 0.0, 1.0)
-        else:
+        if isinstance(std, (tuple, list)):
             self.std = check_range(std, "GaussianNoise", "std", 0.0, 0.0, 1.0)
+        else:
+            self.std = check_number(std, "GaussianNoise", "std", 0.0, 1.0)
 
     def draw(self, n, rng, shape):
         lo, hi = (self.std, self.std) if isinstance(self.std, float) else self.std

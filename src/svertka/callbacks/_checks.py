@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 from svertka import checks
@@ -49,14 +48,17 @@ def _monitor_value(owner: str, logs, monitor: str) -> float | None:
     """The monitored quantity as a float, or None (with a warning) when the logs lack it."""
     logs = logs or {}
     value = _plain(logs.get(monitor))
-    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
+    try:
+        return checks.finite_float(owner, monitor, value)
+    except ValueError:  # NaN or infinite: a real value of the quantity (NaN never improves)
+        return float(value)
+    except TypeError:
         warnings.warn(
             f"{owner}: monitor '{monitor}' is not available in the logs (available: "
             f"{sorted(logs)}); skipping this epoch",
             stacklevel=3,
         )
         return None
-    return float(value)
 
 
 def _optimizer(owner: str, model):

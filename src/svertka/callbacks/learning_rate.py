@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import inspect
-import math
-import numbers
 
+from svertka import checks
 from svertka.callbacks._checks import (
     _check_int,
     _check_number,
@@ -40,12 +39,14 @@ class ReduceLROnPlateau(Callback):
     ):
         super().__init__()
         owner = "ReduceLROnPlateau"
-        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+        try:
+            self.factor = checks.finite_float(owner, "factor", factor, 0.0, 1.0,
+                                              low_open=True, high_open=True)
+        except (TypeError, ValueError):
             raise ValueError(
                 f"{owner}: argument 'factor' must be a number in (0, 1), received {factor!r}"
-            )
+            ) from None
         self.monitor = monitor
-        self.factor = float(factor)
         self.patience = _check_int(owner, "patience", patience)
         self.verbose = verbose
         self.mode = _resolve_mode(owner, mode, monitor)
@@ -122,17 +123,14 @@ class LearningRateScheduler(Callback):
         else:
             lr = self.schedule(epoch)
         lr = _plain(lr)
-        if (
-            isinstance(lr, bool)
-            or not isinstance(lr, numbers.Real)
-            or not math.isfinite(lr)
-            or lr < 0
-        ):
+        try:
+            lr = checks.finite_float(owner, "schedule", lr, low=0.0)
+        except (TypeError, ValueError):
             raise ValueError(
                 f"{owner}: argument 'schedule' must return a finite number >= 0, "
                 f"returned {lr!r} at epoch {epoch}"
-            )
-        _optimizer(owner, self.model).learning_rate = float(lr)
+            ) from None
+        _optimizer(owner, self.model).learning_rate = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 

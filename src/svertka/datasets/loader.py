@@ -17,12 +17,12 @@ scale, mean and std together and saves them as JSON, so prediction can use the s
 from __future__ import annotations
 
 import json
-import numbers
 import queue
 import threading
 
 import numpy as np
 
+from svertka import checks
 from svertka import random as _random
 
 _CHUNK_ELEMENTS = 1 << 22  # values per chunk in channel_stats: 32 MB of float64
@@ -31,12 +31,13 @@ _CHUNK_ELEMENTS = 1 << 22  # values per chunk in channel_stats: 32 MB of float64
 def _check_scale(scale, op: str):
     if scale is None:
         return None
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale > 0:
+    try:
+        return checks.finite_float(op, "scale", scale, 0.0, low_open=True)
+    except (TypeError, ValueError):
         raise ValueError(
             f"{op}: argument 'scale' must be a positive number or None (255 maps "
             f"uint8 pixels to [0, 1]), received {scale!r}"
-        )
-    return float(scale)
+        ) from None
 
 
 def channel_stats(x, scale=None) -> tuple[np.ndarray, np.ndarray]:
@@ -199,20 +200,24 @@ def _seed_sequence(rng, op: str) -> np.random.SeedSequence:
         rng = _random.generator()
     if isinstance(rng, np.random.Generator):
         return np.random.SeedSequence(int(rng.integers(2**63)))
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.SeedSequence(int(rng))
     if isinstance(rng, np.random.SeedSequence):
         return rng
-    raise TypeError(
-        f"{op}: argument 'rng' must be a non-negative int seed, a numpy Generator "
-        f"or None, received {rng!r}"
-    )
+    try:
+        return np.random.SeedSequence(checks.non_negative_int(op, "rng", rng))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{op}: argument 'rng' must be a non-negative int seed, a numpy Generator "
+            f"or None, received {rng!r}"
+        ) from None
 
 
 def _positive_int(value, op: str, arg: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{op}: argument '{arg}' must be an int >= {low}, received {value!r}")
-    return int(value)
+    try:
+        return checks.integer(op, arg, value, low=low)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{op}: argument '{arg}' must be an int >= {low}, received {value!r}"
+        ) from None
 
 
 class BatchLoader:

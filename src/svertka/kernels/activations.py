@@ -15,8 +15,8 @@ intended result, so the kernels that can underflow run under ``np.errstate(under
 a caller running with ``np.errstate(all="raise")`` sees no error from them.
 
 Speed. Selections are written as arithmetic on masks (``gy * (x > 0)``) rather than
-``xp.where``: on NumPy, ``where`` with an unpredictable mask runs several times slower
-than a multiply, and these functions sit in every training step.
+``xp.where``, which NumPy runs several times slower with an unpredictable mask; these
+functions sit in every training step.
 """
 
 from __future__ import annotations
@@ -228,6 +228,18 @@ def sigmoid_backward(gy, x, y):
     return gy * y * (1 - y)
 
 
+@_underflow_is_zero
+def swish_forward(x):
+    return x * sigmoid_forward(x)  # x * sigmoid(x), the stable sigmoid above
+
+
+@_underflow_is_zero
+def swish_backward(gy, x, y):
+    # (x s)' = s + x s (1 - s) = s (1 + x (1 - s)), s = sigmoid(x) recomputed (PyTorch's form)
+    s = sigmoid_forward(x)
+    return gy * (s * (1 + x * (1 - s)))
+
+
 def tanh_forward(x):
     return get_array_module(x).tanh(x)
 
@@ -237,11 +249,14 @@ def tanh_backward(gy, x, y):
 
 
 def relu_forward(x):
-    return relu(x)  # compiled where Numba runs (kernels.bias_relu)
+    # max(x, 0), NaN kept: the rule kernels.rules.relu_zeroes, in the one compiled pass of
+    # kernels.bias_relu where Numba takes x (NumPy's maximum makes more passes)
+    return relu(x)
 
 
 def relu_backward(gy, x, y):
-    return relu_gate(gy, y)  # y > 0 exactly where x > 0 (NaN in neither)
+    # gy where y > 0 (kernels.rules.relu_passes; y > 0 exactly where x > 0, NaN in neither)
+    return relu_gate(gy, y)
 
 
 def leaky_relu_forward(x, alpha):

@@ -2,16 +2,15 @@
 
 Shapes: y (M, C) the product, one row per sample or output pixel; b (C,); gy like y.
 
-NumPy is slow at both. ``y += b`` broadcasts b along rows, and NumPy runs its inner loop once
-per row, C elements at a time; ``maximum(y, 0)`` with a scalar takes a non-vectorised path.
-On the notes' first convolution (64 images, y 50,176 x 32) the two took 0.8 and 1.2 ms; one
-compiled pass doing both takes 0.2 ms. Backward's ``gy * (y > 0)`` makes a boolean array and
-a second pass; the compiled gate reads both once. The NumPy versions run where Numba is not
-installed or for arrays it does not take (:func:`svertka.kernels.jit.usable`); the tests
-compare the two.
+ReLU and its gate are the rules :func:`svertka.kernels.rules.relu_zeroes` (NaN stays NaN,
+as ``numpy.maximum`` keeps it) and :func:`svertka.kernels.rules.relu_passes` (no gradient
+where y is not positive, NaN included), written once for these loops, the NumPy versions
+below and the fused convolution kernels.
 
-ReLU keeps NaN (as ``numpy.maximum`` does) and its gate passes no gradient where y is not
-positive (NaN included).
+The compiled loops exist because NumPy runs ``y += b`` one row at a time and ReLU and its
+gate as extra passes with boolean temporaries, where one compiled pass does each. The NumPy
+versions run where Numba is not installed or for arrays it does not take
+(:func:`svertka.kernels.jit.usable`); the tests compare the two.
 
 >>> import numpy as np
 >>> y = np.array([[-1.0, 2.0], [3.0, -4.0]])
@@ -23,6 +22,7 @@ from __future__ import annotations
 
 from svertka.backend import get_array_module
 from svertka.kernels.jit import jit, usable
+from svertka.kernels.rules import relu_passes, relu_zeroes
 
 
 @jit
@@ -32,7 +32,7 @@ def _bias_relu(y, b, has_bias, relu):
         for j in range(c):
             v = y[i, j] + b[j] if has_bias else y[i, j]
             if relu:
-                v = 0.0 if v < 0 else v  # NaN < 0 is False: NaN stays, as in maximum
+                v = 0.0 if relu_zeroes(v) else v
             y[i, j] = v
 
 
@@ -40,18 +40,18 @@ def _bias_relu(y, b, has_bias, relu):
 def _relu(x, out):
     for i in range(x.size):
         v = x[i]
-        out[i] = 0.0 if v < 0 else v
+        out[i] = 0.0 if relu_zeroes(v) else v
 
 
 @jit
 def _relu_gate(gy, y, out):
     for i in range(gy.size):
-        out[i] = gy[i] if y[i] > 0 else 0.0
+        out[i] = gy[i] if relu_passes(y[i]) else 0.0
 
 
 def bias_relu(y, b=None, relu: bool = False):
-    """In place on the 2-D ``y`` (M, C): ``y += b`` (when b is given), then ``max(y, 0)``
-    (when ``relu``); returns ``y``."""
+    """In place on the 2-D ``y`` (M, C): ``y += b`` (when b is given), then ReLU (when
+    ``relu``); returns ``y``."""
     if (b is None and not relu) or y.size == 0:
         return y
     if usable(y) and y.flags.c_contiguous and (b is None or b.dtype == y.dtype):
@@ -60,19 +60,18 @@ def bias_relu(y, b=None, relu: bool = False):
     if b is not None:
         y += b
     if relu:
-        get_array_module(y).maximum(y, 0, out=y)
+        get_array_module(y).copyto(y, 0, where=relu_zeroes.py_func(y))
     return y
 
 
 def relu(x):
-    """``max(x, 0)`` as a new array (NaN kept): one flat compiled pass, NumPy's ``maximum``
-    elsewhere (which takes a slow path with a scalar: 0.26 against 0.12 ms on a 32x32x16
-    map at batch 32)."""
+    """ReLU of ``x`` as a new array (NaN kept)."""
+    xp = get_array_module(x)
     if usable(x) and x.flags.c_contiguous:
-        out = get_array_module(x).empty_like(x)
+        out = xp.empty_like(x)
         _relu(x.reshape(-1), out.reshape(-1))
         return out
-    return get_array_module(x).maximum(x, 0)
+    return xp.where(relu_zeroes.py_func(x), xp.zeros((), x.dtype), x)
 
 
 def relu_gate(gy, y):
@@ -81,4 +80,4 @@ def relu_gate(gy, y):
         out = get_array_module(gy).empty_like(gy)
         _relu_gate(gy.reshape(-1), y.reshape(-1), out.reshape(-1))
         return out
-    return gy * (y > 0)
+    return gy * relu_passes.py_func(y)

@@ -1,11 +1,10 @@
 """3x3 convolution of a few channels, fused with its bias, ReLU and a 2x2 max-pool, as
 compiled loops (see :mod:`svertka.kernels.jit`), for inference and training.
 
-The first layer of an image network sees 1 (grey) or 3 (RGB) channels. Its im2col matrix
-then has K = 9 or 27 columns: the GEMM is too thin for BLAS (about 12 GFLOP/s on the notes'
-first layer, 28x28x1 -> 32 filters, where square products reach 90 per core), and its output,
-32 channels per pixel, is 32 times the input's size: the pooling that follows reads it all
-back only to keep a quarter, and in training its gradient is as large again.
+Why it exists: the first layer of an image network sees 1 (grey) or 3 (RGB) channels. Its
+im2col matrix then has K = 9 or 27 columns, a GEMM too thin for BLAS to run fast, and its
+output, C_out channels per pixel, is many times the input's size: the pooling that follows
+reads it all back only to keep a quarter, and in training its gradient is as large again.
 
 :func:`conv3x3_maxpool` computes one 2x2 pooling window at a time: the 4x4 input patch it
 needs (16 numbers per channel) is loaded once, the four outputs come out of 36 multiply-adds
@@ -13,15 +12,13 @@ per filter, with the filters innermost so that they run as vector instructions, 
 largest of the four (plus bias, then ReLU) is stored, with, in training, which cell it was.
 :func:`conv3x3_maxpool_filter_grad` is its backward for the filters and the bias: each
 window's gradient, masked by the winners into its four cells, times the four input values
-under every filter tap. On the notes' first layer, 16 images on one core: 0.3-0.4 ms
-forward and 0.4-0.6 ms backward, against 0.8 and 1.0 ms for im2col + GEMM + bias/ReLU + the
-compiled pool, and their backward.
+under every filter tap.
 
 Numbers: ``y = pool(relu(conv(x) + b))`` equals the unfused layers up to float rounding (the
 sums run over each channel's taps, then over the channels, then add the bias; BLAS orders
 them its own way). Pooling after the bias and ReLU changes nothing: ``max(v + b) = max(v) + b``
 and ``max(relu(v)) = relu(max(v))`` hold exactly in floating point, rounding being monotone.
-A NaN in a window wins it, as in the pooling kernels.
+Pooling's tie and NaN rule and ReLU are the shared rules of :mod:`svertka.kernels.rules`.
 """
 
 from __future__ import annotations
@@ -29,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from svertka.kernels.jit import jit
+from svertka.kernels.rules import maxpool_relu_2x2
 
 
 @jit
@@ -83,36 +81,12 @@ def conv3x3_maxpool(xpad, w, bias, relu, y, won):
                 if record:
                     k = won[b, i, j]
                     for o in range(co):
-                        best, cell = a0[o] + bias[o], np.int32(0)
-                        v = a1[o] + bias[o]
-                        if v > best or (v != v and best == best):
-                            best, cell = v, np.int32(1)
-                        v = a2[o] + bias[o]
-                        if v > best or (v != v and best == best):
-                            best, cell = v, np.int32(2)
-                        v = a3[o] + bias[o]
-                        if v > best or (v != v and best == best):
-                            best, cell = v, np.int32(3)
-                        if relu:
-                            out[o] = 0.0 if best < 0 else best
-                            k[o] = cell if best > 0 else np.int32(4)
-                        else:
-                            out[o] = best
-                            k[o] = cell
+                        out[o], k[o] = maxpool_relu_2x2(a0[o] + bias[o], a1[o] + bias[o],
+                                                        a2[o] + bias[o], a3[o] + bias[o], relu)
                     continue
                 for o in range(co):
-                    best = a0[o] + bias[o]
-                    v = a1[o] + bias[o]
-                    if v > best or v != v:
-                        best = v
-                    v = a2[o] + bias[o]
-                    if v > best or v != v:
-                        best = v
-                    v = a3[o] + bias[o]
-                    if v > best or v != v:
-                        best = v
-                    out[o] = (0.0 if best < 0 else best) if relu else best
-
+                    out[o] = maxpool_relu_2x2(a0[o] + bias[o], a1[o] + bias[o], a2[o] + bias[o],
+                                              a3[o] + bias[o], relu)[0]
 
 @jit
 def conv3x3_maxpool_filter_grad(xpad, gp, won, gw, gb):

@@ -3,20 +3,14 @@
 Every kernel is written in NumPy first, and that version always works. A handful of loops,
 max/min pooling for one, cost NumPy several passes over memory with boolean temporaries
 (compare, mask, multiply per window tap), where one compiled pass over the windows does the
-same work. Measured on the notes' MNIST model, batch 128, 2 cores: max pooling forward +
-backward took 12 ms in NumPy against 4.5 ms compiled.
+same work.
 
 Numba is a required dependency, so ``pip install svertka`` gives the compiled kernels. The
 NumPy versions stay: they run where Numba cannot be imported (a platform without a Numba
 wheel), where the environment variable ``SVERTKA_JIT=0`` is set, or where the arrays are not
 NumPy floats (CuPy, integer maps); the tests run both and compare them.
 
-Tried and dropped, as slower than what they would replace (batch 32, notes' model): a direct
-convolution loop for the one-channel first layer on its own (1.1 ms against im2col + GEMM's
-1.3 ms: too little to carry the extra code; fused with the pooling that follows it, at
-inference, it pays: :mod:`svertka.kernels.direct_jit`), a gathering col2im for the input
-gradient (slower than the per-tap GEMMs), and Numba's parallel loops, whose threads fought
-OpenBLAS's for the two cores (a training step took twice as long).
+What was measured, and what was tried and dropped: docs/performance.md.
 
 A ``@jit`` function is compiled on its first call for the argument types it gets (a second
 or so, once; the result is cached on disk next to the module) and runs without the GIL.
@@ -73,15 +67,15 @@ def jit(fn):
     """Compile ``fn`` with Numba on its first call (nopython, no GIL, NumPy's float
     semantics, cached on disk).
 
-    Serial on purpose: Numba's parallel loops (OpenMP threads) and OpenBLAS's threads then
-    fight over the cores; a training step of the notes' model took twice as long.
+    Serial on purpose: Numba's parallel loops (OpenMP threads) and OpenBLAS's threads would
+    fight over the cores (:mod:`svertka.parallel` splits the batch instead).
     Call a ``@jit`` function only where :func:`usable` said yes.
     """
     @functools.wraps(fn)
     def call(*args):
         if call.compiled is None:
             # error_model="numpy": x / 0 gives inf as in NumPy, no Python exception check
-            # per division, which would keep loops from vectorising (Adam: 8x slower)
+            # per division, which would keep loops from vectorising
             call.compiled = _load().njit(cache=True, nogil=True, error_model="numpy")(fn)
         return call.compiled(*args)
 
@@ -120,34 +114,24 @@ def compile_all() -> bool:
     if not enabled():
         return False
     from svertka.kernels.optim_jit import adam_update
-    from svertka.kernels.pool_jit import extreme_pool_backward, extreme_pool_forward
+    from svertka.kernels.pool import pool2d_backward, pool2d_forward
 
+    no_pads = ((0, 0), (0, 0))
     x = np.zeros((1, 2, 2, 1), np.float32)
-    geometry = ((2, 2), (2, 2), ((0, 0), (0, 0)))
-    y, taps = extreme_pool_forward(x, *geometry, (1, 1), "max")  # 2x2, stride 2
-    extreme_pool_forward(x, *geometry, (1, 1), "max", record=False)
-    extreme_pool_forward(x, (2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1), "max")  # any other
-    extreme_pool_backward(y, taps, x.shape, *geometry)
-    extreme_pool_backward(y, taps, (1, 3, 3, 1), (2, 2), (1, 1), ((0, 0), (0, 0)))  # scatter
-    from svertka.kernels import winograd
-    from svertka.kernels.bias_relu import bias_relu, relu_gate
-    from svertka.kernels.conv_jit import col2im_add
+    pool2d_forward(x, (2, 2), (2, 2), no_pads, "max", for_backward=False)  # no winners
+    for size, strides in ((2, (2, 2)), (3, (1, 1))):  # 2x2 at stride 2 (tiled), any other
+        x = np.zeros((1, size, size, 1), np.float32)
+        y, cache = pool2d_forward(x, (2, 2), strides, no_pads, "max")
+        pool2d_backward(y, cache)
+    from svertka.kernels.conv import conv2d_backward, conv2d_forward
 
-    y = np.zeros((2, 3), np.float32)
-    bias_relu(y, y[0].copy(), relu=True)
-    relu_gate(y, y)
-    col2im_add(np.zeros((1, 4), np.float32), np.zeros((1, 2, 2, 1), np.float32), (1, 1),
-               (2, 2), (1, 1), (1, 1), ((0, 0), (0, 0)))
     x, w = np.zeros((1, 3, 3, 8), np.float32), np.zeros((3, 3, 8, 1), np.float32)
-    y, cache = winograd.forward(x, w, relu=True)
-    winograd.backward(y, cache)
-    from svertka.kernels import conv_pool
-
-    conv_pool.conv2d_maxpool(x, w, relu=True)  # Winograd's pooled output transform
-    conv_pool.conv2d_maxpool(x[..., :1], w[:, :, :1], relu=True)  # the direct loop
-    for c in (1, 8):  # training: the direct loop, Winograd's pooled transforms
-        y, cache = conv_pool.train_forward(x[..., :c], w[:, :, :c], relu=True)
-        conv_pool.train_backward(y, cache, need_gx=conv_pool.input_gradient(cache))
+    for c in (1, 8):  # im2col (bias, ReLU, col2im) and the direct loop; Winograd, plain, pooled
+        xc, wc = x[..., :c], w[:, :, :c]
+        for maxpool in (False, True):
+            conv2d_forward(xc, wc, relu=True, for_backward=False, maxpool=maxpool)
+            y, cache = conv2d_forward(xc, wc, relu=True, maxpool=maxpool)
+            conv2d_backward(y, cache, need_gx=cache.method != "direct-maxpool")
     from svertka.kernels import norm_jit
     from svertka.kernels.bias_relu import relu
 

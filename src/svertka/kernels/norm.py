@@ -8,12 +8,22 @@ kernels hold no state.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from svertka.backend import get_array_module
 from svertka.kernels import norm_jit
 from svertka.kernels.jit import usable
 from svertka.kernels.sums import channel_mean, channel_sum
+
+
+class BatchNormCache(NamedTuple):
+    """What the batch-norm backward passes need from their forward."""
+
+    xhat: Any  # (..., C) the normalised input, (x - mean) * inv_std
+    inv_std: Any  # (C,) 1 / sqrt(var + eps)
+    gamma: Any  # (C,) the scale, or None
 
 
 def _compiled(a, *params) -> bool:
@@ -29,12 +39,13 @@ def batch_norm_train_forward(x, gamma, beta, eps):
 
     ``gamma`` / ``beta`` may be None (no scale / no centre). ``var`` is the biased variance
     (divided by M), as Keras and TensorFlow use for both normalising and the moving average.
-    Returns ``y, mean, var, cache`` with ``cache = (xhat, inv_std, gamma)``. The per-channel
-    sums are BLAS products (:mod:`svertka.kernels.sums`); the rest works in place. With
-    Numba, two compiled passes do it all (:mod:`svertka.kernels.norm_jit`).
+    Returns ``y, mean, var, cache``, a :class:`BatchNormCache`. The per-channel sums are
+    BLAS products (:mod:`svertka.kernels.sums`); the rest works in place. With Numba, two
+    compiled passes do it all (:mod:`svertka.kernels.norm_jit`).
     """
     if _compiled(x, gamma, beta):
-        return norm_jit.train_forward(np.ascontiguousarray(x), gamma, beta, eps)
+        y, mean, var, cache = norm_jit.train_forward(np.ascontiguousarray(x), gamma, beta, eps)
+        return y, mean, var, BatchNormCache(*cache)
     xp = get_array_module(x)
     mean = channel_mean(x)  # (C,)
     xhat = x - mean  # centred first: two-pass, no cancellation when |mean| >> std
@@ -44,7 +55,7 @@ def batch_norm_train_forward(x, gamma, beta, eps):
     y = xhat.copy() if gamma is None else xhat * gamma
     if beta is not None:
         y += beta
-    return y, mean, var, (xhat, inv_std, gamma)
+    return y, mean, var, BatchNormCache(xhat, inv_std, gamma)
 
 
 def batch_norm_train_backward(gy, cache):
@@ -68,14 +79,15 @@ def batch_norm_train_backward(gy, cache):
 
 
 def batch_norm_infer_forward(x, gamma, beta, mean, var, eps):
-    """Normalise with fixed (running) statistics: an affine map of ``x`` per channel."""
+    """Normalise with fixed (running) statistics: an affine map of ``x`` per channel; returns
+    ``y, cache``, a :class:`BatchNormCache`."""
     xp = get_array_module(x)
     inv_std = 1 / xp.sqrt(var + eps)
     xhat = (x - mean) * inv_std
     y = xhat if gamma is None else xhat * gamma
     if beta is not None:
         y = y + beta
-    return y, (xhat, inv_std, gamma)
+    return y, BatchNormCache(xhat, inv_std, gamma)
 
 
 def batch_norm_infer_backward(gy, cache):

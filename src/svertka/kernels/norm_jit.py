@@ -1,13 +1,12 @@
 """Batch normalisation in training as compiled passes (see :mod:`svertka.kernels.jit`).
 
-The NumPy version in :mod:`svertka.kernels.norm` makes seven passes over the activations
-with three temporaries in forward (centre, square, mean, scale, gamma, beta), and NumPy
-broadcasts a (C,) vector over a channels-last array slowly when C is small (its inner loop
-is one pixel's C values). Here forward is two passes (the sums of ``x - shift`` and of their
-squares; then normalise, scale and shift, writing xhat and y) and backward two (the sums of
-gy and gy * xhat; then the input gradient), over a slice of the batch per core where the
-batch is large enough (:mod:`svertka.parallel`). On the small ResNet's 32x32x16 maps at
-batch 32, forward + backward: 3.5 ms -> 0.9 ms.
+They exist because the NumPy version in :mod:`svertka.kernels.norm` makes seven passes over
+the activations with three temporaries in forward (centre, square, mean, scale, gamma,
+beta), and NumPy broadcasts a (C,) vector over a channels-last array slowly when C is small
+(its inner loop is one pixel's C values). Here forward is two passes (the sums of ``x -
+shift`` and of their squares; then normalise, scale and shift, writing xhat and y) and
+backward two (the sums of gy and gy * xhat; then the input gradient), over a slice of the
+batch per core where the batch is large enough (:mod:`svertka.parallel`).
 
 Same maths as the NumPy version: the biased variance, and
 ``gx = gamma inv_std (gy - sum(gy)/M - xhat sum(gy xhat)/M)``. The sums accumulate in
@@ -25,10 +24,9 @@ from svertka.parallel import min_samples, over_batch
 
 # A channels-last array is a run of rows of C values. Looping over the C values of one row
 # at a time leaves LLVM's vector loop no room when C is small (16 channels: the loop is all
-# prologue and remainder, and the sums ran 2.7x slower), so the kernels see the array as
-# rows of k*C values (k pixels, at least BLOCK values: 64 was still too short for the
-# sums), the per-channel vectors tiled k times to match; the pixels past the last whole
-# row of k go through the same kernels with k = 1.
+# prologue and remainder), so the kernels see the array as rows of k*C values (k pixels, at
+# least BLOCK values), the per-channel vectors tiled k times to match; the pixels past the
+# last whole row of k go through the same kernels with k = 1.
 BLOCK = 256
 
 
@@ -108,15 +106,15 @@ def _over_batch(kernel, inputs, params=(), outputs=(), sums=0):
 
 def _min_samples(a, n):
     """The fewest samples worth a thread for one pass over ``a``: these passes move memory
-    and do little arithmetic, and a thread's wake-up costs as much as about 4
-    ``WORTH_A_THREAD`` of their element operations (measured: the ResNet's 32x32x16 maps
-    at batch 32 ran slower in two slices than in one)."""
+    and do little arithmetic, so a thread's wake-up costs as much as about 4
+    ``WORTH_A_THREAD`` of their element operations."""
     return min_samples(a.size // max(n, 1) // 4)
 
 
 def train_forward(x, gamma, beta, eps):
     """:func:`svertka.kernels.norm.batch_norm_train_forward` for a C-contiguous NumPy float
-    ``x`` with at least one value per channel: same returns."""
+    ``x`` with at least one value per channel: returns ``y, mean, var`` and ``(xhat,
+    inv_std, gamma)``, the fields of its cache."""
     c, dtype = x.shape[-1], x.dtype
     m = x.size // c
     shift = x.reshape(-1, c)[0].astype(np.float64)  # a pixel of the batch: near the mean

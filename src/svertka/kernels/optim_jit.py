@@ -1,11 +1,24 @@
-"""The Adam update as one compiled pass over memory (see ``kernels/jit.py``).
+"""The Adam update: the maths as the paper writes it, then the in-place paths that run.
 
-The NumPy version in ``optimizers/adam.py`` makes about ten passes over each parameter's
-arrays (one per in-place ufunc); on the notes' model (420,000 parameters) that costs about
-1.5 ms a step. This loop reads ``w``, ``g``, ``m``, ``v`` once and writes ``w``, ``m``, ``v``
-once, with the same operations in the same order and in the arrays' own precision, so both
-versions give the same numbers. One core: splitting the 400,000-element update over two
-(:mod:`svertka.parallel`) measured no faster (0.32 against 0.31 ms a step).
+Shapes: ``w`` (a parameter), ``g`` (its gradient), ``m``, ``v`` (the moment estimates) and
+``v_max`` (AMSGrad's running maximum of ``v``) all have the same shape; ``t`` is the update
+number, 1 for the first.
+
+1. :func:`adam`, the definition on new arrays: the reference the tests use.
+2. :func:`plan`, which of the two in-place implementations runs (``Adam`` asks it).
+3. ``"compiled"`` (:func:`adam_update`): one pass that reads ``w``, ``g``, ``m``, ``v`` once
+   and writes ``w``, ``m``, ``v`` once, because the NumPy version makes about ten passes over
+   memory (one per ufunc). ``"numpy"`` (:func:`adam_numpy`): the same operations as in-place
+   ufuncs into a scratch array, for CuPy, AMSGrad and where Numba is absent; a step then
+   allocates nothing.
+
+All three apply the same operations in the same order, in the arrays' own precision.
+
+>>> import numpy as np
+>>> w, m, v = np.array([1.0, -1.0]), np.zeros(2), np.zeros(2)
+>>> w, m, v, _ = adam(w, np.array([3.0, -0.5]), m, v, 0.9, 0.999, 1e-7, lr=0.1, t=1)
+>>> np.round(w, 6).tolist()  # the first step moves each entry by about lr
+[0.9, -0.9]
 """
 
 from __future__ import annotations
@@ -14,7 +27,50 @@ import math
 
 import numpy as np
 
-from svertka.kernels.jit import jit
+from svertka.backend import get_array_module
+from svertka.kernels.jit import jit, usable
+
+
+def adam(w, g, m, v, beta_1, beta_2, epsilon, lr, t, v_max=None):
+    """One Adam step on new arrays: ``(w, m, v, v_max)`` after it (``v_max`` None without
+    AMSGrad). Nothing is modified."""
+    xp = get_array_module(w)
+    m = m + (g - m) * (1 - beta_1)  # beta_1 m + (1 - beta_1) g, rounded as torch's lerp_
+    v = v * beta_2 + (g * g) * (1 - beta_2)
+    if v_max is not None:  # AMSGrad: the largest v so far stands in for v
+        v_max = xp.maximum(v_max, v)
+    root = xp.sqrt(v if v_max is None else v_max) / math.sqrt(1 - beta_2**t)  # bias-corrected
+    w = w + m / (root + epsilon) * -(lr / (1 - beta_1**t))
+    return w, m, v, v_max
+
+
+def plan(w, g, m, v, amsgrad: bool = False) -> str:
+    """``"compiled"`` where Numba takes the arrays (contiguous NumPy arrays of one float dtype,
+    no AMSGrad), else ``"numpy"``."""
+    if not amsgrad and usable(w, g, m, v) and contiguous_alike(w, g, m, v):
+        return "compiled"
+    return "numpy"
+
+
+def adam_numpy(w, g, m, v, tmp, beta_1, beta_2, epsilon, lr, t, v_max=None) -> None:
+    """:func:`adam`'s lines as in-place ufuncs, all temporaries in ``tmp``."""
+    xp = get_array_module(w)
+    xp.subtract(g, m, out=tmp)  # m = m + (g - m) * (1 - beta_1)
+    tmp *= 1.0 - beta_1
+    m += tmp
+    v *= beta_2  # v = v * beta_2 + (g * g) * (1 - beta_2)
+    xp.multiply(g, g, out=tmp)
+    tmp *= 1.0 - beta_2
+    v += tmp
+    if v_max is not None:
+        xp.maximum(v_max, v, out=v_max)
+        v = v_max
+    xp.sqrt(v, out=tmp)  # w = w + m / (root + epsilon) * -step_size
+    tmp /= math.sqrt(1.0 - beta_2**t)
+    tmp += epsilon
+    xp.divide(m, tmp, out=tmp)
+    tmp *= -(lr / (1.0 - beta_1**t))
+    w += tmp
 
 
 @jit
@@ -29,7 +85,8 @@ def _adam(w, g, m, v, one_minus_b1, b2, one_minus_b2, root_correction, eps, neg_
 
 
 def adam_update(w, g, m, v, beta_1, beta_2, epsilon, step_size, t) -> None:
-    """In place: ``m``, ``v`` move towards ``g``, ``g**2``; ``w`` takes the Adam step.
+    """The compiled pass, in place: ``m``, ``v`` move towards ``g``, ``g**2``; ``w`` takes the
+    Adam step.
 
     All four arrays must be contiguous and of one float dtype; ``step_size`` is
     ``lr / (1 - beta_1**t)``.

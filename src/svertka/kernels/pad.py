@@ -97,22 +97,22 @@ def pad_forward(x, pads, mode: str = "zeros"):
     Returns ``x`` itself when there is nothing to pad. No cache is needed: backward reads
     the input size off the gradient's shape and ``pads``.
     """
-    (t, b), (l, r) = pads
-    if t == b == l == r == 0:
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
         return x
     xp = get_array_module(x)
-    n, h, w, c = x.shape
+    n, height, width, c = x.shape
     if mode == "zeros":  # only the border is zeroed: the core is overwritten anyway
-        y = xp.empty((n, h + t + b, w + l + r, c), dtype=x.dtype)
-        y[:, :t] = 0
-        y[:, t + h :] = 0
-        y[:, t : t + h, :l] = 0
-        y[:, t : t + h, l + w :] = 0
-        y[:, t : t + h, l : l + w] = x
+        y = xp.empty((n, height + top + bottom, width + left + right, c), dtype=x.dtype)
+        y[:, :top] = 0
+        y[:, top + height :] = 0
+        y[:, top : top + height, :left] = 0
+        y[:, top : top + height, left + width :] = 0
+        y[:, top : top + height, left : left + width] = x
         return y
-    ih = xp.asarray(pad_index(h, t, b, mode))
-    iw = xp.asarray(pad_index(w, l, r, mode))
-    return x.take(ih, axis=1).take(iw, axis=2)
+    rows = xp.asarray(pad_index(height, top, bottom, mode))
+    cols = xp.asarray(pad_index(width, left, right, mode))
+    return x.take(rows, axis=1).take(cols, axis=2)
 
 
 def pad_backward(gy, pads, mode: str = "zeros"):
@@ -122,14 +122,14 @@ def pad_backward(gy, pads, mode: str = "zeros"):
     to its source. The axes are undone in the reverse order of forward (width, then height),
     so a corner pixel's gradient travels along both folds.
     """
-    (t, b), (l, r) = pads
-    if t == b == l == r == 0:
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
         return gy
-    h, w = gy.shape[1] - t - b, gy.shape[2] - l - r
+    height, width = gy.shape[1] - top - bottom, gy.shape[2] - left - right
     if mode == "zeros":
-        return gy[:, t : t + h, l : l + w].copy()
-    g = _fold_axis(gy, pad_index(w, l, r, mode), l, w, axis=2)
-    return _fold_axis(g, pad_index(h, t, b, mode), t, h, axis=1)
+        return gy[:, top : top + height, left : left + width].copy()
+    g = _fold_axis(gy, pad_index(width, left, right, mode), left, width, axis=2)
+    return _fold_axis(g, pad_index(height, top, bottom, mode), top, height, axis=1)
 
 
 def _fold_axis(g, index, before: int, size: int, axis: int):

@@ -33,8 +33,8 @@ from svertka.checks import integer
 
 
 def pair(value, op: str, arg: str, minimum: int = 1) -> tuple[int, int]:
-    """Normalise an int (of any integer type) or a pair of ints to ``(h, w)``, each at least
-    ``minimum``."""
+    """Normalise an int (of any integer type) or a pair of ints to ``(height, width)``, each
+    at least ``minimum``."""
     if isinstance(value, Sequence) and not isinstance(value, str):
         items = tuple(value) if len(value) == 2 else ()
     else:

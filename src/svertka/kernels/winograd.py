@@ -29,37 +29,46 @@ gradient, through the ReLU gate when fused):
 so the filter gradient reuses the V kept from forward (16 values per 4 input pixels, where
 im2col keeps 9 per pixel), and all three products have 16/36 of im2col's arithmetic.
 The transforms' entries are 0, +-1 and +-1/2, so rounding stays at float32's level (the
-tests compare with float64 im2col). ReLU's ``0 if v < 0`` keeps NaN, as ``numpy.maximum``
-does.
+tests compare with float64 im2col). ReLU and its gate are the shared rules of
+:mod:`svertka.kernels.rules`.
 
-Measured on the notes' second convolution (32 -> 64 channels, 14x14), in a training step of
-the notes' model on two cores: 19.5 ms against 22.0 with im2col at batch 32, 53.7 against
-62.2 at batch 128. (Tried before: Winograd for the forward and the input gradient only, the
-window matrix rebuilt for the filter gradient: no faster than im2col.)
+Why it exists: a 3x3, stride-1 convolution of many channels does 16/36 of im2col's
+multiplications and reads its input once instead of copying every window nine times; which
+convolutions run it is decided by :func:`svertka.kernels.conv.plan`.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from svertka.kernels import winograd_jit as tiles
-from svertka.kernels.jit import usable
+from svertka.kernels.shapes import conv_output_size
 from svertka.parallel import min_samples, over_batch
 
-# 2x2 output tiles per pass: the pass's transformed arrays stay in cache. Inference, which
-# keeps no V and has no backward pass to share the cache with, measured best with larger ones
-# (notes' model, batch 1,000: 256 about 8% faster than 128; training: 128 best).
+# 2x2 output tiles per pass, so that the pass's transformed arrays stay in cache; inference,
+# which keeps no V and shares the cache with no backward pass, runs best with larger passes
+# (docs/performance.md).
 TILES_PER_CHUNK = 128
 INFERENCE_TILES_PER_CHUNK = 256
+# the fewest input channels for which the 16 GEMMs over C pay for the transforms
+MIN_CHANNELS = 8
 
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 
 
-def applies(x, w, strides, dilation) -> bool:
-    """Whether Winograd can run: 3x3 filters, stride 1, no dilation, NumPy floats of one
-    dtype, and enough input channels for the GEMMs to pay (C >= 8)."""
-    return (w.shape[:2] == (3, 3) and tuple(strides) == (1, 1) and tuple(dilation) == (1, 1)
-            and x.shape[3] >= 8 and usable(x, w) and x.dtype == w.dtype)
+class WinogradCache(NamedTuple):
+    """What :func:`backward` needs from :func:`forward`."""
+
+    method: str  # 'winograd', or 'winograd-maxpool' when the output was pooled
+    v: np.ndarray  # (16, tiles, C) the transformed input patches, for gw
+    u: np.ndarray  # (16, C, C_out) the transformed filters, for gx
+    x_shape: tuple  # (N, H, W, C)
+    pads: tuple  # ((top, bottom), (left, right))
+    has_bias: bool
+    relu_y: np.ndarray | None  # y, whose sign gates the gradient, after an unpooled ReLU
+    won: np.ndarray | None  # (N, PH, PW, C_out) int32 pooling winners, when pooled
 
 
 def filter_transform(w):
@@ -82,7 +91,8 @@ def filter_gradient(du):
 def _geometry(x_shape, pads):
     """(OH, OW, tiles_h, tiles_w) of a 3x3, stride-1 convolution of x with ``pads``."""
     (top, bottom), (left, right) = pads
-    oh, ow = x_shape[1] + top + bottom - 2, x_shape[2] + left + right - 2
+    oh = conv_output_size(x_shape[1], 3, padding=top + bottom)
+    ow = conv_output_size(x_shape[2], 3, padding=left + right)
     return oh, ow, (oh + 1) // 2, (ow + 1) // 2
 
 
@@ -97,8 +107,7 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     """``y = conv(x, w) + b`` (then ReLU when ``relu``) for 3x3 filters, stride 1, zero
     padding ``pads``; the same values as im2col + GEMM up to float rounding. Written into
     ``out`` (N, OH, OW, C_out) when given. Returns ``(y, cache)``; cache is None without
-    ``for_backward``, else what :func:`backward` needs (V, U, x's shape, pads, whether there
-    is a bias, y when ``relu``, the pooling winners when ``maxpool``).
+    ``for_backward``, else a :class:`WinogradCache`.
 
     ``maxpool=True`` returns y max-pooled over 2x2 windows at stride 2, (N, OH // 2, OW // 2,
     C_out): a tile's 2x2 outputs are exactly one pooling window, so the output transform
@@ -141,8 +150,9 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     over_batch(run, n, min_samples(16 * per_image * c * c_out), xp=np)
     if not for_backward:
         return y, None
-    gate = None if maxpool or not relu else y
-    return y, (v_all, u, x.shape, pads, b is not None, gate, won if maxpool else None)
+    return y, WinogradCache("winograd-maxpool" if maxpool else "winograd", v_all, u, x.shape,
+                            pads, b is not None, y if relu and not maxpool else None,
+                            won if maxpool else None)
 
 
 def backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
@@ -155,7 +165,8 @@ def backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
     by 16 GEMMs each, and the input-gradient transform onto its images of gx; the slices'
     dU and gb are summed.
     """
-    v_all, u, x_shape, pads, has_b, relu_y, won = cache
+    v_all, u, x_shape, pads, relu_y, won = (cache.v, cache.u, cache.x_shape, cache.pads,
+                                            cache.relu_y, cache.won)
     n, _, _, c_out = gy.shape
     c = x_shape[3]
     _, _, tiles_h, tiles_w = _geometry(x_shape, pads)
@@ -187,10 +198,6 @@ def backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
 
     parts = over_batch(run, n, min_samples(16 * per_image * c * c_out), xp=np)
     gw = filter_gradient(sum(p[0] for p in parts)) if need_gw else None
-    gb = sum(p[1] for p in parts) if has_b else None
+    gb = sum(p[1] for p in parts) if cache.has_bias else None
     return gx, gw, gb
 
-
-def conv3x3(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, out=None):
-    """The inference convolution: :func:`forward` keeping nothing; returns y."""
-    return forward(x, w, b, pads, relu, for_backward=False, out=out)[0]

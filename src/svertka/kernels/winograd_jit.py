@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from svertka.kernels.jit import jit
+from svertka.kernels.rules import maxpool_relu_2x2, relu_passes, relu_zeroes
 
 
 @jit
@@ -85,12 +86,12 @@ def output_transform(m, bias, relu, tiles_h, tiles_w, y):
                     left = y[b, i + a, j]
                     for o in range(c_out):
                         val = s0[o] + s1[o] + s2[o] + bias[o]
-                        left[o] = (0.0 if val < 0 else val) if relu else val
+                        left[o] = (0.0 if relu_zeroes(val) else val) if relu else val
                     if j + 1 < ow:
                         right = y[b, i + a, j + 1]
                         for o in range(c_out):
                             val = s1[o] - s2[o] - s3[o] + bias[o]
-                            right[o] = (0.0 if val < 0 else val) if relu else val
+                            right[o] = (0.0 if relu_zeroes(val) else val) if relu else val
                 t += 1
 
 
@@ -118,46 +119,24 @@ def output_transform_maxpool(m, bias, relu, tiles_h, tiles_w, y, won):
                 if record:
                     k = won[b, ti, tj]
                     for o in range(c_out):
-                        r0, r1 = m0[o] + m4[o] + m8[o], m1[o] + m5[o] + m9[o]
+                        r0, r1 = m0[o] + m4[o] + m8[o], m1[o] + m5[o] + m9[o]  # A^T m, row 0
                         r2, r3 = m2[o] + m6[o] + m10[o], m3[o] + m7[o] + m11[o]
-                        s0, s1 = m4[o] - m8[o] - m12[o], m5[o] - m9[o] - m13[o]
+                        s0, s1 = m4[o] - m8[o] - m12[o], m5[o] - m9[o] - m13[o]  # row 1
                         s2, s3 = m6[o] - m10[o] - m14[o], m7[o] - m11[o] - m15[o]
-                        best, cell = r0 + r1 + r2 + bias[o], np.int32(0)
-                        v = r1 - r2 - r3 + bias[o]
-                        if v > best or (v != v and best == best):
-                            best, cell = v, np.int32(1)
-                        v = s0 + s1 + s2 + bias[o]
-                        if v > best or (v != v and best == best):
-                            best, cell = v, np.int32(2)
-                        v = s1 - s2 - s3 + bias[o]
-                        if v > best or (v != v and best == best):
-                            best, cell = v, np.int32(3)
-                        if relu:
-                            out[o] = 0.0 if best < 0 else best
-                            k[o] = cell if best > 0 else np.int32(4)
-                        else:
-                            out[o] = best
-                            k[o] = cell
+                        out[o], k[o] = maxpool_relu_2x2(  # (A^T m) A: the block's four cells
+                            r0 + r1 + r2 + bias[o], r1 - r2 - r3 + bias[o],
+                            s0 + s1 + s2 + bias[o], s1 - s2 - s3 + bias[o], relu)
                     t += 1
                     continue
                 for o in range(c_out):
-                    r0, r1 = m0[o] + m4[o] + m8[o], m1[o] + m5[o] + m9[o]  # A^T m, row 0
+                    r0, r1 = m0[o] + m4[o] + m8[o], m1[o] + m5[o] + m9[o]
                     r2, r3 = m2[o] + m6[o] + m10[o], m3[o] + m7[o] + m11[o]
-                    s0, s1 = m4[o] - m8[o] - m12[o], m5[o] - m9[o] - m13[o]  # row 1
+                    s0, s1 = m4[o] - m8[o] - m12[o], m5[o] - m9[o] - m13[o]
                     s2, s3 = m6[o] - m10[o] - m14[o], m7[o] - m11[o] - m15[o]
-                    best = r0 + r1 + r2 + bias[o]  # (A^T m) A: the block's four cells
-                    v = r1 - r2 - r3 + bias[o]
-                    if v > best or v != v:
-                        best = v
-                    v = s0 + s1 + s2 + bias[o]
-                    if v > best or v != v:
-                        best = v
-                    v = s1 - s2 - s3 + bias[o]
-                    if v > best or v != v:
-                        best = v
-                    out[o] = (0.0 if best < 0 else best) if relu else best
+                    out[o] = maxpool_relu_2x2(r0 + r1 + r2 + bias[o], r1 - r2 - r3 + bias[o],
+                                              s0 + s1 + s2 + bias[o], s1 - s2 - s3 + bias[o],
+                                              relu)[0]
                 t += 1
-
 
 @jit
 def grad_output_transform(gy, y, relu, won, tiles_h, tiles_w, dm, gb):
@@ -193,7 +172,7 @@ def grad_output_transform(gy, y, relu, won, tiles_h, tiles_w, dm, gb):
                             if relu:
                                 yv = y[b, i, j]
                                 for o in range(co):
-                                    v = src[o] if yv[o] > 0 else 0.0
+                                    v = src[o] if relu_passes(yv[o]) else 0.0
                                     gv[o] = v
                                     gb[o] += v
                             else:

@@ -13,7 +13,7 @@ tables cannot be saved and says so at ``get_config`` time.
 from __future__ import annotations
 
 from svertka import checks, initializers, ops, regularizers
-from svertka.kernels.shapes import (
+from svertka.ops.shapes import (
     check_window_fits,
     conv_output_size,
     effective_kernel,
@@ -173,11 +173,11 @@ def window_output_shape(
 ) -> tuple:
     """``(N, OH, OW, C)`` after a sliding window, checking that the window fits; an unknown
     (None) height or width stays unknown."""
-    n, h, w, c = image_shape(layer, input_shape)
+    n, height, width, c = image_shape(layer, input_shape)
     # an unknown axis is checked as if it were exactly one window long: that always fits
     size_hw = tuple(
         effective_kernel(kernel_hw[a], dilation_hw[a]) if s is None else s
-        for a, s in enumerate((h, w))
+        for a, s in enumerate((height, width))
     )
     pads = resolve_padding(padding, size_hw, kernel_hw, strides_hw, dilation_hw, layer)
     check_window_fits(size_hw, pads, kernel_hw, dilation_hw, layer, arg)
@@ -185,7 +185,7 @@ def window_output_shape(
         None
         if s is None
         else conv_output_size(s, kernel_hw[a], strides_hw[a], dilation_hw[a], sum(pads[a]))
-        for a, s in enumerate((h, w))
+        for a, s in enumerate((height, width))
     )
     return n, oh, ow, c if channels is None else channels
 

@@ -8,8 +8,6 @@ ones are also ``Activation('sigmoid')`` etc. Each wraps the function of ``svertk
 
 from __future__ import annotations
 
-import numbers
-
 from svertka import checks, ops
 from svertka.layers import _args
 from svertka.layers.base import Layer
@@ -92,20 +90,16 @@ class PReLU(Layer):
         op = "PReLU"
         self.alpha_initializer = _args.initializer(op, "alpha_initializer", alpha_initializer)
         self.alpha_regularizer = _args.regularizer(op, "alpha_regularizer", alpha_regularizer)
-        if isinstance(shared_axes, numbers.Integral) and not isinstance(shared_axes, bool):
-            shared_axes = [shared_axes]
-        if shared_axes is not None and not (
-            isinstance(shared_axes, (list, tuple))
-            and all(
-                isinstance(a, numbers.Integral) and not isinstance(a, bool) and a >= 1
-                for a in shared_axes
-            )
-        ):
-            raise ValueError(
-                f"PReLU: argument 'shared_axes' must be None or a list of axes "
-                f">= 1 (0 is the batch axis), received {shared_axes!r}"
-            )
-        self.shared_axes = None if shared_axes is None else [int(a) for a in shared_axes]
+        if shared_axes is not None:
+            axes = shared_axes if isinstance(shared_axes, (list, tuple)) else [shared_axes]
+            try:
+                shared_axes = [checks.integer(op, "shared_axes", a, low=1) for a in axes]
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"PReLU: argument 'shared_axes' must be None or a list of axes "
+                    f">= 1 (0 is the batch axis), received {shared_axes!r}"
+                ) from None
+        self.shared_axes = shared_axes
         super().__init__(**kwargs)
 
     def _alpha_shape(self, input_shape) -> tuple:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from svertka import checks, ops
-from svertka.kernels.pad import check_mode, check_pad_fits
-from svertka.kernels.shapes import pair, resolve_padding
+from svertka.autograd import Tensor, grad_enabled
 from svertka.layers import _args
 from svertka.layers.base import Layer
+from svertka.ops import conv_pool
+from svertka.ops.shapes import check_mode, check_pad_fits, pair, resolve_padding
 
 
 class Conv2D(Layer):
@@ -18,7 +19,7 @@ class Conv2D(Layer):
     padding pixel at the bottom/right (as Keras). ``padding`` is also an int, a pair or
     ``((top, bottom), (left, right))``; ``padding_mode`` fills it with 'zeros', 'replicate',
     'reflect', 'symmetric' or 'circular' (see ``svertka.ops.conv2d``). ``call`` is one
-    ``ops.conv2d`` with the bias fused, then the activation.
+    ``ops.conv2d`` with the bias and the activation.
 
     >>> import numpy as np
     >>> conv = Conv2D(32, (3, 3), padding="same", activation="relu")
@@ -117,18 +118,20 @@ class Conv2D(Layer):
         )
 
     def call(self, inputs, training: bool = False):
-        fuse = self._activation is ops.relu  # ReLU runs inside the convolution op
-        y = ops.conv2d(
-            inputs,
-            self.kernel,
-            self.bias,
-            self.strides,
-            self.padding,
-            self.padding_mode,
-            self.dilation_rate,
-            relu=fuse,
-        )
-        return y if self._activation is None or fuse else self._activation(y)
+        return ops.conv2d(inputs, self.kernel, self.bias, self.strides, self.padding,
+                          self.padding_mode, self.dilation_rate, activation=self._activation)
+
+    def call_maxpooled(self, inputs: Tensor, pads) -> Tensor | None:
+        """This layer's output for ``inputs``, max-pooled over 2x2 windows at stride 2, by
+        one op (``svertka.ops.conv_pool.conv2d_maxpool``), for a model that fuses this
+        layer with the pooling after it (``svertka.models.fusion``). ``pads``: this layer's
+        padding for the input, resolved (zeros). None with gradients on, where no fused
+        kernel can train it: the model then runs the layers one by one.
+        """
+        self._ensure_built((None, *inputs.shape[1:]))
+        if grad_enabled() and not conv_pool.fuses(inputs, self.kernel, inputs.requires_grad):
+            return None
+        return conv_pool.conv2d_maxpool(inputs, self.kernel, self.bias, pads, self._activation)
 
     def get_config(self) -> dict:
         return {

@@ -9,9 +9,10 @@ keeps one number (max, average, sum, min), or the whole map does (global pooling
 from __future__ import annotations
 
 from svertka import checks, ops
-from svertka.kernels.shapes import pair, resolve_padding
 from svertka.layers import _args
 from svertka.layers.base import Layer
+from svertka.ops.pool import check_pool_padding
+from svertka.ops.shapes import pair, resolve_padding
 
 
 class _Pooling2D(Layer):
@@ -26,12 +27,7 @@ class _Pooling2D(Layer):
         self.padding = _args.padding_arg(op, padding, self.pool_size, self.strides, (1, 1))
         if not isinstance(self.padding, str):
             pads = resolve_padding(self.padding, (1, 1), self.pool_size, self.strides, op=op)
-            if any(p >= self.pool_size[a] for a in range(2) for p in pads[a]):
-                raise ValueError(
-                    f"{op}: argument 'padding' must be smaller than pool_size "
-                    f"{self.pool_size} on every side, so that each window sees an input "
-                    f"pixel; received padding {padding!r}"
-                )
+            check_pool_padding(op, pads, self.pool_size, received=padding)
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape):
@@ -136,13 +132,14 @@ class _GlobalPooling2D(Layer):
         shape = input_shape or self.input_shape
         if shape is None and self.declared_input_shape is not None:
             shape = (None, *self.declared_input_shape)
-        h, w = _args.image_shape(type(self).__name__, shape)[1:3] if shape else (None, None)
-        if h is None or w is None:
+        height, width = (_args.image_shape(type(self).__name__, shape)[1:3] if shape
+                         else (None, None))
+        if height is None or width is None:
             raise ValueError(
                 f"{type(self).__name__}.window: the window is the whole map, so "
                 f"the input height and width must be known, received {shape}"
             )
-        return (h, w), (h, w), (1, 1), ((0, 0), (0, 0))
+        return (height, width), (height, width), (1, 1), ((0, 0), (0, 0))
 
     def call(self, inputs, training: bool = False):
         y = type(self)._op(inputs)

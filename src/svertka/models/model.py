@@ -45,7 +45,7 @@ class Model:
         self.class_names: list[str] | None = None  # saved with the model, used by predict CLIs
         self._compile_config: dict | None = None
         self._nodes: list[SymbolicTensor] = []
-        self._fused: dict = {}  # layer pairs run as one kernel at inference (fusion.pairs)
+        self._fused: dict = {}  # layer pairs run as one op (fusion.pairs)
         self.inputs: list[SymbolicTensor] = []
         self.outputs: list[SymbolicTensor] = []
         if inputs is not None or outputs is not None:
@@ -150,8 +150,8 @@ class Model:
     # -- running -------------------------------------------------------------------------
     # samples per pass in inference: bounds the memory a large batch takes
     inference_chunk = 128
-    # run layer pairs as one kernel at inference, and a first layer's pair in training
-    # (svertka.models.fusion)
+    # run layer pairs as one op at inference, and in training where a fused kernel can
+    # train them (svertka.models.fusion)
     fuse_inference = True
     fuse_training = True
     # fit stops a diverged run (NaN loss, loss stuck at the clamp, non-finite weight) with a
@@ -165,10 +165,9 @@ class Model:
         per core (:mod:`svertka.parallel`), and each core runs its slice through the whole
         graph in chunks of ``inference_chunk`` samples; the outputs are concatenated. The
         same outputs, as every layer treats samples independently at inference, in bounded
-        memory (at batch 1,000 the notes' model's second convolution alone would gather 225
-        MB of windows), and faster than splitting each layer's work: each core keeps its
-        chunk's activations in its own cache, and the cores meet once per call, not once
-        per layer (notes' model, batch 1,000: 160 ms against 200 ms). Convolution + pooling
+        memory (a large batch's window matrices would not fit otherwise), and faster than
+        splitting each layer's work: each core keeps its chunk's activations in its own
+        cache, and the cores meet once per call, not once per layer. Convolution + pooling
         pairs run fused there (:mod:`svertka.models.fusion`).
         """
         xs = _as_list(x)
@@ -209,7 +208,7 @@ class Model:
     def _run(self, ts, training):
         """The layers in graph order on input Tensors ``ts``; the output Tensors.
 
-        The layer pairs of :mod:`svertka.models.fusion` run as one kernel each where it can,
+        The layer pairs of :mod:`svertka.models.fusion` run as one op each where they can,
         unless ``fuse_inference`` (gradients off) or ``fuse_training`` (on) is False."""
         values = {id(sym): t for sym, t in zip(self.inputs, ts)}
         fuse = self.fuse_training if grad_enabled() else self.fuse_inference

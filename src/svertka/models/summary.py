@@ -9,7 +9,7 @@ whole image. Under the table, one line for every layer whose window does not til
 
 from __future__ import annotations
 
-from svertka.kernels.shapes import receptive_field_step, window_remainder
+from svertka.ops.shapes import receptive_field_step, window_remainder
 
 
 def _fmt_shape(shape) -> str:
@@ -46,10 +46,10 @@ def tiling_notes(model) -> list[str]:
         if window is None or len(node.parents) != 1 or len(node.parents[0].shape) != 4:
             continue
         kernel, strides, dilation, pads = window
-        _, h, w, _ = node.parents[0].shape
-        ph, pw = h + sum(pads[0]), w + sum(pads[1])
-        rows = window_remainder(h, kernel[0], strides[0], dilation[0], sum(pads[0]))
-        cols = window_remainder(w, kernel[1], strides[1], dilation[1], sum(pads[1]))
+        _, height, width, _ = node.parents[0].shape
+        ph, pw = height + sum(pads[0]), width + sum(pads[1])
+        rows = window_remainder(height, kernel[0], strides[0], dilation[0], sum(pads[0]))
+        cols = window_remainder(width, kernel[1], strides[1], dilation[1], sum(pads[1]))
         if rows or cols:
             dropped = rows * pw + cols * ph - rows * cols
             notes.append(

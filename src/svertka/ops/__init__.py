@@ -29,6 +29,7 @@ from svertka.ops.activations import (
     softplus,
     softsign,
     step,
+    swish,
     tanh,
 )
 from svertka.ops.basic import (
@@ -52,6 +53,7 @@ from svertka.ops.basic import (
     transpose,
 )
 from svertka.ops.conv import conv2d
+from svertka.ops.conv_pool import conv2d_maxpool
 from svertka.ops.losses import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -73,11 +75,11 @@ from svertka.ops.pool import (
 
 __all__ = [
     "ACTIVATIONS", "add", "avg_pool2d", "batch_norm", "binary_crossentropy",
-    "categorical_crossentropy", "concat", "conv2d", "dense", "div", "dropout", "elu", "exp",
-    "flatten", "gelu", "get_activation", "getitem", "global_avg_pool2d", "global_max_pool2d",
-    "leaky_relu", "linear_threshold", "log", "log_softmax", "matmul", "max", "max_pool2d",
-    "maxout", "mean", "mean_squared_error", "min_pool2d", "mul", "neg", "pad", "power", "prelu",
-    "relu", "reshape", "robust_loss", "robust_loss_nll", "sigmoid", "softmax",
-    "softmax_cross_entropy", "softplus", "softsign", "step", "sub", "sum", "sum_pool2d", "tanh",
-    "transpose",
+    "categorical_crossentropy", "concat", "conv2d", "conv2d_maxpool", "dense", "div",
+    "dropout", "elu", "exp", "flatten", "gelu", "get_activation", "getitem",
+    "global_avg_pool2d", "global_max_pool2d", "leaky_relu", "linear_threshold", "log",
+    "log_softmax", "matmul", "max", "max_pool2d", "maxout", "mean", "mean_squared_error",
+    "min_pool2d", "mul", "neg", "pad", "power", "prelu", "relu", "reshape", "robust_loss",
+    "robust_loss_nll", "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "softsign",
+    "step", "sub", "sum", "sum_pool2d", "swish", "tanh", "transpose",
 ]

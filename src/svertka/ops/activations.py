@@ -126,6 +126,18 @@ def sigmoid(x) -> Tensor:
     return _apply("sigmoid", x, (ka.sigmoid_forward, ka.sigmoid_backward))
 
 
+def swish(x) -> Tensor:
+    """Swish / SiLU, ``x * sigmoid(x)`` (Ramachandran et al.; Elfwing et al.'s SiLU): smooth,
+    not monotonic (its minimum is about -0.278 at x = -1.278); derivative
+    ``s (1 + x (1 - s))`` with ``s = sigmoid(x)``. Keras's ``'swish'`` and ``'silu'``.
+
+    >>> import svertka
+    >>> round(swish(svertka.Tensor([1.0])).item(), 4)
+    0.7311
+    """
+    return _apply("swish", x, (ka.swish_forward, ka.swish_backward))
+
+
 def tanh(x) -> Tensor:
     """Hyperbolic tangent, in (-1, 1); derivative 1 - f^2.
 
@@ -295,6 +307,8 @@ ACTIVATIONS: dict[str, Callable] = {
     "sigmoid": sigmoid,
     "tanh": tanh,
     "relu": relu,
+    "swish": swish,
+    "silu": swish,  # Keras 3's name for the same function
     "leaky_relu": leaky_relu,
     "elu": elu,
     "gelu": gelu,

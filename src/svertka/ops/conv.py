@@ -1,7 +1,8 @@
 """2-D convolution of channels-last images, differentiable in x, w and b.
 
-The maths (im2col + one GEMM, col2im) lives in ``svertka.kernels.conv``; this module checks
-and normalises every argument once, so the kernels see explicit per-side padding.
+The maths, and the plan that picks how to run it, live in ``svertka.kernels.conv``; this
+module checks and normalises every argument once, so the kernels see explicit per-side
+padding, and says which activation the kernels apply in the convolution's own pass (ReLU).
 """
 
 from __future__ import annotations
@@ -11,9 +12,24 @@ from svertka.kernels.conv import conv2d_backward, conv2d_forward
 from svertka.kernels.pad import check_mode, check_pad_fits
 from svertka.kernels.shapes import check_window_fits, pair, resolve_padding
 from svertka.ops._inputs import float_inputs
+from svertka.ops.activations import get_activation, linear, relu
 from svertka.ops.padding import Pad, image_shape
 
 NO_PADDING = ((0, 0), (0, 0))
+
+
+def split_activation(activation):
+    """``(fused, after)`` for an activation given by name, as a callable or None: ``fused``
+    whether the convolution kernels apply it in their own pass (ReLU, whose max also commutes
+    with a following max pooling), ``after`` the function to apply to their output, or None.
+
+    >>> split_activation("relu"), split_activation(None)
+    ((True, None), (False, None))
+    """
+    fn = get_activation(activation)
+    if fn is relu:
+        return True, None
+    return False, None if fn is linear else fn
 
 
 class Conv2d(Function):
@@ -35,7 +51,7 @@ class Conv2d(Function):
 
 def conv2d(
     x, w, b=None, strides=1, padding="valid", padding_mode: str = "zeros", dilation_rate=1,
-    relu: bool = False,
+    activation=None,
 ) -> Tensor:
     """Convolve x (N, H, W, C) with filters w (KH, KW, C, C_out), add b (C_out,).
 
@@ -53,16 +69,16 @@ def conv2d(
       ``'symmetric'`` or ``'circular'`` (see ``svertka.ops.padding``). Non-zero modes pad with the
       differentiable pad op first, then convolve without padding, so the gradient reaching a
       copied border pixel flows back to the pixel it was copied from.
-    - ``relu``: return ``max(y, 0)``, fused into the same op (``Conv2D(activation='relu')``
-      uses it): the same values and gradients as ``relu(conv2d(...))``, with one array and
-      one pass over memory fewer.
+    - ``activation``: None, a name of ``svertka.ops.ACTIVATIONS`` or a callable, applied to
+      the output. ReLU runs inside the convolution op: the same values and gradients as
+      ``relu(conv2d(...))``, with one array and one pass over memory fewer.
 
     >>> import numpy as np, svertka
     >>> x = svertka.Tensor(np.ones((2, 7, 7, 3), np.float32))
     >>> w = svertka.Tensor(np.ones((3, 3, 3, 8), np.float32))
     >>> conv2d(x, w, strides=2).shape
     (2, 3, 3, 8)
-    >>> conv2d(x, w, strides=2, padding="same").shape
+    >>> conv2d(x, w, strides=2, padding="same", activation="relu").shape
     (2, 4, 4, 8)
     """
     op = "conv2d"
@@ -92,8 +108,10 @@ def conv2d(
     check_window_fits((h, w_in), pads, (kh, kw), dilation, op)
     if padding_mode != "zeros" and pads != NO_PADDING:
         x, pads = Pad(pads, padding_mode)(x), NO_PADDING
+    fused, after = split_activation(activation)
     args = (x, w) if b is None else (x, w, b)
-    return Conv2d(strides, pads, dilation, bool(relu))(*args)
+    y = Conv2d(strides, pads, dilation, fused)(*args)
+    return y if after is None else after(y)
 
 
-__all__ = ["Conv2d", "conv2d"]
+__all__ = ["Conv2d", "conv2d", "split_activation"]

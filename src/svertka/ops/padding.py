@@ -60,7 +60,7 @@ def pad(x, padding, mode: str = "zeros") -> Tensor:
     >>> pad(abc, ((0, 0), (2, 2)), "reflect").numpy().ravel().tolist()
     [3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]
     """
-    _, h, w, _ = image_shape(x, "pad")
+    _, height, width, _ = image_shape(x, "pad")
     x = float_input("pad", x)
     if isinstance(padding, str):
         raise ValueError(
@@ -68,9 +68,9 @@ def pad(x, padding, mode: str = "zeros") -> Tensor:
             f"(left, right)); 'valid'/'same' depend on a kernel and are accepted by conv2d, "
             f"received {padding!r}"
         )
-    pads = resolve_padding(padding, (h, w), (1, 1), op="pad")
+    pads = resolve_padding(padding, (height, width), (1, 1), op="pad")
     mode = check_mode(mode, "pad")
-    check_pad_fits((h, w), pads, mode, "pad")
+    check_pad_fits((height, width), pads, mode, "pad")
     return Pad(pads, mode)(x)
 
 

@@ -71,6 +71,18 @@ def _image(x, op: str) -> Tensor:
     return x
 
 
+def check_pool_padding(op: str, pads, pool, received=None) -> None:
+    """Raise unless the padding ``((top, bottom), (left, right))`` is smaller than the pool
+    window on every side, so that each window sees an input pixel; the message quotes
+    ``received`` (default: ``pads``)."""
+    if any(p >= pool[a] for a in range(2) for p in pads[a]):
+        raise ValueError(
+            f"{op}: argument 'padding' must be smaller than pool_size {tuple(pool)} on every "
+            f"side, so that each window sees an input pixel; received padding "
+            f"{pads if received is None else received!r}"
+        )
+
+
 def _pool(op: str, mode: str, x, pool_size, strides, padding) -> Tensor:
     """Validate and normalise the arguments once, then run the shared kernel."""
     x = _image(x, op)
@@ -78,11 +90,7 @@ def _pool(op: str, mode: str, x, pool_size, strides, padding) -> Tensor:
     strides = pool if strides is None else pair(strides, op, "strides")
     size_hw = x.shape[1:3]
     pads = resolve_padding(padding, size_hw, pool, strides, op=op)
-    if any(p >= pool[a] for a in range(2) for p in pads[a]):
-        raise ValueError(
-            f"{op}: argument 'padding' must be smaller than pool_size {pool} on every side, so "
-            f"that each window sees an input pixel; received padding {pads}"
-        )
+    check_pool_padding(op, pads, pool)
     check_window_fits(size_hw, pads, pool, (1, 1), op, arg="pool window")
     return Pool2D(mode, pool, strides, pads)(x)
 

@@ -25,12 +25,8 @@ AdamW decays the weights directly instead of through the gradient (Loshchilov & 
 
 from __future__ import annotations
 
-import math
-
 from svertka import checks
-from svertka.backend import get_array_module
-from svertka.kernels.jit import usable
-from svertka.kernels.optim_jit import adam_update, contiguous_alike
+from svertka.kernels import optim_jit
 from svertka.optimizers.base import Optimizer
 
 
@@ -73,37 +69,19 @@ class Adam(Optimizer):
         return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
     def _update(self, w, g, slots, lr, t):
-        xp = get_array_module(w)
         if self._decoupled:
             if self.weight_decay:
                 w *= 1.0 - lr * self.weight_decay
         else:
             g = self._decayed(g, w, self.weight_decay)
         m, v = slots[0], slots[1]
-        if not self.amsgrad and usable(w, g, m, v) and contiguous_alike(w, g, m, v):
-            # one compiled pass, the same operations as below (kernels/optim_jit.py)
-            adam_update(w, g, m, v, self.beta_1, self.beta_2, self.epsilon,
-                        lr / (1.0 - self.beta_1**t), t)
-            return
-        tmp = self._buffer(w, 1)
-        # m += (1 - beta_1) * (g - m): the same rounding as torch's lerp_.
-        xp.subtract(g, m, out=tmp)
-        tmp *= 1.0 - self.beta_1
-        m += tmp
-        v *= self.beta_2
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.beta_2
-        v += tmp
-        if self.amsgrad:
-            xp.maximum(slots[2], v, out=slots[2])
-            v = slots[2]
-        step_size = lr / (1.0 - self.beta_1**t)
-        xp.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1.0 - self.beta_2**t)
-        tmp += self.epsilon
-        xp.divide(m, tmp, out=tmp)
-        tmp *= -step_size
-        w += tmp
+        # the maths (optim_jit.adam), then the in-place version that plan picks
+        if optim_jit.plan(w, g, m, v, self.amsgrad) == "compiled":
+            optim_jit.adam_update(w, g, m, v, self.beta_1, self.beta_2, self.epsilon,
+                                  lr / (1.0 - self.beta_1**t), t)
+        else:
+            optim_jit.adam_numpy(w, g, m, v, self._buffer(w, 1), self.beta_1, self.beta_2,
+                                 self.epsilon, lr, t, slots[2] if self.amsgrad else None)
 
     def _hyperparameters(self) -> dict:
         return {

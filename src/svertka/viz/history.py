@@ -62,8 +62,8 @@ def plot_loss(history, path=None, per_iteration: bool = True):
     extension) and returned either way. It is drawn on matplotlib's Agg canvas outside pyplot, so
     it works headless and ``plt.show()`` does not display it (Jupyter does, as a cell's value).
 
-    >>> fig = plot_loss([2.3, 1.7, 1.2, 0.9])  # doctest: +SKIP
-    >>> fig.axes[0].lines[0].get_ydata().tolist()  # doctest: +SKIP
+    >>> fig = plot_loss([2.3, 1.7, 1.2, 0.9])
+    >>> fig.axes[0].lines[0].get_ydata().tolist()
     [2.3, 1.7, 1.2, 0.9]
     """
     batch_losses, epochs, per_epoch = _curves(history)
