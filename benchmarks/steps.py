@@ -33,10 +33,10 @@ def train_step(lib: str, model, x: np.ndarray, y: np.ndarray) -> Callable[[], ob
     ``x`` is (N, H, W, C) float32, ``y`` one-hot (N, classes) float32.
     """
     if lib == "svertka":
-        from svertka.models.training import _trainable_params
         from svertka.models.training import train_step as step
+        from svertka.models.training import trainable_params
 
-        params = _trainable_params(model)
+        params = trainable_params(model)
         return lambda: step(model, svertka.Tensor(x), y, params)
     if lib == "keras":
         return lambda: model.train_on_batch(x, y)

@@ -20,7 +20,8 @@ import numbers
 import numpy as np
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
+    """Whether ``value`` is an integer of any integer type (Python's, NumPy's), not a bool."""
     return not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Integral)
 
 
@@ -34,7 +35,7 @@ def integer(where: str, arg: str, value, low: int | None = None, high: int | Non
         expected = f"an int <= {high}"
     else:
         expected = "an int"
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"{where}: argument '{arg}' must be {expected}, received {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{where}: argument '{arg}' must be {expected}, received {value!r}")
@@ -82,4 +83,4 @@ def flag(where: str, arg: str, value) -> bool:
     return bool(value)
 
 
-__all__ = ["finite_float", "flag", "integer", "non_negative_int", "positive_int"]
+__all__ = ["finite_float", "flag", "integer", "is_int", "non_negative_int", "positive_int"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import numbers
 import re
 import threading
 from collections import defaultdict
 
 import numpy as np
 
+from svertka import checks
 from svertka.autograd import Tensor
 from svertka.backend import asarray
 
@@ -114,8 +114,7 @@ class Layer:
             data = initializers.get(initializer)(tuple(shape), dtype)
         else:
             shape = tuple(shape)
-            if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0
-                       for d in shape):
+            if not all(checks.is_int(d) and d >= 0 for d in shape):
                 raise ValueError(f"{self.name}.add_weight: weight '{name}' has shape {shape}; "
                                  f"expected non-negative ints")
             shape = tuple(int(d) for d in shape)

@@ -36,7 +36,7 @@ def Input(shape, name: str | None = None) -> SymbolicTensor:  # noqa: N802 - Ker
         isinstance(dims, str)
         or not hasattr(dims, "__iter__")
         or not all(
-            d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1)
+            d is None or (checks.is_int(d) and d >= 1)
             for d in dims
         )
     ):
@@ -221,7 +221,7 @@ class Reshape(Layer):
         if (
             dims is None
             or not all(
-                isinstance(d, numbers.Integral) and not isinstance(d, bool) and (d >= 1 or d == -1)
+                checks.is_int(d) and (d >= 1 or d == -1)
                 for d in dims
             )
             or dims.count(-1) > 1

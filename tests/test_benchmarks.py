@@ -1,0 +1,25 @@
+"""The benchmark scripts still run against the library as it is now (a quick smoke run of
+svertka's side only; what they measure is read from their output, never asserted here)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("args", [
+    ["run.py", "--quick", "--no-memory", "--libs", "svertka",
+     "--cases", "train32,infer1,ops,resnet"],
+    ["fuzz_models.py", "--cases", "40"],
+    ["fuzz_data.py", "--cases", "30"],
+])
+def test_benchmark_script_runs(args):
+    env = {**os.environ, "SVERTKA_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / args[0]), *args[1:]],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip()
