@@ -1,6 +1,7 @@
 """Fused 3x3 convolution + bias + ReLU + 2x2 max pooling (kernels.conv with ``maxpool``:
 kernels.conv_pool's direct loop, Winograd's pooled output transform) against the layers' maths
-in float64: inference, and training's forward with winners and its filter and bias gradients."""
+in float64 by their definitions (kernels.conv.naive_conv, kernels.pool.pool2d_naive):
+inference, and training's forward with winners and its filter and bias gradients."""
 
 import numpy as np
 import pytest
@@ -13,9 +14,11 @@ from svertka.kernels.conv import (
     conv2d_forward,
     gemm_backward,
     gemm_forward,
+    naive_conv,
+    naive_conv_backward,
     plan,
 )
-from svertka.kernels.pool import pool2d_backward, pool2d_forward
+from svertka.kernels.pool import pool2d_backward, pool2d_forward, pool2d_naive
 from svertka.ops.conv_pool import conv2d_maxpool as conv2d_maxpool_op
 
 rng = np.random.default_rng(5)
@@ -42,9 +45,25 @@ def trains_fused(x, w, need_gx=False) -> bool:
     return plan(x, w, maxpool=True, need_gx=need_gx) != "unfused"
 
 
+def conv_relu(x, w, b, pads, relu):
+    """The convolution by its definition in float64 (kernels.conv.naive_conv), then ReLU when
+    asked (``np.maximum`` keeps NaN)."""
+    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
+    y = naive_conv(*f64, (1, 1), pads)
+    return np.maximum(y, 0) if relu else y
+
+
 def reference(x, w, b, pads, relu):
-    """im2col + GEMM in float64, then each 2x2 window's maximum (NumPy's max propagates NaN);
-    an odd last row or column is dropped, as by a 'valid' 2x2 pooling."""
+    """The layers' maths in float64 by their definitions: :func:`conv_relu`, then each 2x2
+    window's maximum by kernels.pool.pool2d_naive (a NaN wins its window); an odd last row or
+    column is dropped, as by a 'valid' 2x2 pooling."""
+    return pool2d_naive(conv_relu(x, w, b, pads, relu), (2, 2), (2, 2), NO_PADS, "max")[0]
+
+
+def im2col_reference(x, w, b, pads, relu):
+    """The float32 tests' reference at sizes where the loops above would take seconds: the same
+    maths by im2col + GEMM in float64 (checked against naive_conv in tests/kernels/test_conv.py),
+    then each 2x2 window's maximum (NumPy's max propagates NaN)."""
     f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
     y = gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=False)[0]
     n, oh, ow, c = y.shape
@@ -84,7 +103,7 @@ def test_float32_stays_within_float32_rounding_of_float64(channels):
     b = (rng.standard_normal(32) * 0.1).astype(np.float32)
     y = conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), relu=True)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y, reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-5,
+    np.testing.assert_allclose(y, im2col_reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-5,
                                atol=1e-5)
 
 
@@ -149,8 +168,20 @@ def test_direct_loop_on_an_empty_batch_and_too_small_maps():
 # -- training: winners recorded, and the gradients they route ----------------------------------
 
 def reference_gradients(x, w, b, pads, relu, gp):
-    """(gx, gw, gb) of the unfused layers in float64: im2col convolution (+ ReLU), the
-    pooling kernel's backward (ties to the first cell), then the convolution's backward."""
+    """(gx, gw, gb) of the unfused layers in float64 by their definitions: the naive pooling's
+    backward (ties to the first cell), ReLU's gate (``y > 0``: not at 0, not through NaN),
+    then the naive convolution's backward."""
+    y = conv_relu(x, w, b, pads, relu)
+    _, gy = pool2d_naive(y, (2, 2), (2, 2), NO_PADS, "max", gp.astype(np.float64))
+    if relu:
+        gy = gy * (y > 0)
+    return naive_conv_backward(x.astype(np.float64), w.astype(np.float64), gy, (1, 1), pads)
+
+
+def im2col_reference_gradients(x, w, b, pads, relu, gp):
+    """:func:`reference_gradients` for the float32 tests' sizes: im2col convolution (+ ReLU),
+    the pooling kernel's backward (ties to the first cell), then the convolution's backward,
+    in float64 (each checked against its naive loops in tests/kernels)."""
     f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
     y, cache = gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)
     n, oh, ow, c = y.shape
@@ -207,7 +238,8 @@ def test_float32_training_gradients_stay_within_float32_rounding(channels):
     gp = rng.standard_normal(y.shape).astype(np.float32)
     gx, gw, gb = conv2d_backward(gp, cache, need_gx=channels >= 8)
     assert y.dtype == gw.dtype == gb.dtype == np.float32
-    want_gx, want_gw, want_gb = reference_gradients(x, w, b, ((1, 1), (1, 1)), True, gp)
+    want_gx, want_gw, want_gb = im2col_reference_gradients(x, w, b, ((1, 1), (1, 1)), True,
+                                                           gp)
     for got, want in ((gw, want_gw), (gb, want_gb)) + (((gx, want_gx),) if channels >= 8 else ()):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
 

@@ -1,4 +1,5 @@
-"""Winograd F(2x2, 3x3) convolution, forward and backward, against im2col + GEMM in float64."""
+"""Winograd F(2x2, 3x3) convolution, forward and backward, against the definition in float64
+(kernels.conv.naive_conv, naive_conv_backward)."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ from svertka.kernels.conv import (
     conv2d_forward,
     gemm_backward,
     gemm_forward,
+    naive_conv,
+    naive_conv_backward,
     plan,
 )
 
@@ -18,9 +21,30 @@ pytestmark = pytest.mark.skipif(not jit.enabled(), reason="Numba is not installe
 
 
 def reference(x, w, b, pads, relu):
-    """im2col + GEMM in float64, the training path (tested against naive loops)."""
+    """The convolution by its definition in float64 (kernels.conv.naive_conv), then ReLU when
+    asked (``np.maximum`` keeps NaN)."""
     f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
-    return gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)[0]
+    y = naive_conv(*f64, (1, 1), pads)
+    return np.maximum(y, 0) if relu else y
+
+
+def reference_gradients(x, w, b, pads, relu, gy, need_gx=True, need_gw=True):
+    """(gx, gw, gb) by the definitions in float64: ReLU's gate (``y > 0``), then
+    kernels.conv.naive_conv_backward; None for what is not asked for, and gb without b."""
+    y = reference(x, w, b, pads, relu)
+    gy = gy.astype(np.float64) * (y > 0) if relu else gy.astype(np.float64)
+    gx, gw, gb = naive_conv_backward(x.astype(np.float64), w.astype(np.float64), gy, (1, 1),
+                                     pads)
+    return gx if need_gx else None, gw if need_gw else None, None if b is None else gb
+
+
+def im2col_reference(x, w, b, pads, relu, gy=None):
+    """The float32 tests' reference at sizes where the loops above would take seconds: im2col
+    + GEMM in float64 (checked against naive_conv in tests/kernels/test_conv.py); returns
+    ``(y, (gx, gw, gb))``, the gradients for ``gy`` or None."""
+    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
+    y, cache = gemm_forward(*f64, (1, 1), pads, (1, 1), relu, for_backward=True)
+    return y, None if gy is None else gemm_backward(gy.astype(np.float64), cache)
 
 
 def conv3x3(x, w, b=None, pads=((0, 0), (0, 0)), relu=False, out=None):
@@ -40,7 +64,7 @@ CASES = [
 
 @pytest.mark.parametrize("shape, pads", CASES)
 @pytest.mark.parametrize("bias, relu", [(True, False), (False, False), (True, True)])
-def test_matches_im2col_in_float64(shape, pads, bias, relu):
+def test_matches_the_definition_in_float64(shape, pads, bias, relu):
     x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], 5))
     b = rng.standard_normal(5) if bias else None
     np.testing.assert_allclose(conv3x3(x, w, b, pads, relu),
@@ -53,8 +77,8 @@ def test_float32_stays_within_float32_rounding_of_float64():
     b = rng.standard_normal(64).astype(np.float32)
     y = conv3x3(x, w, b, ((1, 1), (1, 1)), relu=True)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y, reference(x, w, b, ((1, 1), (1, 1)), True), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(y, im2col_reference(x, w, b, ((1, 1), (1, 1)), True)[0],
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_images_in_several_passes_and_into_a_given_array(monkeypatch):
@@ -109,17 +133,15 @@ def test_inference_convolution_uses_it_with_the_training_values():
 
 
 def gradients_both_ways(x, w, b, pads, relu, gy, need_gx=True, need_gw=True):
-    """(Winograd's gradients, im2col's in float64) for the same forward and gy."""
+    """(Winograd's gradients, the definition's in float64) for the same forward and gy."""
     y, cache = winograd.forward(x, w, b, pads, relu)
     ours = winograd.backward(gy, cache, need_gx, need_gw)
-    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
-    _, ref_cache = gemm_forward(*f64, (1, 1), pads, (1, 1), relu)
-    return ours, gemm_backward(gy.astype(np.float64), ref_cache, need_gx, need_gw)
+    return ours, reference_gradients(x, w, b, pads, relu, gy, need_gx, need_gw)
 
 
 @pytest.mark.parametrize("shape, pads", CASES)
 @pytest.mark.parametrize("bias, relu", [(True, False), (False, False), (True, True)])
-def test_gradients_match_im2col_in_float64(shape, pads, bias, relu):
+def test_gradients_match_the_definition_in_float64(shape, pads, bias, relu):
     x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], 5))
     b = rng.standard_normal(5) if bias else None
     gy = rng.standard_normal(reference(x, w, b, pads, relu).shape)
@@ -148,7 +170,9 @@ def test_float32_gradients_stay_within_float32_rounding_of_float64():
     w = (rng.standard_normal((3, 3, 32, 64)) * 0.1).astype(np.float32)
     b = rng.standard_normal(64).astype(np.float32)
     gy = rng.standard_normal((4, 14, 14, 64)).astype(np.float32)
-    ours, ref = gradients_both_ways(x, w, b, ((1, 1), (1, 1)), True, gy)
+    _, cache = winograd.forward(x, w, b, ((1, 1), (1, 1)), True)
+    ours = winograd.backward(gy, cache, True, True)
+    ref = im2col_reference(x, w, b, ((1, 1), (1, 1)), True, gy)[1]
     for got, want in zip(ours, ref):
         assert got.dtype == np.float32
         scale = np.abs(want).max()
@@ -173,8 +197,8 @@ def test_convolution_dispatches_training_to_winograd_and_back():
     y, cache = conv2d_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1))
     assert cache[0] == "winograd"
     gy = rng.standard_normal(y.shape)
-    _, ref_cache = gemm_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1))
-    for got, want in zip(conv2d_backward(gy, cache)[:2], gemm_backward(gy, ref_cache)[:2]):
+    ref = naive_conv_backward(x, w, gy, (1, 1), ((1, 1), (1, 1)))
+    for got, want in zip(conv2d_backward(gy, cache)[:2], ref[:2]):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
     strided = conv2d_forward(x, w, None, (2, 2), ((1, 1), (1, 1)), (1, 1))[1]
     assert strided[0] == "im2col"

@@ -6,6 +6,7 @@ from helpers import check_grad, compare_torch
 
 import svertka
 from svertka import ops
+from svertka.kernels.activations import naive_maxout
 from svertka.ops.activations import ACTIVATIONS, get_activation, linear, swish
 
 rng = np.random.default_rng(7)
@@ -147,22 +148,6 @@ def test_step_forward_and_zero_gradient():
     np.testing.assert_array_equal(gx, np.zeros(5))
 
 
-def naive_maxout(x, pieces):
-    """Loop reference: unit j is the max of channels j*pieces ... j*pieces + pieces - 1."""
-    units = x.shape[-1] // pieces
-    y = np.empty(x.shape[:-1] + (units,))
-    gx_at = np.zeros(x.shape[:-1] + (units,), dtype=int)  # winning channel (first of ties)
-    for idx in np.ndindex(x.shape[:-1]):
-        for j in range(units):
-            best = j * pieces
-            for c in range(j * pieces, (j + 1) * pieces):
-                if x[idx + (c,)] > x[idx + (best,)]:
-                    best = c
-            y[idx + (j,)] = x[idx + (best,)]
-            gx_at[idx + (j,)] = best
-    return y, gx_at
-
-
 @pytest.mark.parametrize(
     "shape, pieces", [((2, 6), 2), ((2, 3, 3, 12), 3), ((8,), 4), ((3, 5), 1), ((2, 4), 4)]
 )
@@ -170,10 +155,7 @@ def test_maxout_matches_naive_reference(shape, pieces):
     x = np.round(r(*shape), 0)  # rounding makes ties: the gradient must go to the first
     gy = r(*shape[:-1], shape[-1] // pieces)
     y, gx = grad_of(lambda t: ops.maxout(t, pieces), x, gy)
-    y_ref, at = naive_maxout(x, pieces)
-    gx_ref = np.zeros_like(x)
-    for idx in np.ndindex(at.shape):
-        gx_ref[idx[:-1] + (at[idx],)] += gy[idx]
+    y_ref, gx_ref = naive_maxout(x, pieces, gy)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(gx, gx_ref)
 

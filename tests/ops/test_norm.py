@@ -4,17 +4,13 @@ from helpers import check_grad, compare_torch, nchw_to_nhwc, nhwc_to_nchw
 
 import svertka
 from svertka import ops
+from svertka.kernels.norm import naive_batch_norm
 
 rng = np.random.default_rng(3)
 
 
 def r(*shape):
     return rng.standard_normal(shape)
-
-
-def naive_batch_norm(x, gamma, beta, mean, var, eps):
-    y = (x - mean) / np.sqrt(var + eps)
-    return y * (1 if gamma is None else gamma) + (0 if beta is None else beta)
 
 
 # batch_norm
@@ -90,6 +86,20 @@ def test_batch_norm_inference_matches_torch():
     )
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_values_and_gradients_are_its_definition(training):
+    x, gy = r(3, 2, 2, 4) * 2 + 1, r(3, 2, 2, 4)
+    params = [svertka.Tensor(a, requires_grad=True) for a in (x, r(4), r(4))]
+    mean, var = r(4), rng.uniform(0.5, 2, 4)
+    stats = {} if training else dict(mean=mean, var=var)  # training: the batch's own
+    want = naive_batch_norm(x, params[1].numpy(), params[2].numpy(), 1e-3, gy, **stats)
+    y = ops.batch_norm(*params, mean, var, training)
+    y.backward(gy)
+    np.testing.assert_allclose(y.numpy(), want[0], rtol=1e-12, atol=1e-12)
+    for t, g in zip(params, want[3:]):
+        np.testing.assert_allclose(t.grad, g, rtol=1e-10, atol=1e-12)
+
+
 def test_batch_norm_training_updates_running_statistics_in_place():
     x = r(8, 2, 2, 3) * 2 + 5
     running_mean, running_var = np.ones(3), np.full(3, 2.0)
@@ -99,9 +109,8 @@ def test_batch_norm_training_updates_running_statistics_in_place():
     np.testing.assert_allclose(running_mean, 0.8 * 1.0 + 0.2 * batch_mean)
     np.testing.assert_allclose(running_var, 0.8 * 2.0 + 0.2 * batch_var)
     assert id(running_mean) == mean_id
-    np.testing.assert_allclose(
-        y.numpy(), naive_batch_norm(x, None, None, batch_mean, batch_var, 1e-3)
-    )
+    want = naive_batch_norm(x, None, None, 1e-3)[0]  # with the batch's own statistics
+    np.testing.assert_allclose(y.numpy(), want)
 
 
 def test_batch_norm_inference_uses_running_statistics_and_leaves_them():
@@ -109,7 +118,8 @@ def test_batch_norm_inference_uses_running_statistics_and_leaves_them():
     mean, var = r(3), rng.uniform(0.5, 2, 3)
     saved = mean.copy(), var.copy()
     y = ops.batch_norm(x, gamma, beta, mean, var, training=False)
-    np.testing.assert_allclose(y.numpy(), naive_batch_norm(x, gamma, beta, mean, var, 1e-3))
+    want = naive_batch_norm(x, gamma, beta, 1e-3, mean=mean, var=var)[0]
+    np.testing.assert_allclose(y.numpy(), want)
     np.testing.assert_array_equal(mean, saved[0])
     np.testing.assert_array_equal(var, saved[1])
 

@@ -359,6 +359,32 @@ def softsign_backward(gy, x, y):
     return gy * r * r
 
 
+def naive_maxout(x, pieces, gy=None):
+    """Maxout by its definition, one unit at a time: returns ``(y, gx)``, float64.
+
+    Unit j of y (..., C) is the largest of x's channels j*pieces ... j*pieces + pieces - 1,
+    x (..., C*pieces); its gradient goes to that channel, the first of tied maxima (a NaN
+    group: its first NaN, as max pooling's rule). ``gx`` is None without an upstream gradient
+    ``gy`` (like y). The reference the tests compare the array pair below with; slow (Python
+    loops).
+
+    >>> y, gx = naive_maxout(np.array([2.0, 5.0, 5.0, 1.0]), 2, np.array([1.0, 1.0]))
+    >>> y.tolist(), gx.tolist()  # a tie in the second unit: its first channel wins
+    ([5.0, 5.0], [0.0, 1.0, 1.0, 0.0])
+    """
+    units = x.shape[-1] // pieces
+    y = np.empty(x.shape[:-1] + (units,))
+    gx = None if gy is None else np.zeros(x.shape)
+    for idx in np.ndindex(x.shape[:-1]):
+        for j in range(units):
+            group = x[idx + (slice(j * pieces, (j + 1) * pieces),)]
+            best = j * pieces + int(np.argmax(group))  # the first maximum, or the first NaN
+            y[idx + (j,)] = x[idx + (best,)]
+            if gx is not None:
+                gx[idx + (best,)] += gy[idx + (j,)]
+    return y, gx
+
+
 def maxout_forward(x, pieces):
     # Unit j takes the consecutive channels j*pieces ... j*pieces + pieces - 1.
     return x.reshape(*x.shape[:-1], -1, pieces).max(axis=-1)  # (..., C, pieces) -> (..., C)

@@ -4,6 +4,9 @@ Shape legend: ``x`` (..., C) channels-last, e.g. (N, H, W, C) or (N, C); ``gamma
 ``mean``, ``var`` (C,); ``M`` the number of values each channel's statistics are taken over
 (N*H*W for images). Running statistics and the random generator come in as arguments: the
 kernels hold no state.
+
+:func:`naive_batch_norm` is the definition, forward and backward in a few float64 array
+lines: the reference the tests compare the fast passes (NumPy in place, compiled) with.
 """
 
 from __future__ import annotations
@@ -16,6 +19,42 @@ from svertka.backend import get_array_module
 from svertka.kernels import norm_jit
 from svertka.kernels.jit import usable
 from svertka.kernels.sums import channel_mean, channel_sum
+
+
+def naive_batch_norm(x, gamma, beta, eps, gy=None, mean=None, var=None):
+    """Batch norm by its definition, in float64: ``(y, mean, var, gx, ggamma, gbeta)``.
+
+    ``y = gamma (x - mean) / sqrt(var + eps) + beta`` per channel, over x (..., C). Training
+    (``mean``, ``var`` None): the batch's own statistics, the biased variance, and the input
+    gradient through them, ``gx = gamma / sqrt(var + eps) * (gy - mean(gy) - xhat
+    mean(gy xhat))``. Inference (``mean``, ``var`` given): fixed statistics, so
+    ``gx = gamma gy / sqrt(var + eps)``. ``gamma`` / ``beta`` None mean 1 / 0; ``ggamma`` and
+    ``gbeta`` are given even then (the gradient the parameter would get). The gradients are
+    None without an upstream ``gy`` (like x).
+
+    >>> x = np.array([[1.0], [3.0]])
+    >>> y, mean, var, gx, ggamma, gbeta = naive_batch_norm(x, None, None, 0.0, np.ones((2, 1)))
+    >>> y.ravel().tolist(), mean.tolist(), var.tolist(), gx.ravel().tolist(), gbeta.tolist()
+    ([-1.0, 1.0], [2.0], [1.0], [0.0, 0.0], [2.0])
+    """
+    x = np.asarray(x, np.float64)
+    axes = tuple(range(x.ndim - 1))  # every axis but the channels
+    training = mean is None
+    if training:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    std = np.sqrt(np.asarray(var, np.float64) + eps)
+    xhat = (x - mean) / std
+    g = 1.0 if gamma is None else np.asarray(gamma, np.float64)
+    y = xhat * g + (0.0 if beta is None else np.asarray(beta, np.float64))
+    if gy is None:
+        return y, mean, var, None, None, None
+    gy = np.asarray(gy, np.float64)
+    gbeta, ggamma = gy.sum(axis=axes), (gy * xhat).sum(axis=axes)
+    if training:  # mean and var depend on every x: the two means account for it
+        gx = g / std * (gy - gy.mean(axis=axes) - xhat * (gy * xhat).mean(axis=axes))
+    else:
+        gx = g / std * gy
+    return y, mean, var, gx, ggamma, gbeta
 
 
 class BatchNormCache(NamedTuple):

@@ -16,6 +16,9 @@ Every non-zero mode copies input pixels, so each padded position has one *source
 sends each border position's gradient back to its source. A source can receive several
 contributions (replicate sends a whole border strip to the edge pixel), so backward
 accumulates; this is what makes the gradient right for every mode, not only for zeros.
+
+:func:`naive_pad` and :func:`naive_pad_backward` are the definition, one position at a time:
+the reference the tests compare the fast pair with.
 """
 
 from __future__ import annotations
@@ -25,6 +28,63 @@ import numpy as np
 from svertka.backend import get_array_module
 
 MODES = ("zeros", "replicate", "reflect", "symmetric", "circular")
+
+
+def _source(i: int, size: int, mode: str):
+    """Where padded position ``i`` (may be < 0 or >= size) copies from; None for a zero."""
+    if 0 <= i < size:
+        return i
+    if mode == "zeros":
+        return None
+    if mode == "replicate":
+        return 0 if i < 0 else size - 1
+    if mode == "circular":
+        return i % size
+    if mode == "reflect":  # mirror through the edge pixel: it is not repeated
+        return -i if i < 0 else 2 * (size - 1) - i
+    if mode == "symmetric":  # mirror through the edge: the edge pixel repeats
+        return -i - 1 if i < 0 else 2 * size - 1 - i
+    raise ValueError(f"_source: argument 'mode' must be one of {MODES}, received {mode!r}")
+
+
+def naive_pad(x, pads, mode: str):
+    """The definition: each output position copies its source pixel, or is zero.
+
+    x (N, H, W, C) -> y (N, H+top+bottom, W+left+right, C), NumPy, slow (Python loops).
+
+    >>> x = np.array([1.0, 2.0, 3.0]).reshape(1, 1, 3, 1)  # the row A B C
+    >>> naive_pad(x, ((0, 0), (2, 2)), "reflect")[0, 0, :, 0].tolist()  # C B [A B C] B A
+    [3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]
+    """
+    (top, bottom), (left, right) = pads
+    n, height, width, c = x.shape
+    y = np.zeros((n, height + top + bottom, width + left + right, c), x.dtype)
+    for i in range(y.shape[1]):
+        for j in range(y.shape[2]):
+            si, sj = _source(i - top, height, mode), _source(j - left, width, mode)
+            if si is not None and sj is not None:
+                y[:, i, j] = x[:, si, sj]
+    return y
+
+
+def naive_pad_backward(gy, pads, mode: str):
+    """Gradient of :func:`naive_pad`, its adjoint element by element: every output position
+    adds its gradient to its source. gy (N, H', W', C) -> gx (N, H, W, C).
+
+    >>> gy = np.ones((1, 1, 7, 1))
+    >>> naive_pad_backward(gy, ((0, 0), (2, 2)), "replicate")[0, 0, :, 0].tolist()
+    [3.0, 1.0, 3.0]
+    """
+    (top, bottom), (left, right) = pads
+    n, hp, wp, c = gy.shape
+    height, width = hp - top - bottom, wp - left - right
+    gx = np.zeros((n, height, width, c), gy.dtype)
+    for i in range(hp):
+        for j in range(wp):
+            si, sj = _source(i - top, height, mode), _source(j - left, width, mode)
+            if si is not None and sj is not None:
+                gx[:, si, sj] += gy[:, i, j]
+    return gx
 
 
 def check_mode(mode, op: str, arg: str = "mode") -> str:
