@@ -92,6 +92,9 @@ def rule(fn):
     ``name.py_func``, the plain definition. Write it with ``&``, ``|`` and ``~`` rather than
     ``and``/``or``/``not``, so that it works on scalars and arrays alike.
 
+    Numba's disk cache keys a compiled kernel on its own file only: after editing a rule,
+    touch the kernels that use it (or clear their ``__pycache__``) to recompile them.
+
     >>> @rule
     ... def positive(v):
     ...     return v > 0
