@@ -30,3 +30,13 @@ def test_a_plain_install_brings_the_compiled_kernels():
     from svertka.kernels import jit
 
     assert jit.engine().startswith("compiled kernels (Numba ")
+
+
+def test_demo_writes_one_line_per_epoch_into_a_log(monkeypatch, capsys, tmp_path):
+    """``svertka demo > log`` (stdout not a terminal): no progress-bar updates in the file."""
+    monkeypatch.delenv("SVERTKA_DATA", raising=False)
+    monkeypatch.setenv("SVERTKA_CACHE", str(tmp_path))
+    demo.run(epochs=1)
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    assert sum(line.startswith("Epoch 1/1 - ") for line in out.splitlines()) == 1

@@ -29,7 +29,7 @@ def load_mnist():
         return mnist.load_sample(), "the embedded MNIST sample"
 
 
-def run(epochs: int | None = None, batch_size: int = 32, seed: int = 0, verbose: int = 1,
+def run(epochs: int | None = None, batch_size: int = 32, seed: int = 0, verbose="auto",
         output: str | None = None) -> float:
     """Train, evaluate, optionally save to ``output``; returns the test accuracy.
 
