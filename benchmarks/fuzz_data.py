@@ -22,7 +22,6 @@ a temporary folder, removed at the end; nothing is written into the repository. 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import select
@@ -35,7 +34,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from memory import reset_peak, status_kib
+from memory import peak_growth
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "datasets"))  # data_fuzz, the test suite's fuzzer
@@ -65,12 +64,15 @@ def worker(seed: int, work: Path) -> None:
         i = int(line)
         (_, template, case), = data_fuzz.cases(seed, i + 1, pool, start=i)
         counter = decoded if template.kind == "cifar_tgz" else None
-        gc.collect()
-        measured = reset_peak() and (rss := status_kib("VmRSS")) is not None
-        start = time.perf_counter()
-        outcome, note = data_fuzz.run_case(template, case, work / "case", counter)
-        seconds = time.perf_counter() - start
-        peak = (status_kib("VmHWM") - rss) / 1024 if measured else float("nan")
+        answer = {}
+
+        def load(template=template, case=case, counter=counter, answer=answer):
+            start = time.perf_counter()
+            answer["run"] = data_fuzz.run_case(template, case, work / "case", counter)
+            answer["seconds"] = time.perf_counter() - start
+
+        peak, _ = peak_growth(load)
+        (outcome, note), seconds = answer["run"], answer["seconds"]
         bound = 10 * sizes[pool.index(template)] / 2**20 + MEMORY_SLACK_MIB
         print(json.dumps({"i": i, "kind": case.kind, "damage": case.damage,
                           "target": case.target, "detail": case.detail, "outcome": outcome,

@@ -23,7 +23,8 @@ allocates a few MiB for any load (the zip directory, the parsed JSON, the layer 
 whatever the weights. Where the reset is not possible, the rise of ``ru_maxrss`` is used,
 which can understate.
 
-Everything is written to a temporary directory, nothing into the repository.
+Everything is written to a temporary directory, nothing into the repository. Exit status 1
+when any case is other, wrong, a hang or over its memory limit.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ import collections
 import json
 import math
 import multiprocessing as mp
-import resource
 import sys
 import tempfile
 import time
@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memory import reset_peak, status_kib
+from memory import peak_growth
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "models"))  # model_fuzz, the test suite's fuzzer
@@ -93,19 +93,18 @@ def work(conn, directory: str, seed: int) -> None:
         damaged.write_bytes(fuzzing.mutate(datas[original], rng, family))
         allow = original != "weights" and bool(rng.integers(2))
         declared = declared_bytes(damaged)
-        reset = reset_peak()
-        base_kib = status_kib("VmRSS") if reset else None
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
-        kind, detail = fuzzing.outcome(
-            damaged, (lambda p, load=load: load(p, allow_nonfinite=True)) if allow else load,
-            allow)
-        seconds = time.perf_counter() - start
-        peak_hwm = status_kib("VmHWM") if reset else None
-        if peak_hwm is not None and base_kib is not None:
-            peak_mib = max(0, peak_hwm - base_kib) / 1024
-        else:
-            peak_mib = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - maxrss) / 1024
+        answer = {}
+
+        def judge(damaged=damaged, load=load, allow=allow, answer=answer):
+            start = time.perf_counter()
+            answer["outcome"] = fuzzing.outcome(
+                damaged, (lambda p: load(p, allow_nonfinite=True)) if allow else load, allow)
+            answer["seconds"] = time.perf_counter() - start
+
+        peak_mib, method = peak_growth(judge)
+        peak_mib = max(0.0, peak_mib)
+        (kind, detail), seconds = answer["outcome"], answer["seconds"]
+        reset = method != "ru_maxrss"
         conn.send({"case": case, "original": original, "family": family, "kind": kind,
                    "detail": detail, "seconds": seconds, "peak_mib": peak_mib,
                    "declared": declared, "exact_peak": reset})
@@ -174,7 +173,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.perf_counter()
     table = collections.Counter()
@@ -213,7 +212,8 @@ def main(argv=None) -> None:
     print(f"slowest case {slowest:.2f} s; wall time {wall:.0f} s")
     for r in problems[:20]:
         print(f"  case {r['case']} ({r['family']}, {r['original']}): {r['kind']}: {r['detail']}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

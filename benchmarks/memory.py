@@ -59,7 +59,7 @@ def reset_peak() -> bool:
         return False
 
 
-def _peak_growth(fn, calls: int) -> tuple[float, str]:
+def peak_growth(fn, calls: int = 1) -> tuple[float, str]:
     """MiB the peak RSS rises above the current RSS while ``fn`` runs ``calls`` times."""
     gc.collect()
     if reset_peak() and (rss := status_kib("VmRSS")) is not None:
@@ -82,7 +82,7 @@ def probe(lib: str, case: str) -> dict:
         from svertka.kernels.jit import compile_all
 
         compile_all()  # a one-off per process, like the imports (see the module note)
-    growth, method = _peak_growth(fn, CALLS)
+    growth, method = peak_growth(fn, CALLS)
     return {"lib": lib, "case": case, "growth_mib": growth, "method": method}
 
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from svertka.datasets.files import Content
 from svertka.errors import DataFileError
+from svertka.models.atomic import atomic_write
 
 
 class ChecksumError(DataFileError):
@@ -66,15 +66,9 @@ def _load(record: Path) -> dict:
 
 
 def _store(record: Path, entries: dict) -> None:
+    text = json.dumps(entries, indent=0, sort_keys=True).encode()
     try:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=record.parent, prefix=f".{record.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(entries, f, indent=0, sort_keys=True)
-            os.replace(tmp, record)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        atomic_write(record, lambda f: f.write(text))
     except OSError:
         pass
 

@@ -51,6 +51,7 @@ from svertka.datasets.sources import (
     verify_files,
 )
 from svertka.errors import DataFileError
+from svertka.models.atomic import atomic_write
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                "truck")
@@ -198,9 +199,7 @@ def _unpack_download(directory: Path) -> None:
     if set(found) != wanted:
         raise DataFileError(f"cifar10: {archive} lacks {', '.join(sorted(wanted - set(found)))}")
     for name, data in found.items():
-        tmp = directory / f".{name}.part"
-        tmp.write_bytes(data)
-        os.replace(tmp, directory / name)
+        atomic_write(directory / name, lambda f, data=data: f.write(data))
     archive.unlink()
 
 

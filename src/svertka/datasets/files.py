@@ -120,7 +120,12 @@ class Content:
         make = _inflate if self.compressed else _raw
         self._chunks = make(self._file, self.path, limit)
         self._rest = b""
-        self.pos = self._pulled = self.data_end = 0
+        self._pulled = self.data_end = 0
+
+    @property
+    def pos(self) -> int:
+        """Bytes given so far: those pulled from the stream less those held back."""
+        return self._pulled - len(self._rest)
 
     def _pull(self) -> bytes:
         chunk = next(self._chunks, b"")
@@ -139,7 +144,6 @@ class Content:
                 cut = size - len(out)
                 chunk, self._rest = chunk[:cut], chunk[cut:]
             out += chunk
-        self.pos += len(out)
         return out
 
     def drain(self) -> int:
@@ -148,7 +152,6 @@ class Content:
         self._rest = b""
         while chunk := self._pull():
             count += len(chunk)
-        self.pos += count
         return count
 
     def close(self) -> None:

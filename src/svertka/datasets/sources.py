@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import numpy as np
 
 from svertka.datasets import checksums
 from svertka.datasets.checksums import ChecksumError, content_sha256
+from svertka.models.atomic import atomic_write
 
 _USER_AGENT = "svertka-datasets/0.1"
 
@@ -289,15 +289,8 @@ def cached_arrays(directory: Path, names: Sequence[str],
             pass
     arrays = tuple(build())
     try:
-        directory.mkdir(parents=True, exist_ok=True)
         for p, a in zip(paths, arrays):
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{p.name}.", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    np.save(f, a, allow_pickle=False)
-                os.replace(tmp, p)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            atomic_write(p, lambda f, a=a: np.save(f, a, allow_pickle=False))
     except OSError as e:
         warnings.warn(f"svertka.datasets: cannot write the cache {directory}: {e}", stacklevel=3)
     return arrays
