@@ -13,16 +13,16 @@ def test_demo_trains_the_notes_model_on_the_embedded_sample(monkeypatch, capsys,
     assert accuracy > 0.9
 
 
-
 def test_the_engine_in_words_names_the_switch(monkeypatch):
     from svertka.kernels import jit
 
     monkeypatch.setenv("SVERTKA_JIT", "0")
     assert jit.engine() == "NumPy kernels (SVERTKA_JIT=0 turns the compiled ones off)"
 
+
 def test_a_plain_install_brings_the_compiled_kernels():
     """``pip install svertka`` must give the fast engine: Numba is a core requirement, not an
-    extra (a new user otherwise trained at 1.75x PyTorch's time instead of 0.8x)."""
+    extra (a new user otherwise trains on the far slower NumPy kernels; docs/performance.md)."""
     from importlib.metadata import requires
 
     core = [r for r in requires("svertka") if "extra ==" not in r]

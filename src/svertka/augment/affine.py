@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from svertka import checks
 from svertka.augment.base import (
     Transform,
     check_mode,
-    check_number,
     check_range,
     from_float,
     uniform,
@@ -238,7 +238,7 @@ class Affine(_Warp):
         self.rotation = check_range(rotation, "Affine", "rotation", 0.0, -360, 360)
         self.shear = check_range(shear, "Affine", "shear", 0.0, -80, 80)
         self.zoom = check_range(zoom, "Affine", "zoom", 1.0, 0.01, 100.0)
-        self.shift = check_number(shift, "Affine", "shift", 0.0, 1.0)
+        self.shift = checks.finite_float("Affine", "shift", shift, 0.0, 1.0)
 
     def draw(self, n, rng, shape):
         size = np.array([shape[1], shape[2]], dtype=np.float64)

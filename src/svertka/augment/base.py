@@ -63,31 +63,21 @@ def check_rng(rng, op: str) -> np.random.Generator:
         return rng
     if rng is None:
         return _random.generator()
-    try:
-        seed = checks.integer(op, "rng", rng)
-    except TypeError:
-        raise TypeError(
-            f"{op}: argument 'rng' must be a numpy Generator, an int seed or None, "
-            f"received {type(rng).__name__}"
-        ) from None
-    return np.random.default_rng(seed)
-
-
-def check_number(value, op: str, arg: str, low=None, high=None, integer=False):
-    """``value`` as a finite float (or an int of any integer type) within [low, high], else a
-    ValueError/TypeError (see ``svertka.checks``)."""
-    if integer:
-        return checks.integer(op, arg, value, low, high)
-    return checks.finite_float(op, arg, value, low, high)
+    if checks.is_int(rng):
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"{op}: argument 'rng' must be a numpy Generator, an int seed or None, "
+        f"received {type(rng).__name__}"
+    )
 
 
 def check_range(value, op: str, arg: str, centre=0.0, low=None, high=None) -> tuple:
     """A number ``m`` as ``(centre - m, centre + m)``, or a ``(low, high)`` pair as is."""
     if isinstance(value, (tuple, list)) and len(value) == 2:
-        a, b = (check_number(v, op, arg, low, high) for v in value)
+        a, b = (checks.finite_float(op, arg, v, low, high) for v in value)
     else:
         try:
-            m = check_number(value, op, arg, 0.0)
+            m = checks.finite_float(op, arg, value, 0.0)
         except TypeError:
             raise TypeError(
                 f"{op}: argument '{arg}' must be a number or a (low, high) pair, "
@@ -95,7 +85,7 @@ def check_range(value, op: str, arg: str, centre=0.0, low=None, high=None) -> tu
             ) from None
         a, b = centre - m, centre + m
         for v in (a, b):
-            check_number(v, op, arg, low, high)
+            checks.finite_float(op, arg, v, low, high)
     if a > b:
         raise ValueError(f"{op}: argument '{arg}' must have low <= high, received {value!r}")
     return a, b
@@ -147,7 +137,7 @@ class Transform:
         _REGISTRY[cls.__name__] = cls
 
     def __init__(self, p: float = 1.0):
-        self.p = check_number(p, type(self).__name__, "p", 0.0, 1.0)
+        self.p = checks.finite_float(type(self).__name__, "p", p, 0.0, 1.0)
 
     def __call__(self, x: np.ndarray, rng=None) -> np.ndarray:
         op = type(self).__name__

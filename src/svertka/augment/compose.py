@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from svertka import checks
 from svertka.augment.affine import Rotation, Shear, Zoom
-from svertka.augment.base import Transform, check_number, deserialize, serialize
+from svertka.augment.base import Transform, deserialize, serialize
 from svertka.augment.color import Brightness, Contrast, Hue, Saturation
 from svertka.augment.geometric import HorizontalFlip, RandomCrop, Shift, VerticalFlip
 from svertka.augment.noise import Cutout, GaussianNoise
@@ -106,7 +107,7 @@ class OneOf(Transform):
             )
         if weights is None:
             weights = [1.0] * len(self.transforms)
-        weights = [check_number(v, "OneOf", "weights", 0.0) for v in weights]
+        weights = [checks.finite_float("OneOf", "weights", v, 0.0) for v in weights]
         if len(weights) != len(self.transforms) or sum(weights) <= 0:
             raise ValueError(
                 f"OneOf: argument 'weights' must hold {len(self.transforms)} "

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from svertka.augment.base import Transform, check_mode, check_number
+from svertka import checks
+from svertka.augment.base import Transform, check_mode
 from svertka.kernels.pad import MODES, check_pad_fits, pad_forward
 
 
@@ -96,7 +97,7 @@ class Shift(Transform):
 
     def __init__(self, max_fraction: float = 0.1, mode: str = "zeros", p: float = 1.0):
         super().__init__(p)
-        self.max_fraction = check_number(max_fraction, "Shift", "max_fraction", 0.0, 1.0)
+        self.max_fraction = checks.finite_float("Shift", "max_fraction", max_fraction, 0.0, 1.0)
         self.mode = check_mode(mode, "Shift", MODES)
 
     def max_shift(self, shape) -> tuple[int, int]:
@@ -129,7 +130,7 @@ class RandomCrop(Shift):
 
     def __init__(self, padding: int = 4, mode: str = "zeros", p: float = 1.0):
         Transform.__init__(self, p)
-        self.padding = check_number(padding, "RandomCrop", "padding", 0, integer=True)
+        self.padding = checks.non_negative_int("RandomCrop", "padding", padding)
         self.mode = check_mode(mode, "RandomCrop", MODES)
 
     def max_shift(self, shape):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from svertka import checks
 from svertka.augment.base import (
     Transform,
-    check_number,
     check_range,
     from_float,
     max_value,
@@ -30,7 +30,7 @@ class GaussianNoise(Transform):
         if isinstance(std, (tuple, list)):
             self.std = check_range(std, "GaussianNoise", "std", 0.0, 0.0, 1.0)
         else:
-            self.std = check_number(std, "GaussianNoise", "std", 0.0, 1.0)
+            self.std = checks.finite_float("GaussianNoise", "std", std, 0.0, 1.0)
 
     def draw(self, n, rng, shape):
         lo, hi = (self.std, self.std) if isinstance(self.std, float) else self.std
@@ -64,9 +64,9 @@ class Cutout(Transform):
 
     def __init__(self, size: int, count: int = 1, fill: float = 0.0, p: float = 1.0):
         super().__init__(p)
-        self.size = check_number(size, "Cutout", "size", 1, integer=True)
-        self.count = check_number(count, "Cutout", "count", 1, integer=True)
-        self.fill = check_number(fill, "Cutout", "fill")
+        self.size = checks.positive_int("Cutout", "size", size)
+        self.count = checks.positive_int("Cutout", "count", count)
+        self.fill = checks.finite_float("Cutout", "fill", fill)
 
     def draw(self, n, rng, shape):
         return {

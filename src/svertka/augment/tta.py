@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from svertka.augment.base import check_images, check_number, check_rng
+from svertka import checks
+from svertka.augment.base import check_images, check_rng
 from svertka.augment.compose import Compose, get
 from svertka.augment.geometric import HorizontalFlip, Shift
 
@@ -47,8 +48,8 @@ def tta_predict(predict_fn, x, n: int, augment=None, rng=None, batch_size: int =
     True
     """
     x = check_images(x, "tta_predict")
-    n = check_number(n, "tta_predict", "n", 1, integer=True)
-    batch_size = check_number(batch_size, "tta_predict", "batch_size", 1, integer=True)
+    n = checks.positive_int("tta_predict", "n", n)
+    batch_size = checks.positive_int("tta_predict", "batch_size", batch_size)
     if not callable(predict_fn):
         raise TypeError(
             f"tta_predict: argument 'predict_fn' must be callable, received "

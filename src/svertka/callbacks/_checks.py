@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
-from svertka import checks
-
 _MODES = ("auto", "min", "max")
-
-
-def _check_int(owner: str, name: str, value, minimum: int = 0) -> int:
-    return checks.integer(owner, name, value, low=minimum)
-
-
-def _check_number(owner: str, name: str, value, minimum: float = 0.0) -> float:
-    """A finite number >= ``minimum``; ``minimum=-math.inf`` allows any finite number."""
-    return checks.finite_float(owner, name, value, None if minimum == -math.inf else minimum)
 
 
 def _resolve_mode(owner: str, mode, monitor: str) -> str:
@@ -48,17 +38,14 @@ def _monitor_value(owner: str, logs, monitor: str) -> float | None:
     """The monitored quantity as a float, or None (with a warning) when the logs lack it."""
     logs = logs or {}
     value = _plain(logs.get(monitor))
-    try:
-        return checks.finite_float(owner, monitor, value)
-    except ValueError:  # NaN or infinite: a real value of the quantity (NaN never improves)
-        return float(value)
-    except TypeError:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         warnings.warn(
             f"{owner}: monitor '{monitor}' is not available in the logs (available: "
             f"{sorted(logs)}); skipping this epoch",
             stacklevel=3,
         )
         return None
+    return float(value)  # NaN and infinity included: real values (NaN never improves)
 
 
 def _optimizer(owner: str, model):

@@ -6,8 +6,6 @@ import inspect
 
 from svertka import checks
 from svertka.callbacks._checks import (
-    _check_int,
-    _check_number,
     _get_lr,
     _improved,
     _monitor_value,
@@ -47,12 +45,12 @@ class ReduceLROnPlateau(Callback):
                 f"{owner}: argument 'factor' must be a number in (0, 1), received {factor!r}"
             ) from None
         self.monitor = monitor
-        self.patience = _check_int(owner, "patience", patience)
+        self.patience = checks.non_negative_int(owner, "patience", patience)
         self.verbose = verbose
         self.mode = _resolve_mode(owner, mode, monitor)
-        self.min_delta = _check_number(owner, "min_delta", min_delta)
-        self.cooldown = _check_int(owner, "cooldown", cooldown)
-        self.min_lr = _check_number(owner, "min_lr", min_lr)
+        self.min_delta = checks.finite_float(owner, "min_delta", min_delta, 0.0)
+        self.cooldown = checks.non_negative_int(owner, "cooldown", cooldown)
+        self.min_lr = checks.finite_float(owner, "min_lr", min_lr, 0.0)
         self.on_train_begin()
 
     def on_train_begin(self, logs: dict | None = None) -> None:

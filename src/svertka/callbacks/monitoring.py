@@ -6,9 +6,8 @@ import math
 import os
 import string
 
+from svertka import checks
 from svertka.callbacks._checks import (
-    _check_int,
-    _check_number,
     _copy_weights,
     _improved,
     _monitor_value,
@@ -45,15 +44,15 @@ class EarlyStopping(Callback):
         super().__init__()
         owner = "EarlyStopping"
         self.monitor = monitor
-        self.min_delta = _check_number(owner, "min_delta", min_delta)
-        self.patience = _check_int(owner, "patience", patience)
+        self.min_delta = checks.finite_float(owner, "min_delta", min_delta, 0.0)
+        self.patience = checks.non_negative_int(owner, "patience", patience)
         self.verbose = verbose
         self.mode = _resolve_mode(owner, mode, monitor)
         if baseline is not None:
-            baseline = _check_number(owner, "baseline", baseline, minimum=-math.inf)
+            baseline = checks.finite_float(owner, "baseline", baseline)
         self.baseline = baseline
         self.restore_best_weights = bool(restore_best_weights)
-        self.start_from_epoch = _check_int(owner, "start_from_epoch", start_from_epoch)
+        self.start_from_epoch = checks.non_negative_int(owner, "start_from_epoch", start_from_epoch)
         self.on_train_begin()
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -134,8 +133,8 @@ class ModelCheckpoint(Callback):
         self.save_weights_only = bool(save_weights_only)
         self.mode = _resolve_mode(owner, mode, monitor)
         if initial_value_threshold is not None:
-            initial_value_threshold = _check_number(
-                owner, "initial_value_threshold", initial_value_threshold, minimum=-math.inf
+            initial_value_threshold = checks.finite_float(
+                owner, "initial_value_threshold", initial_value_threshold
             )
         if initial_value_threshold is None:
             initial_value_threshold = math.inf if self.mode == "min" else -math.inf
