@@ -20,6 +20,7 @@ from svertka.kernels.conv import (
 )
 from svertka.kernels.pool import pool2d_backward, pool2d_forward, pool2d_naive
 from svertka.ops.conv_pool import conv2d_maxpool as conv2d_maxpool_op
+from svertka.ops.conv_pool import fuses
 
 rng = np.random.default_rng(5)
 
@@ -34,15 +35,6 @@ def conv2d_maxpool(x, w, b=None, pads=NO_PADS, relu=False):
 def train_forward(x, w, b=None, pads=NO_PADS, relu=False):
     """The fused training pass the plan chooses when the input needs no gradient."""
     return conv2d_forward(x, w, b, pads=pads, relu=relu, maxpool=True)
-
-
-def input_gradient(cache) -> bool:
-    """Whether the fused kernel that ran gives the input gradient (Winograd's does)."""
-    return cache.method == "winograd-maxpool"
-
-
-def trains_fused(x, w, need_gx=False) -> bool:
-    return plan(x, w, maxpool=True, need_gx=need_gx) != "unfused"
 
 
 def conv_relu(x, w, b, pads, relu):
@@ -193,17 +185,13 @@ def im2col_reference_gradients(x, w, b, pads, relu, gp):
     return gemm_backward(gy, cache)
 
 
-def winners(cache):
-    """The (N, PH, PW, C_out) winners array of either kernel's training cache."""
-    return cache.won
-
-
 def check_training(x, w, b, pads, relu, gp=None, rtol=1e-10):
-    """train_forward and train_backward against the float64 layers; returns the cache."""
+    """The fused training forward and conv2d_backward against the float64 layers; returns
+    the cache."""
     y, cache = train_forward(x, w, b, pads, relu)
     np.testing.assert_allclose(y, reference(x, w, b, pads, relu), rtol=rtol, atol=rtol)
     gp = rng.standard_normal(y.shape) if gp is None else gp
-    need_gx = input_gradient(cache)
+    need_gx = cache.method == "winograd-maxpool"  # the direct loop gives no input gradient
     assert need_gx == (x.shape[3] >= 8)
     gx, gw, gb = conv2d_backward(gp, cache, need_gx=need_gx)
     want_gx, want_gw, want_gb = reference_gradients(x, w, b, pads, relu, gp)
@@ -252,7 +240,7 @@ def test_ties_send_the_gradient_to_the_first_cell_and_relu_stops_it_at_zero(chan
     x = np.ones((1, 6, 6, channels))
     w = rng.standard_normal((3, 3, channels, 3))
     for b in (np.full(3, -500.0), np.full(3, 500.0)):  # every output negative, then positive
-        won = winners(check_training(x, w, b, ((1, 1), (1, 1)), relu, rtol=1e-9))
+        won = check_training(x, w, b, ((1, 1), (1, 1)), relu, rtol=1e-9).won
         if relu and b[0] < 0:
             assert (won == 4).all()
         else:
@@ -265,7 +253,7 @@ def test_a_nan_window_wins_its_pool_and_its_gradients_are_those_of_the_layers(ch
     x, w = rng.standard_normal((1, 8, 8, channels)), rng.standard_normal((3, 3, channels, 3))
     x[0, 0, 0, 0] = np.nan  # reaches the conv outputs (0..1, 0..1): pooled cell (0, 0) only
     y, cache = train_forward(x, w, None, ((1, 1), (1, 1)), relu=True)
-    assert np.isnan(y[0, 0, 0]).all() and (winners(cache)[0, 0, 0] == 4).all()
+    assert np.isnan(y[0, 0, 0]).all() and (cache.won[0, 0, 0] == 4).all()
     gp = rng.standard_normal(y.shape)
     _, gw, _ = conv2d_backward(gp, cache, need_gx=False)
     # NaN * 0 is NaN, in the fused loops as in the unfused GEMM: the filter taps that saw
@@ -294,8 +282,7 @@ def test_training_slices_and_passes_give_the_same_values(monkeypatch, split_batc
 @pytest.mark.parametrize("channels", [2, 8])
 def test_training_on_an_empty_batch_gives_zero_gradients(channels):
     w, b = rng.standard_normal((3, 3, channels, 3)), rng.standard_normal(3)
-    y, cache = train_forward(np.zeros((0, 6, 6, channels)), w, b, ((1, 1), (1, 1)),
-                                       True)
+    y, cache = train_forward(np.zeros((0, 6, 6, channels)), w, b, ((1, 1), (1, 1)), True)
     assert y.shape == (0, 3, 3, 3)
     _, gw, gb = conv2d_backward(np.zeros(y.shape), cache, need_gx=False)
     assert gw.shape == w.shape and not gw.any() and gb.shape == (3,) and not gb.any()
@@ -304,11 +291,11 @@ def test_training_on_an_empty_batch_gives_zero_gradients(channels):
 def test_training_fuses_3x3_filters_of_one_float_dtype_with_numba(monkeypatch):
     w1, w8 = np.zeros((3, 3, 1, 4), np.float32), np.zeros((3, 3, 8, 4), np.float32)
     x1, x8 = np.zeros((1, 6, 6, 1), np.float32), np.zeros((1, 6, 6, 8), np.float32)
-    assert trains_fused(x1, w1) == trains_fused(x8, w8) == jit.enabled()
-    assert trains_fused(x8, w8, need_gx=True) == jit.enabled()
-    assert not trains_fused(x1, w1, need_gx=True)  # the direct loop has no gx
-    assert not trains_fused(x1, w1.astype(np.float64))
-    assert not trains_fused(x1, np.zeros((5, 5, 1, 4), np.float32))
+    assert fuses(x1, w1) == fuses(x8, w8) == jit.enabled()
+    assert fuses(x8, w8, need_gx=True) == jit.enabled()
+    assert not fuses(x1, w1, need_gx=True)  # the direct loop has no gx
+    assert not fuses(x1, w1.astype(np.float64))
+    assert not fuses(x1, np.zeros((5, 5, 1, 4), np.float32))
     monkeypatch.setenv("SVERTKA_JIT", "0")
-    assert not trains_fused(x1, w1)
-    assert not trains_fused(x8, w8)
+    assert not fuses(x1, w1)
+    assert not fuses(x8, w8)

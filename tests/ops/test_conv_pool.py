@@ -80,3 +80,21 @@ def test_nothing_is_recorded_when_no_input_needs_a_gradient():
     trained = conv2d_maxpool(svertka.Tensor(x), svertka.Tensor(w, requires_grad=True), None,
                              ((1, 1), (1, 1)), "relu")
     np.testing.assert_array_equal(y.numpy(), trained.numpy())
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, b_shape, message",
+    [
+        ((1, 6, 6, 3), (3, 3, 1, 2), None, "argument 'w' must have w.shape\\[2\\] == 3"),
+        ((1, 6, 6, 1), (3, 3, 3, 2), None, "argument 'w' must have w.shape\\[2\\] == 1"),
+        ((1, 6, 6, 8), (3, 3, 8, 2), (7,), "argument 'b' must have shape \\(2,\\)"),
+        ((1, 6, 6), (3, 3, 1, 2), None, "argument 'x' must be 4-D"),
+    ],
+)
+def test_mismatched_shapes_are_refused_before_the_compiled_loops(x_shape, w_shape, b_shape,
+                                                                 message):
+    # the direct loop and Winograd index w and b by x's channels without bounds checks
+    x, w = svertka.Tensor(np.ones(x_shape)), svertka.Tensor(np.ones(w_shape))
+    b = None if b_shape is None else svertka.Tensor(np.ones(b_shape))
+    with pytest.raises(ValueError, match="conv2d_maxpool: " + message):
+        conv2d_maxpool(x, w, b, ((1, 1), (1, 1)), "relu")

@@ -88,6 +88,7 @@ def conv3x3_maxpool(xpad, w, bias, relu, y, won):
                     out[o] = maxpool_relu_2x2(a0[o] + bias[o], a1[o] + bias[o], a2[o] + bias[o],
                                               a3[o] + bias[o], relu)[0]
 
+
 @jit
 def conv3x3_maxpool_filter_grad(xpad, gp, won, gw, gb):
     """``gw`` (3, 3, C, C_out) and ``gb`` (C_out,) += the filter and bias gradients of

@@ -138,6 +138,7 @@ def output_transform_maxpool(m, bias, relu, tiles_h, tiles_w, y, won):
                                               relu)[0]
                 t += 1
 
+
 @jit
 def grad_output_transform(gy, y, relu, won, tiles_h, tiles_w, dm, gb):
     """dm[:, t] = A g A^T for each 2x2 tile g of the output gradient gy, gated by ``y > 0``

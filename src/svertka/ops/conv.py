@@ -32,6 +32,28 @@ def split_activation(activation):
     return False, None if fn is linear else fn
 
 
+def check_filters(op: str, x_shape, w, b) -> tuple[int, int]:
+    """Raise unless w is (KH, KW, C, C_out) for x of shape (N, H, W, C) and b is None or
+    (C_out,); returns (KH, KW)."""
+    w_shape = tuple(getattr(w, "shape", ()))
+    if len(w_shape) != 4:
+        raise ValueError(
+            f"{op}: argument 'w' must be 4-D (KH, KW, C_in, C_out), received shape {w_shape}"
+        )
+    c, c_out = x_shape[3], w_shape[3]
+    if w_shape[2] != c:
+        raise ValueError(
+            f"{op}: argument 'w' must have w.shape[2] == {c} input channels to match "
+            f"x of shape {tuple(x_shape)}, received w of shape {w_shape}"
+        )
+    if b is not None and tuple(getattr(b, "shape", ())) != (c_out,):
+        raise ValueError(
+            f"{op}: argument 'b' must have shape ({c_out},), one bias per filter, "
+            f"received {tuple(getattr(b, 'shape', ()))}"
+        )
+    return w_shape[:2]
+
+
 class Conv2d(Function):
     """``y = conv(x, w) + b`` with zero padding ``pads``; inputs (x, w) or (x, w, b)."""
 
@@ -82,24 +104,9 @@ def conv2d(
     (2, 4, 4, 8)
     """
     op = "conv2d"
-    n, h, w_in, c = image_shape(x, op)
+    _, h, w_in, _ = image_shape(x, op)
     x, w, b = float_inputs(op, x=x, w=w, b=b)
-    w_shape = tuple(getattr(w, "shape", ()))
-    if len(w_shape) != 4:
-        raise ValueError(
-            f"{op}: argument 'w' must be 4-D (KH, KW, C_in, C_out), received shape {w_shape}"
-        )
-    kh, kw, c_in, c_out = w_shape
-    if c_in != c:
-        raise ValueError(
-            f"{op}: argument 'w' must have w.shape[2] == {c} input channels to match "
-            f"x of shape {(n, h, w_in, c)}, received w of shape {w_shape}"
-        )
-    if b is not None and tuple(getattr(b, "shape", ())) != (c_out,):
-        raise ValueError(
-            f"{op}: argument 'b' must have shape ({c_out},), one bias per filter, "
-            f"received {tuple(getattr(b, 'shape', ()))}"
-        )
+    kh, kw = check_filters(op, x.shape, w, b)
     strides = pair(strides, op, "strides")
     dilation = pair(dilation_rate, op, "dilation_rate")
     pads = resolve_padding(padding, (h, w_in), (kh, kw), strides, dilation, op=op)
@@ -114,4 +121,4 @@ def conv2d(
     return y if after is None else after(y)
 
 
-__all__ = ["Conv2d", "conv2d", "split_activation"]
+__all__ = ["Conv2d", "check_filters", "conv2d", "split_activation"]

@@ -5,15 +5,17 @@ pair (``svertka.models.fusion``).
 :func:`svertka.kernels.conv.plan` decides how it runs: Winograd with its pooled output
 transform (8 input channels or more: every gradient), the direct loop (fewer, a network's
 first layer: the filter and bias gradients only), or, where neither can run, the two ops one
-after the other. Arguments are assumed checked: the two layers it replaces did that when
-they were built.
+after the other. The shapes of x, w and b are checked on every call (a few tuple
+comparisons: the compiled loops index w and b by x's channels, unchecked); ``pads`` is
+taken as resolved, as ``Conv2D`` resolves its padding.
 """
 
 from __future__ import annotations
 
 from svertka.autograd import Function, Tensor
 from svertka.kernels.conv import NO_PADS, conv2d_backward, conv2d_forward, plan
-from svertka.ops.conv import conv2d, split_activation
+from svertka.ops.conv import check_filters, conv2d, split_activation
+from svertka.ops.padding import image_shape
 from svertka.ops.pool import max_pool2d
 
 
@@ -64,6 +66,7 @@ def conv2d_maxpool(x, w, b=None, pads=NO_PADS, activation=None) -> Tensor:
     >>> conv2d_maxpool(x, w, pads=((1, 1), (1, 1)), activation="relu").shape
     (2, 4, 4, 4)
     """
+    check_filters("conv2d_maxpool", image_shape(x, "conv2d_maxpool"), w, b)
     relu, after = split_activation(activation)
     method = plan(_array(x), _array(w), maxpool=True)
     if method == "unfused" or after is not None:
