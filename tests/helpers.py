@@ -114,3 +114,13 @@ def toy_images(n=256, seed=0):
     x[y == 0, 1:4, 1:4] += 1.0
     x[y == 1, 4:7, 4:7] += 1.0
     return x, y
+
+
+def naive_conv_relu(x, w, b, pads, relu):
+    """A stride-1 convolution by its definition in float64 (``kernels.conv.naive_conv``), then
+    ReLU when asked (``np.maximum`` keeps NaN): the reference of the Winograd and fused tests."""
+    from svertka.kernels.conv import naive_conv
+
+    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
+    y = naive_conv(*f64, (1, 1), pads)
+    return np.maximum(y, 0) if relu else y

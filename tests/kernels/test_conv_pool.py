@@ -5,6 +5,7 @@ inference, and training's forward with winners and its filter and bias gradients
 
 import numpy as np
 import pytest
+from helpers import naive_conv_relu
 
 import svertka
 from svertka.kernels import conv_pool, direct_jit, jit, winograd
@@ -14,7 +15,6 @@ from svertka.kernels.conv import (
     conv2d_forward,
     gemm_backward,
     gemm_forward,
-    naive_conv,
     naive_conv_backward,
     plan,
 )
@@ -37,19 +37,11 @@ def train_forward(x, w, b=None, pads=NO_PADS, relu=False):
     return conv2d_forward(x, w, b, pads=pads, relu=relu, maxpool=True)
 
 
-def conv_relu(x, w, b, pads, relu):
-    """The convolution by its definition in float64 (kernels.conv.naive_conv), then ReLU when
-    asked (``np.maximum`` keeps NaN)."""
-    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
-    y = naive_conv(*f64, (1, 1), pads)
-    return np.maximum(y, 0) if relu else y
-
-
 def reference(x, w, b, pads, relu):
-    """The layers' maths in float64 by their definitions: :func:`conv_relu`, then each 2x2
-    window's maximum by kernels.pool.pool2d_naive (a NaN wins its window); an odd last row or
-    column is dropped, as by a 'valid' 2x2 pooling."""
-    return pool2d_naive(conv_relu(x, w, b, pads, relu), (2, 2), (2, 2), NO_PADS, "max")[0]
+    """The layers' maths in float64 by their definitions: ``helpers.naive_conv_relu``, then
+    each 2x2 window's maximum by kernels.pool.pool2d_naive (a NaN wins its window); an odd
+    last row or column is dropped, as by a 'valid' 2x2 pooling."""
+    return pool2d_naive(naive_conv_relu(x, w, b, pads, relu), (2, 2), (2, 2), NO_PADS, "max")[0]
 
 
 def im2col_reference(x, w, b, pads, relu):
@@ -163,7 +155,7 @@ def reference_gradients(x, w, b, pads, relu, gp):
     """(gx, gw, gb) of the unfused layers in float64 by their definitions: the naive pooling's
     backward (ties to the first cell), ReLU's gate (``y > 0``: not at 0, not through NaN),
     then the naive convolution's backward."""
-    y = conv_relu(x, w, b, pads, relu)
+    y = naive_conv_relu(x, w, b, pads, relu)
     _, gy = pool2d_naive(y, (2, 2), (2, 2), NO_PADS, "max", gp.astype(np.float64))
     if relu:
         gy = gy * (y > 0)

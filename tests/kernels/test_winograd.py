@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+from helpers import naive_conv_relu
 
 from svertka.kernels import jit, winograd
 from svertka.kernels.conv import (
@@ -10,7 +11,6 @@ from svertka.kernels.conv import (
     conv2d_forward,
     gemm_backward,
     gemm_forward,
-    naive_conv,
     naive_conv_backward,
     plan,
 )
@@ -20,18 +20,10 @@ rng = np.random.default_rng(21)
 pytestmark = pytest.mark.skipif(not jit.enabled(), reason="Numba is not installed")
 
 
-def reference(x, w, b, pads, relu):
-    """The convolution by its definition in float64 (kernels.conv.naive_conv), then ReLU when
-    asked (``np.maximum`` keeps NaN)."""
-    f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
-    y = naive_conv(*f64, (1, 1), pads)
-    return np.maximum(y, 0) if relu else y
-
-
 def reference_gradients(x, w, b, pads, relu, gy, need_gx=True, need_gw=True):
     """(gx, gw, gb) by the definitions in float64: ReLU's gate (``y > 0``), then
     kernels.conv.naive_conv_backward; None for what is not asked for, and gb without b."""
-    y = reference(x, w, b, pads, relu)
+    y = naive_conv_relu(x, w, b, pads, relu)
     gy = gy.astype(np.float64) * (y > 0) if relu else gy.astype(np.float64)
     gx, gw, gb = naive_conv_backward(x.astype(np.float64), w.astype(np.float64), gy, (1, 1),
                                      pads)
@@ -68,7 +60,7 @@ def test_matches_the_definition_in_float64(shape, pads, bias, relu):
     x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], 5))
     b = rng.standard_normal(5) if bias else None
     np.testing.assert_allclose(conv3x3(x, w, b, pads, relu),
-                               reference(x, w, b, pads, relu), rtol=1e-12, atol=1e-12)
+                               naive_conv_relu(x, w, b, pads, relu), rtol=1e-12, atol=1e-12)
 
 
 def test_float32_stays_within_float32_rounding_of_float64():
@@ -87,8 +79,8 @@ def test_images_in_several_passes_and_into_a_given_array(monkeypatch):
     out = np.full((5, 6, 6, 4), np.nan)
     y = conv3x3(x, w, None, ((1, 1), (1, 1)), out=out)
     assert y is out
-    np.testing.assert_allclose(out, reference(x, w, None, ((1, 1), (1, 1)), False), rtol=1e-12,
-                               atol=1e-12)
+    want = naive_conv_relu(x, w, None, ((1, 1), (1, 1)), False)
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape, pads", CASES)
@@ -144,7 +136,7 @@ def gradients_both_ways(x, w, b, pads, relu, gy, need_gx=True, need_gw=True):
 def test_gradients_match_the_definition_in_float64(shape, pads, bias, relu):
     x, w = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], 5))
     b = rng.standard_normal(5) if bias else None
-    gy = rng.standard_normal(reference(x, w, b, pads, relu).shape)
+    gy = rng.standard_normal(naive_conv_relu(x, w, b, pads, relu).shape)
     ours, ref = gradients_both_ways(x, w, b, pads, relu, gy)
     for name, got, want in zip(("gx", "gw", "gb"), ours, ref):
         if want is None:
