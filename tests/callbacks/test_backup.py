@@ -1,6 +1,7 @@
 """BackupAndRestore: a run stopped anywhere (a crash, Ctrl-C, kill -9) and resumed in a new
 model object ends bit for bit where the uninterrupted run ends."""
 
+import json
 import os
 import signal
 import subprocess
@@ -141,11 +142,20 @@ def test_a_damaged_backup_is_a_model_file_error_naming_it(tmp_path):
         fit(model, BackupAndRestore(tmp_path, save_freq=2), [Crash(3)])
     path = tmp_path / "backup.zip"
     data = path.read_bytes()
-    for damaged in (data[: len(data) // 2], data.replace(b"svertka-backup", b"svertka-bockup"),
-                    b""):
+    with zipfile.ZipFile(path) as z:
+        entries = {name: z.read(name) for name in z.namelist()}
+    state = json.loads(entries["state.json"])
+    state["format"] = "svertka-bockup"
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as z:  # whole, but of another format
+        for name, entry in {**entries, "state.json": json.dumps(state)}.items():
+            z.writestr(name, entry)
+    other = (tmp_path / "other.zip").read_bytes()
+    (tmp_path / "other.zip").unlink()
+    for damaged, what in ((data[: len(data) // 2], "not a readable zip"),
+                          (other, "is not a svertka-backup file"), (b"", "not a readable zip")):
         path.write_bytes(damaged)
         with pytest.raises(svertka.ModelFileError,
-                           match=r"BackupAndRestore: .*backup\.zip: .*; delete it to start"):
+                           match=rf"BackupAndRestore: .*backup\.zip: .*{what}.*; delete it"):
             fit(make_model(), BackupAndRestore(tmp_path))
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("state.json", "[1, 2")

@@ -1,8 +1,9 @@
 """BackupAndRestore: a run that is killed resumes where it stopped, on the very same numbers.
 
-One file, ``<backup_dir>/backup.zip``, written atomically (a temporary file renamed over the
-old one, so a kill mid-write leaves the previous backup whole). It holds ``state.json`` and
-one ``.npy`` entry per array, read back with ``allow_pickle=False``:
+One file, ``<backup_dir>/backup.zip``, in the container form of model files
+(``svertka.models.saving.write_container``: written atomically, so a kill mid-write leaves the
+previous backup whole, and read back by ``ModelFile`` with its checks). It holds
+``state.json`` and one ``.npy`` entry per array:
 
 - the model's weights (trainable and not: BatchNormalization's moving statistics), and a
   trainable loss's (``RobustLoss(adaptive=True)``);
@@ -23,10 +24,7 @@ callbacks' own counters (EarlyStopping's patience, ...) are not saved, as in Ker
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import os
-import zipfile
 
 import numpy as np
 
@@ -38,13 +36,6 @@ FORMAT = "svertka-backup"
 FORMAT_VERSION = 1
 FILE_NAME = "backup.zip"
 _STATE = "state.json"
-_MAX_STATE_BYTES = 1 << 24  # the JSON part; arrays are capped by their declared shapes
-
-
-def _npy(array) -> bytes:
-    buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return buf.getvalue()
 
 
 def _layer_generators(model) -> dict:
@@ -128,7 +119,7 @@ class BackupAndRestore(Callback):
     # -- writing -----------------------------------------------------------------------------
     def save(self) -> None:
         """Write the backup of the model and of ``fit``'s position now."""
-        from svertka.models.atomic import atomic_write
+        from svertka.models.saving import write_container
         from svertka.models.training import trainable_params
 
         model = self.model
@@ -165,13 +156,7 @@ class BackupAndRestore(Callback):
             },
         }
 
-        def write(f):
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as z:
-                z.writestr(_STATE, json.dumps(state))
-                for name, array in arrays.items():
-                    z.writestr(name, _npy(array))
-
-        atomic_write(self.path, write)
+        write_container(self.path, state, arrays, index_name=_STATE)
 
     # -- reading -----------------------------------------------------------------------------
     def restore(self) -> None:

@@ -35,10 +35,15 @@ from svertka.models.modelfile import INDEX, ModelFile
 __all__ = ["atomic_write", "load_model", "load_weights", "save_model", "save_weights"]
 
 
-def _write_container(path, index: dict, arrays: dict[str, np.ndarray]) -> None:
+def write_container(path, index: dict, arrays: dict[str, np.ndarray],
+                    index_name: str = INDEX) -> None:
+    """Write ``index`` as the JSON entry ``index_name`` and each array as a stored ``.npy``
+    entry, atomically: the form every svertka file (model, weights, backup) takes."""
+
     def write(f):
         with zipfile.ZipFile(f, "w") as z:
-            z.writestr(INDEX, json.dumps(index, indent=1), compress_type=zipfile.ZIP_DEFLATED)
+            z.writestr(index_name, json.dumps(index, indent=1),
+                       compress_type=zipfile.ZIP_DEFLATED)
             for name, array in arrays.items():
                 array = np.ascontiguousarray(array)
                 with z.open(name, "w", force_zip64=array.nbytes > 1 << 30) as entry:
@@ -125,7 +130,7 @@ def _weight_table(model) -> tuple[list[dict], dict[str, np.ndarray]]:
 def save_weights(model, path) -> None:
     table, arrays = _weight_table(model)
     index = {"format": FORMAT_WEIGHTS, "format_version": FORMAT_VERSION, "weights": table}
-    _write_container(path, index, arrays)
+    write_container(path, index, arrays)
 
 
 def save_model(model, path) -> None:
@@ -148,7 +153,7 @@ def save_model(model, path) -> None:
                 names.append(entry)
             slots.append(names)
         index["optimizer"] = {"iterations": int(state["iterations"]), "slots": slots}
-    _write_container(path, index, arrays)
+    write_container(path, index, arrays)
 
 
 # -- loading -----------------------------------------------------------------------------
