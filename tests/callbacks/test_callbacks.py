@@ -302,7 +302,7 @@ def test_reduce_lr_reads_the_effective_rate_of_a_schedule():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"factor": 1.0}, r"'factor' must be a number in \(0, 1\), received 1.0"),
+        ({"factor": 1.0}, r"'factor' must be a finite number > 0.0 and < 1.0, received 1.0"),
         ({"factor": 0}, "'factor'"),
         ({"patience": -1}, "'patience'"),
         ({"cooldown": -1}, "'cooldown'"),

@@ -37,13 +37,8 @@ class ReduceLROnPlateau(Callback):
     ):
         super().__init__()
         owner = "ReduceLROnPlateau"
-        try:
-            self.factor = checks.finite_float(owner, "factor", factor, 0.0, 1.0,
-                                              low_open=True, high_open=True)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{owner}: argument 'factor' must be a number in (0, 1), received {factor!r}"
-            ) from None
+        self.factor = checks.finite_float(owner, "factor", factor, 0.0, 1.0, low_open=True,
+                                          high_open=True)
         self.monitor = monitor
         self.patience = checks.non_negative_int(owner, "patience", patience)
         self.verbose = verbose
