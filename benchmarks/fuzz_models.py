@@ -101,7 +101,7 @@ def work(conn, directory: str, seed: int) -> None:
                 damaged, (lambda p: load(p, allow_nonfinite=True)) if allow else load, allow)
             answer["seconds"] = time.perf_counter() - start
 
-        peak_mib, method = peak_growth(judge)
+        peak_mib, method = peak_growth(judge, collect=False)
         peak_mib = max(0.0, peak_mib)
         (kind, detail), seconds = answer["outcome"], answer["seconds"]
         reset = method != "ru_maxrss"

@@ -59,9 +59,12 @@ def reset_peak() -> bool:
         return False
 
 
-def peak_growth(fn, calls: int = 1) -> tuple[float, str]:
-    """MiB the peak RSS rises above the current RSS while ``fn`` runs ``calls`` times."""
-    gc.collect()
+def peak_growth(fn, calls: int = 1, collect: bool = True) -> tuple[float, str]:
+    """MiB the peak RSS rises above the current RSS while ``fn`` runs ``calls`` times; with
+    ``collect``, garbage is collected first (a full collection: too slow to run before each of
+    thousands of small cases)."""
+    if collect:
+        gc.collect()
     if reset_peak() and (rss := status_kib("VmRSS")) is not None:
         for _ in range(calls):
             fn()
