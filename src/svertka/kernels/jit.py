@@ -141,6 +141,10 @@ def compile_all() -> bool:
     relu(x)
     y, _, _, cache = norm_jit.train_forward(x, None, None, 1e-3)
     norm_jit.train_backward(y, cache)
+    from svertka.kernels.depthwise import depthwise_backward, depthwise_forward
+
+    y, cache = depthwise_forward(x, np.zeros((3, 3, 8, 1), np.float32), np.zeros(8, np.float32))
+    depthwise_backward(y, cache)
     w = np.zeros(3, np.float32)
     adam_update(w, w.copy(), w.copy(), w.copy(), 0.9, 0.999, 1e-7, 1e-3, 1)
     return True

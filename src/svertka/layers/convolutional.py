@@ -18,8 +18,10 @@ class Conv2D(Layer):
     ``O = (I + P - D*(K-1) - 1) // S + 1`` per axis; 'same' gives ``ceil(I / S)`` with the odd
     padding pixel at the bottom/right (as Keras). ``padding`` is also an int, a pair or
     ``((top, bottom), (left, right))``; ``padding_mode`` fills it with 'zeros', 'replicate',
-    'reflect', 'symmetric' or 'circular' (see ``svertka.ops.conv2d``). ``call`` is one
-    ``ops.conv2d`` with the bias and the activation.
+    'reflect', 'symmetric' or 'circular' (see ``svertka.ops.conv2d``). ``groups`` (dividing C
+    and ``filters``) splits the channels into groups convolved apart, kernel (KH, KW, C //
+    groups, filters), as Keras's ``groups``. ``call`` is one ``ops.conv2d`` with the bias and
+    the activation.
 
     >>> import numpy as np
     >>> conv = Conv2D(32, (3, 3), padding="same", activation="relu")
@@ -27,6 +29,9 @@ class Conv2D(Layer):
     ((2, 28, 28, 32), 320)
     >>> Conv2D(8, 3, strides=2).compute_output_shape((None, 7, 7, 3))
     (None, 3, 3, 8)
+    >>> grouped = Conv2D(64, 3, groups=4)
+    >>> grouped(np.zeros((1, 5, 5, 32), np.float32)).shape, grouped.count_params()
+    ((1, 3, 3, 64), 4672)
     """
 
     def __init__(
@@ -43,10 +48,17 @@ class Conv2D(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        groups: int = 1,
         **kwargs,
     ):
         op = "Conv2D"
         self.filters = checks.positive_int(op, "filters", filters)
+        self.groups = checks.positive_int(op, "groups", groups)
+        if self.filters % self.groups:
+            raise ValueError(
+                f"Conv2D: argument 'groups' must divide 'filters': received groups={groups}, "
+                f"but filters={filters}"
+            )
         self.kernel_size = pair(kernel_size, op, "kernel_size")
         self.strides = pair(strides, op, "strides")
         self.dilation_rate = pair(dilation_rate, op, "dilation_rate")
@@ -65,6 +77,12 @@ class Conv2D(Layer):
                 f"Conv2D: the channel axis of the inputs must be known, received "
                 f"input shape {input_shape}"
             )
+        if c % self.groups:
+            raise ValueError(
+                f"Conv2D: argument 'groups' must divide the input channels: received "
+                f"groups={self.groups}, but the input has {c} channels (input shape "
+                f"{tuple(input_shape)})"
+            )
         return c
 
     def build(self, input_shape) -> None:
@@ -72,7 +90,7 @@ class Conv2D(Layer):
         self.compute_output_shape(input_shape)  # the kernel must fit the (padded) input
         self.kernel = self.add_weight(
             "kernel",
-            (*self.kernel_size, c, self.filters),
+            (*self.kernel_size, c // self.groups, self.filters),
             self.kernel_initializer,
             regularizer=self.kernel_regularizer,
         )
@@ -86,9 +104,10 @@ class Conv2D(Layer):
 
     def check_input_shape(self, input_shape) -> None:
         c = self._channels(input_shape)
-        if c != self.kernel.shape[2]:
+        if c != self.kernel.shape[2] * self.groups:
             raise ValueError(
-                f"Conv2D: the layer was built for inputs with {self.kernel.shape[2]} channels "
+                f"Conv2D: the layer was built for inputs with "
+                f"{self.kernel.shape[2] * self.groups} channels "
                 f"(kernel {self.kernel.shape}), received input shape {tuple(input_shape)}"
             )
 
@@ -119,15 +138,18 @@ class Conv2D(Layer):
 
     def call(self, inputs, training: bool = False):
         return ops.conv2d(inputs, self.kernel, self.bias, self.strides, self.padding,
-                          self.padding_mode, self.dilation_rate, activation=self._activation)
+                          self.padding_mode, self.dilation_rate, activation=self._activation,
+                          groups=self.groups)
 
     def call_maxpooled(self, inputs: Tensor, pads) -> Tensor | None:
         """This layer's output for ``inputs``, max-pooled over 2x2 windows at stride 2, by
         one op (``svertka.ops.conv_pool.conv2d_maxpool``), for a model that fuses this
         layer with the pooling after it (``svertka.models.fusion``). ``pads``: this layer's
         padding for the input, resolved (zeros). None with gradients on, where no fused
-        kernel can train it: the model then runs the layers one by one.
+        kernel can train it, or with ``groups > 1``: the model then runs the layers one by one.
         """
+        if self.groups != 1:
+            return None
         self._ensure_built((None, *inputs.shape[1:]))
         if grad_enabled() and not conv_pool.fuses(inputs, self.kernel, inputs.requires_grad):
             return None
@@ -142,5 +164,6 @@ class Conv2D(Layer):
             "padding": _args.as_list(self.padding),
             "padding_mode": self.padding_mode,
             "dilation_rate": list(self.dilation_rate),
+            "groups": self.groups,
             **_args.kernel_args_config(self),
         }
