@@ -85,6 +85,39 @@ class RobustLoss:
                 "adaptive": self.adaptive}
 
 
+class TripletMarginLoss:
+    """The triplet ranking loss (``ops.triplet_margin_loss``) for ``model.compile``.
+
+    A model that embeds one image at a time is trained on batches laid out as
+    ``[anchors; positives; negatives]``: 3N images whose embeddings ``y_pred`` (3N, D) are cut
+    into three blocks of N rows, the i-th row of each forming one triplet. ``y_true`` is not
+    used (pass any array with 3N rows to ``fit``).
+
+    >>> import numpy as np
+    >>> loss = TripletMarginLoss(margin=2.5)
+    >>> round(loss(None, np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 3.0]])).item(), 4)
+    0.5
+    """
+
+    def __init__(self, margin: float = 0.1, p: float = 2):
+        self.margin = checks.finite_float("TripletMarginLoss", "margin", margin)
+        self.p = checks.finite_float("TripletMarginLoss", "p", p, 1.0)
+        self.__name__ = "triplet_margin_loss"
+
+    def __call__(self, y_true, y_pred) -> Tensor:
+        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
+        if y_pred.ndim != 2 or y_pred.shape[0] == 0 or y_pred.shape[0] % 3:
+            raise ValueError(f"TripletMarginLoss: argument 'y_pred' must be embeddings (3N, D) "
+                             f"laid out as [anchors; positives; negatives], received shape "
+                             f"{y_pred.shape}")
+        n = y_pred.shape[0] // 3
+        anchor, positive, negative = (y_pred[i * n:(i + 1) * n] for i in range(3))
+        return ops.triplet_margin_loss(anchor, positive, negative, self.margin, self.p)
+
+    def get_config(self) -> dict:
+        return {"margin": self.margin, "p": self.p}
+
+
 LOSSES = {
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
@@ -103,6 +136,8 @@ def get(identifier):
         return RobustLoss()
     if isinstance(identifier, dict) and identifier.get("class_name") == "RobustLoss":
         return RobustLoss(**identifier.get("config", {}))
+    if isinstance(identifier, dict) and identifier.get("class_name") == "TripletMarginLoss":
+        return TripletMarginLoss(**identifier.get("config", {}))
     if callable(identifier):
         return identifier
     raise ValueError(f"losses.get: argument 'loss' must be one of "
@@ -114,6 +149,8 @@ def serialize(loss):
     """A JSON-ready description of a loss returned by ``get``."""
     if isinstance(loss, RobustLoss):
         return {"class_name": "RobustLoss", "config": loss.get_config()}
+    if isinstance(loss, TripletMarginLoss):
+        return {"class_name": "TripletMarginLoss", "config": loss.get_config()}
     for name, fn in LOSSES.items():
         if fn is loss:
             return name

@@ -96,14 +96,28 @@ class Log(Function):
 
 
 class MatMul(Function):
-    """``a @ b`` for 2-D ``a`` (N, K) and ``b`` (K, M)."""
+    """``a @ b`` with NumPy's rules: a (..., N, K), b (..., K, M) -> (..., N, M), the leading
+    batch axes broadcast.
+
+    ga = gy @ b^T and gb = a^T @ gy (^T swaps the last two axes), each summed back over the
+    batch axes its operand was broadcast along. The plain 2-D product keeps its two GEMMs; a
+    2-D ``b`` shared by a batch gets its gradient from one GEMM over the stacked rows.
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
         return a @ b
 
     def backward(self, gy):
-        return gy @ self.b.T, self.a.T @ gy
+        a, b = self.a, self.b
+        if a.ndim == 2 and b.ndim == 2:
+            return gy @ b.T, a.T @ gy
+        ga = unbroadcast(gy @ b.swapaxes(-1, -2), a.shape)
+        if b.ndim == 2:  # a's batch is gy's: (B*N, K)^T @ (B*N, M) sums it inside one GEMM
+            gb = a.reshape(-1, a.shape[-1]).T @ gy.reshape(-1, gy.shape[-1])
+        else:
+            gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape)
+        return ga, gb
 
 
 class Dense(Function):
@@ -271,17 +285,30 @@ def log(x) -> Tensor:
 
 
 def matmul(a, b) -> Tensor:
-    """Matrix product of 2-D tensors.
+    """Matrix product with NumPy's ``matmul`` rules for operands of rank >= 2.
+
+    a (..., N, K) @ b (..., K, M) -> (..., N, M): the last two axes multiply, the leading
+    (batch) axes broadcast, so one (K, M) matrix can multiply a whole batch. 1-D operands
+    (NumPy's vector cases) are not supported: reshape a vector to (1, K) or (K, 1).
 
     >>> import numpy as np, svertka
     >>> matmul(svertka.Tensor(np.eye(2)), svertka.Tensor(np.ones((2, 3)))).shape
     (2, 3)
+    >>> matmul(svertka.Tensor(np.ones((4, 1, 2, 3))), svertka.Tensor(np.ones((5, 3, 6)))).shape
+    (4, 5, 2, 6)
     """
     a, b = float_inputs("matmul", a=a, b=b)
-    a_, b_ = (t.shape if hasattr(t, "shape") else () for t in (a, b))
-    if len(a_) != 2 or len(b_) != 2 or a_[1] != b_[0]:
-        raise ValueError(f"matmul: arguments must be 2-D with a.shape[1] == b.shape[0], "
-                         f"received shapes {a_} and {b_}")
+    a_, b_ = (tuple(t.shape) if hasattr(t, "shape") else () for t in (a, b))
+    if len(a_) < 2 or len(b_) < 2:
+        raise ValueError(f"matmul: arguments must have rank >= 2 (..., N, K) and (..., K, M); "
+                         f"1-D operands are not supported (reshape a vector to (1, K) or "
+                         f"(K, 1)), received shapes {a_} and {b_}")
+    if a_[-1] != b_[-2]:
+        raise ValueError(f"matmul: a.shape[-1] must equal b.shape[-2], received shapes "
+                         f"{a_} and {b_}")
+    if any(i != j and 1 not in (i, j) for i, j in zip(a_[-3::-1], b_[-3::-1])):
+        raise ValueError(f"matmul: the batch axes of a {a_[:-2]} and b {b_[:-2]} do not "
+                         f"broadcast, received shapes {a_} and {b_}")
     return MatMul()(a, b)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from svertka import backend
+from svertka import backend, checks
 from svertka.autograd import Function, Tensor, unbroadcast
 from svertka.backend import get_array_module
 from svertka.kernels import losses as K
@@ -324,3 +324,64 @@ def robust_loss_nll(x, alpha, scale) -> Tensor:
             f"[{float(a.min())}, {float(a.max())}]"
         )
     return RobustLoss(nll=True)(x, alpha, scale)
+
+
+class TripletMarginLoss(Function):
+    """``mean(max(d(a, p) - d(a, n) + margin, 0))`` with ``d(x, y) = ||x - y + eps||_p``."""
+
+    def __init__(self, margin: float, p: float, eps: float):
+        self.margin, self.p, self.eps = margin, p, eps
+
+    def _distance(self, u):
+        """``||u||_p`` over the last axis and its derivative ``sign(u) |u|^(p-1) / d^(p-1)``
+        (zero where d = 0, as torch's norm)."""
+        xp = get_array_module(u)
+        if self.p == 2:
+            d = xp.sqrt((u * u).sum(axis=-1))
+            dd = u / xp.where(d == 0, 1, d)[..., None]
+        else:
+            d = (xp.abs(u) ** self.p).sum(axis=-1) ** (1 / self.p)
+            dd = xp.sign(u) * (xp.abs(u) / xp.where(d == 0, 1, d)[..., None]) ** (self.p - 1)
+        return d, dd
+
+    def forward(self, a, pos, neg):
+        d_pos, self.dd_pos = self._distance(a - pos + self.eps)
+        d_neg, self.dd_neg = self._distance(a - neg + self.eps)
+        z = self.margin + d_pos - d_neg
+        self.active = z >= 0  # torch's clamp_min passes the gradient at z = 0 too
+        return (z * self.active).mean()
+
+    def backward(self, gy):
+        g = (gy * self.active / max(self.active.size, 1))[..., None].astype(self.dd_pos.dtype)
+        g_pos, g_neg = g * self.dd_pos, g * self.dd_neg
+        return g_pos - g_neg, -g_pos, g_neg
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 0.1, p: float = 2,
+                        eps: float = 1e-6) -> Tensor:
+    """The triplet ranking loss of NetVLAD and FaceNet, averaged over the triplets:
+    ``mean(max(d(anchor, positive) - d(anchor, negative) + margin, 0))``.
+
+    ``anchor``, ``positive`` and ``negative`` are embeddings of one shape: (N, D) for N
+    triplets, or (D,) for one. ``d(x, y) = ||x - y + eps||_p``, the Euclidean distance for
+    ``p = 2``; the small ``eps`` inside the norm is PyTorch's (``pairwise_distance``), so
+    this equals ``torch.nn.functional.triplet_margin_loss`` and d never divides by zero.
+    Triplets already separated by ``margin`` give zero loss and zero gradient.
+
+    >>> import numpy as np
+    >>> a, pos, neg = np.zeros((1, 2)), np.array([[0.0, 1.0]]), np.array([[0.0, 3.0]])
+    >>> round(triplet_margin_loss(a, pos, neg, margin=2.5).item(), 4)  # 1 - 3 + 2.5
+    0.5
+    """
+    op = "triplet_margin_loss"
+    a = float_input(op, anchor, "anchor")
+    pos, neg = (targets_like(v, a) for v in (positive, negative))
+    if not a.shape == pos.shape == neg.shape or a.ndim not in (1, 2) or a.size == 0:
+        raise ValueError(
+            f"{op}: arguments 'anchor', 'positive' and 'negative' must be non-empty arrays of "
+            f"one shape, (N, D) or (D,), received {a.shape}, {pos.shape} and {neg.shape}"
+        )
+    margin = checks.finite_float(op, "margin", margin)
+    p = checks.finite_float(op, "p", p, 1.0)
+    eps = checks.finite_float(op, "eps", eps, 0.0)
+    return TripletMarginLoss(margin, p, eps)(a, pos, neg)
