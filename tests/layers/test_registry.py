@@ -69,6 +69,27 @@ SPECS = [
     ("BatchNormalization", dict(center=False, scale=False), VECTOR),
     ("Add", {}, [VECTOR, VECTOR, VECTOR]),
     ("Concatenate", dict(axis=2), [(2, 3, 4), (2, 3, 1)]),
+    ("IdentityShortcut", dict(filters=5, strides=2), IMAGE),
+    ("TableConv2D", dict(kernel_size=2, table=[[0], [1, 2], [0, 2]], activation="tanh"), IMAGE),
+    ("LocalResponseNormalization", dict(size=4, alpha=0.5, beta=0.75, k=1.0), IMAGE),
+    ("LayerNormalization", dict(axis=[1, 2, 3], gamma_initializer="he_normal"), IMAGE),
+    ("LayerNormalization", dict(center=False, beta_regularizer="l2"), VECTOR),
+    ("GroupNormalization", dict(groups=3, gamma_regularizer=L2(0.01)), IMAGE),
+    ("GroupNormalization", dict(groups=2, scale=False), VECTOR),
+    ("Conv2DTranspose", dict(filters=4, kernel_size=(3, 2), strides=2, padding="same",
+                             activation="tanh", bias_initializer="glorot_normal"), IMAGE),
+    ("Conv2DTranspose", dict(filters=2, kernel_size=2, strides=(2, 3), output_padding=(1, 0),
+                             dilation_rate=(1, 2), padding=((1, 0), (0, 1)),
+                             bias_regularizer="l2"), IMAGE),
+    ("UpSampling2D", dict(size=(2, 3), interpolation="bilinear"), IMAGE),
+    ("ZeroPadding2D", dict(padding=((1, 0), (2, 3))), IMAGE),
+    ("Cropping2D", dict(cropping=((1, 0), (2, 1))), IMAGE),
+    ("Lambda", dict(function="l2_normalize", arguments={"axis": -1}), VECTOR),
+    ("NetVLAD", dict(clusters=3), IMAGE),
+    ("DepthwiseConv2D", dict(kernel_size=3, padding="same", depth_multiplier=2,
+                             activation="relu"), IMAGE),
+    ("SeparableConv2D", dict(filters=4, kernel_size=3, strides=2, padding="same"), IMAGE),
+    ("Conv2D", dict(filters=6, kernel_size=2, groups=3, activation="relu"), IMAGE),
 ]
 IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(SPECS)]
 
@@ -138,10 +159,10 @@ def test_frozen_layers_receive_no_gradient(name, kwargs, shape):
 def test_deserialize_refuses_unknown_classes_and_bad_configs():
     with pytest.raises(
         ValueError,
-        match=r"deserialize: unknown layer class 'Lambda'; known "
+        match=r"deserialize: unknown layer class 'EvalLayer'; known "
         r"classes: .*Conv2D.*MaxPooling2D",
     ):
-        deserialize({"class_name": "Lambda", "config": {}})
+        deserialize({"class_name": "EvalLayer", "config": {}})
     with pytest.raises(ValueError, match="unknown layer class"):
         deserialize({"class_name": ["Dense"], "config": {}})
     with pytest.raises(TypeError, match="deserialize: argument 'config' must be a dict"):

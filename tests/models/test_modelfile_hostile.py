@@ -175,7 +175,7 @@ def test_an_array_header_must_match_its_data(saved):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda ix: ix["model"]["config"]["layers"][0].update(class_name="Lambda"),
+    (lambda ix: ix["model"]["config"]["layers"][0].update(class_name="EvalLayer"),
      "registered layer class"),
     (lambda ix: ix["model"].update(class_name="Functional"), "'Sequential' or 'Model'"),
     (lambda ix: ix["model"]["config"]["layers"][0]["config"].update(filters=2**70),

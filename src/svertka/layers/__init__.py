@@ -28,10 +28,19 @@ from svertka.layers.activations import (
     Step,
 )
 from svertka.layers.base import Layer, SymbolicTensor, reset_names
+from svertka.layers.conv_transpose import Conv2DTranspose
 from svertka.layers.convolutional import Conv2D
 from svertka.layers.core import Activation, Dense, Dropout, Flatten, Input, Reshape
+from svertka.layers.depthwise import DepthwiseConv2D, SeparableConv2D
+from svertka.layers.lambda_layer import Lambda
 from svertka.layers.merge import Add, Concatenate
-from svertka.layers.normalization import BatchNormalization
+from svertka.layers.netvlad import NetVLAD
+from svertka.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    LocalResponseNormalization,
+)
 from svertka.layers.pooling import (
     AveragePooling2D,
     GlobalAveragePooling2D,
@@ -41,6 +50,9 @@ from svertka.layers.pooling import (
     SumPooling2D,
 )
 from svertka.layers.preprocessing import Rescaling
+from svertka.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from svertka.layers.shortcut import IdentityShortcut
+from svertka.layers.table_conv import TableConv2D
 
 LAYERS: dict[str, type[Layer]] = {
     cls.__name__: cls
@@ -51,6 +63,9 @@ LAYERS: dict[str, type[Layer]] = {
         Dropout,
         Reshape,
         Conv2D,
+        Conv2DTranspose,
+        DepthwiseConv2D,
+        SeparableConv2D,
         MaxPooling2D,
         AveragePooling2D,
         SumPooling2D,
@@ -67,9 +82,19 @@ LAYERS: dict[str, type[Layer]] = {
         Step,
         Maxout,
         BatchNormalization,
+        LocalResponseNormalization,
+        LayerNormalization,
+        GroupNormalization,
         Add,
         Concatenate,
         Rescaling,
+        UpSampling2D,
+        ZeroPadding2D,
+        Cropping2D,
+        IdentityShortcut,
+        TableConv2D,
+        Lambda,
+        NetVLAD,
     )
 }
 
@@ -124,26 +149,39 @@ __all__ = [
     "BatchNormalization",
     "Concatenate",
     "Conv2D",
+    "Conv2DTranspose",
+    "Cropping2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "Flatten",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling2D",
+    "GroupNormalization",
+    "IdentityShortcut",
     "Input",
+    "Lambda",
+    "LayerNormalization",
     "Layer",
     "LeakyReLU",
     "LinearThreshold",
+    "LocalResponseNormalization",
     "MaxPooling2D",
     "Maxout",
     "MinPooling2D",
+    "NetVLAD",
     "PReLU",
     "ReLU",
     "Rescaling",
     "Reshape",
+    "SeparableConv2D",
     "Softmax",
     "Step",
     "SumPooling2D",
     "SymbolicTensor",
+    "TableConv2D",
+    "UpSampling2D",
+    "ZeroPadding2D",
     "deserialize",
     "register",
     "reset_names",

@@ -54,6 +54,7 @@ from svertka.ops.basic import (
 )
 from svertka.ops.conv import conv2d
 from svertka.ops.conv_pool import conv2d_maxpool
+from svertka.ops.depthwise import depthwise_conv2d
 from svertka.ops.losses import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -61,8 +62,11 @@ from svertka.ops.losses import (
     robust_loss,
     robust_loss_nll,
     softmax_cross_entropy,
+    triplet_margin_loss,
 )
+from svertka.ops.netvlad import l2_normalize, netvlad
 from svertka.ops.norm import batch_norm, dropout
+from svertka.ops.normalization import group_norm, layer_norm, local_response_norm
 from svertka.ops.padding import pad
 from svertka.ops.pool import (
     avg_pool2d,
@@ -72,14 +76,72 @@ from svertka.ops.pool import (
     min_pool2d,
     sum_pool2d,
 )
+from svertka.ops.resize import crop2d, upsample2d
+from svertka.ops.shortcut import identity_shortcut
+from svertka.ops.transpose_conv import conv2d_transpose
 
 __all__ = [
-    "ACTIVATIONS", "add", "avg_pool2d", "batch_norm", "binary_crossentropy",
-    "categorical_crossentropy", "concat", "conv2d", "conv2d_maxpool", "dense", "div",
-    "dropout", "elu", "exp", "flatten", "gelu", "get_activation", "getitem",
-    "global_avg_pool2d", "global_max_pool2d", "leaky_relu", "linear_threshold", "log",
-    "log_softmax", "matmul", "max", "max_pool2d", "maxout", "mean", "mean_squared_error",
-    "min_pool2d", "mul", "neg", "pad", "power", "prelu", "relu", "reshape", "robust_loss",
-    "robust_loss_nll", "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "softsign",
-    "step", "sub", "sum", "sum_pool2d", "swish", "tanh", "transpose",
+    "ACTIVATIONS",
+    "add",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "concat",
+    "conv2d",
+    "conv2d_maxpool",
+    "depthwise_conv2d",
+    "conv2d_transpose",
+    "crop2d",
+    "dense",
+    "div",
+    "dropout",
+    "elu",
+    "exp",
+    "flatten",
+    "gelu",
+    "get_activation",
+    "getitem",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+    "group_norm",
+    "identity_shortcut",
+    "l2_normalize",
+    "layer_norm",
+    "leaky_relu",
+    "linear_threshold",
+    "local_response_norm",
+    "log",
+    "log_softmax",
+    "matmul",
+    "max",
+    "max_pool2d",
+    "maxout",
+    "mean",
+    "mean_squared_error",
+    "min_pool2d",
+    "mul",
+    "neg",
+    "netvlad",
+    "pad",
+    "power",
+    "prelu",
+    "relu",
+    "reshape",
+    "robust_loss",
+    "robust_loss_nll",
+    "sigmoid",
+    "softmax",
+    "softmax_cross_entropy",
+    "softplus",
+    "softsign",
+    "step",
+    "sub",
+    "sum",
+    "sum_pool2d",
+    "swish",
+    "tanh",
+    "transpose",
+    "triplet_margin_loss",
+    "upsample2d",
 ]
