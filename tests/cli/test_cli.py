@@ -38,7 +38,7 @@ def test_errors_are_one_clear_line(capsys):
     assert err.strip().count("\n") == 0
     assert err.startswith("svertka: error: explain_size: the kernel spans 3 pixels")
     code, _, err = run(capsys, "summary", "resnet9000")
-    assert code == 2 and "argument 'name' must be one of ['notes']" in err
+    assert code == 2 and "argument 'name' must be one of ['alexnet', 'lenet5'" in err
     code, _, err = run(capsys, "evaluate", "missing.svk", "mnist")
     assert code == 2 and "no file at missing.svk" in err
 
@@ -127,3 +127,66 @@ def test_train_continues_a_saved_model_at_its_own_input_size(tmp_path, capsys):
                          str(tmp_path / "m2.svk"))
     assert code == 0, err
     assert svertka.load_model(tmp_path / "m2.svk").class_names == ["a", "b"]
+
+
+def _folder(tmp_path, size=12):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 16), ("test", 4)):
+        for label, name in enumerate(("dark", "light")):
+            folder = tmp_path / "data" / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 100, (size, size, 3)) + 150 * label
+                Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png")
+    return str(tmp_path / "data")
+
+
+def test_train_a_residual_network_with_sgd_cosine_and_a_backup(tmp_path, capsys):
+    """A functional zoo model (ResNet-20) from the command line, the CIFAR recipe's options,
+    and --backup: the backup is removed after a run that ends normally."""
+    pytest.importorskip("PIL")
+    data = _folder(tmp_path, 16)
+    model = tmp_path / "r.svk"
+    code, out, err = run(capsys, "train", "resnet20", data, "--epochs", "2", "--batch-size",
+                         "8", "--optimizer", "sgd", "--learning-rate", "0.05", "--momentum",
+                         "0.9", "--nesterov", "--weight-decay", "5e-4", "--schedule", "cosine",
+                         "--warmup-epochs", "1", "--validation-split", "0", "--monitor-test",
+                         "--backup", str(tmp_path / "backup"), "--output", str(model))
+    assert code == 0, err
+    assert "conv4_block3_add (Add)" in out and "val_accuracy" in out
+    trained = svertka.load_model(model)
+    assert type(trained.layers[0]).__name__ == "Rescaling"
+    opt = trained.optimizer
+    assert (opt.momentum, opt.nesterov, opt.weight_decay) == (0.9, True, 5e-4)
+    rate = opt.learning_rate  # warm-up over the first epoch's 4 steps, then cosine to 0
+    assert rate(2) == pytest.approx(0.025) and rate(4) == pytest.approx(0.05)
+    assert rate(8) == pytest.approx(0.0)
+    assert not (tmp_path / "backup" / "backup.zip").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--momentum", "0.9"], "train: --momentum is an option of --optimizer sgd"),
+    (["--optimizer", "adam", "--weight-decay", "0.1"],
+     "train: --weight-decay is an option of --optimizer sgd or adamw"),
+    (["--schedule", "cosine", "--warmup-epochs", "3", "--epochs", "3"],
+     "train: --warmup-epochs must be less than --epochs"),
+    (["--monitor-test"], "train: --monitor-test replaces the validation split"),
+    (["--momentum", "1.5", "--optimizer", "sgd"], "--momentum"),
+])
+def test_train_option_errors_are_one_line(tmp_path, capsys, argv, message):
+    pytest.importorskip("PIL")
+    data = _folder(tmp_path)
+    code, out, err = run(capsys, "train", "notes", data, "--epochs", "1", *argv,
+                         "--output", str(tmp_path / "m.svk"))
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_summary_of_a_zoo_network_with_macs(capsys):
+    code, out, _ = run(capsys, "summary", "lenet5", "--flops")
+    assert code == 0 and "Total params: 61,706" in out
+    assert "C5 (Conv2D)" in out and "(None, 28, 28, 6)" in out and "MACs" in out
+    assert "Multiply-accumulates per image: 416,520" in out
+    code, out, _ = run(capsys, "summary", "resnet20", "--classes", "100")
+    assert "(None, 100)" in out

@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train an architecture or a saved model on a data set",
                        description=commands.train.__doc__)
-    p.add_argument("model", help="an architecture name (notes) or a saved model file")
+    p.add_argument("model", help="an architecture name (svertka.zoo: notes, lenet5, resnet20, "
+                                 "...) or a saved model file")
     p.add_argument("data", help="mnist, fashion_mnist, cifar10, notmnist, or a folder of "
                                 "class folders (with train/ and test/ inside, or not)")
     p.add_argument("--data-dir", default=None, help="folder holding the data set's files")
@@ -84,9 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--optimizer", default="adam", help="sgd, adam, adamw or rmsprop")
     p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--momentum", type=float, default=None, help="SGD momentum (default 0)")
+    p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help="L2 weight decay (SGD: coupled, as torch; AdamW: decoupled)")
+    p.add_argument("--schedule", default="constant", choices=("constant", "cosine"),
+                   help="learning rate over the run: constant, or cosine decay to 0")
+    p.add_argument("--warmup-epochs", type=int, default=0,
+                   help="with --schedule cosine: rise linearly to the rate first")
+    p.add_argument("--backup", default=None, metavar="DIR",
+                   help="back the run up into DIR every epoch; rerunning the same command "
+                        "resumes a killed run where it stopped")
     p.add_argument("--augment", default=None,
                    help="online augmentation, e.g. 'flip,shift=0.1,rotation=10'")
     p.add_argument("--validation-split", type=float, default=0.1)
+    p.add_argument("--monitor-test", action="store_true",
+                   help="report the test split's loss and accuracy after every epoch (as "
+                        "val_*), to watch a long run; nothing is chosen by it")
     p.add_argument("--image-size", default=None, help="HxW to resize folder images to")
     p.add_argument("--grayscale", action="store_true", help="read folder images as grey")
     p.add_argument("--seed", type=int, default=0)
@@ -112,9 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="the layer table of an architecture or model file",
                        description=commands.summary.__doc__)
-    p.add_argument("model", help="an architecture name (notes) or a saved model file")
-    p.add_argument("--input-shape", default="28,28,1", help="H,W,C for an architecture name")
-    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("model", help="an architecture name (svertka.zoo: notes, lenet5, vgg16, "
+                                 "resnet50, ...) or a saved model file")
+    p.add_argument("--input-shape", default=None,
+                   help="H,W,C for an architecture name (default: the architecture's own)")
+    p.add_argument("--classes", type=int, default=None,
+                   help="classes for an architecture name (default: the architecture's own)")
+    p.add_argument("--flops", action="store_true",
+                   help="add each layer's multiply-accumulates per image")
     p.set_defaults(run=commands.summary)
 
     p = sub.add_parser("size", help="output size of a convolution or pooling window",
@@ -138,6 +158,12 @@ _OPTIONS = {
               ("batch_size", "--batch-size", checks.positive_int),
               ("learning_rate", "--learning-rate",
                lambda where, arg, v: checks.finite_float(where, arg, v, 0.0, low_open=True)),
+              ("momentum", "--momentum",
+               lambda where, arg, v: checks.finite_float(where, arg, v, 0.0, 1.0,
+                                                         high_open=True)),
+              ("weight_decay", "--weight-decay",
+               lambda where, arg, v: checks.finite_float(where, arg, v, 0.0)),
+              ("warmup_epochs", "--warmup-epochs", checks.non_negative_int),
               ("validation_split", "--validation-split",
                lambda where, arg, v: checks.finite_float(where, arg, v, 0.0, 1.0,
                                                          high_open=True)),

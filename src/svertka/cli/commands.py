@@ -61,7 +61,7 @@ def train(args) -> None:
     """Train an architecture from the zoo (built for the data's image shape and classes, with
     pixels rescaled to [0, 1] inside the model) or continue training a saved model."""
     import svertka
-    from svertka import optimizers, zoo
+    from svertka import zoo
     from svertka.layers import Rescaling
     from svertka.utils import set_random_seed
 
@@ -77,12 +77,9 @@ def train(args) -> None:
                           metrics=["accuracy"])
     else:
         arch = zoo.get(args.model, x_train.shape[1:], len(class_names))
-        model = svertka.Sequential([Rescaling(1 / 255, input_shape=x_train.shape[1:]),
-                                    *arch.layers])
-        optimizer = optimizers.get(args.optimizer)
-        if args.learning_rate is not None:
-            optimizer.learning_rate = args.learning_rate
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+        model = zoo.with_input_layer(arch, Rescaling(1 / 255))
+        steps = -(-int(len(x_train) * (1 - args.validation_split)) // args.batch_size)
+        model.compile(optimizer=_optimizer(args, steps), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     model.class_names = list(class_names)
     model.summary()
@@ -91,13 +88,58 @@ def train(args) -> None:
         from svertka import augment as augment_mod
 
         augment = augment_mod.get(args.augment)
+    callbacks = []
+    if args.backup:
+        from svertka.callbacks import BackupAndRestore
+
+        callbacks.append(BackupAndRestore(args.backup))
+    monitor = {}
+    if args.monitor_test:
+        if args.validation_split:
+            raise ValueError("train: --monitor-test replaces the validation split; give "
+                             "--validation-split 0 with it")
+        monitor = {"validation_data": (x_test, y_test)}
     model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-              validation_split=args.validation_split, augment=augment)
+              validation_split=args.validation_split, augment=augment, callbacks=callbacks,
+              **monitor)
     if len(x_test):
         loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
         print(f"Test accuracy: {accuracy:.4f} (loss {loss:.4f})")
     model.save(args.output)
     print(f"Model saved to {args.output}")
+
+
+def _optimizer(args, steps_per_epoch: int):
+    """The optimiser the options describe; the rate follows ``--schedule`` over the run."""
+    from svertka import optimizers
+    from svertka.optimizers.schedules import CosineDecay
+
+    kwargs = {}
+    name = args.optimizer.lower()
+    if args.momentum is not None:
+        if name != "sgd":
+            raise ValueError(f"train: --momentum is an option of --optimizer sgd, received "
+                             f"--optimizer {args.optimizer}")
+        kwargs["momentum"] = args.momentum
+    if args.nesterov:
+        kwargs["nesterov"] = True
+    if args.weight_decay is not None:
+        if name not in ("sgd", "adamw"):
+            raise ValueError(f"train: --weight-decay is an option of --optimizer sgd or adamw, "
+                             f"received --optimizer {args.optimizer}")
+        kwargs["weight_decay"] = args.weight_decay
+    optimizer = optimizers.get({"class_name": name, **kwargs}) if kwargs else optimizers.get(name)
+    rate = optimizer.learning_rate if args.learning_rate is None else args.learning_rate
+    if args.schedule == "cosine":
+        warmup = args.warmup_epochs * steps_per_epoch
+        total = args.epochs * steps_per_epoch
+        if warmup >= total:
+            raise ValueError(f"train: --warmup-epochs must be less than --epochs, received "
+                             f"{args.warmup_epochs} and {args.epochs}")
+        rate = (CosineDecay(rate, total - warmup) if warmup == 0 else
+                CosineDecay(0.0, total - warmup, warmup_target=rate, warmup_steps=warmup))
+    optimizer.learning_rate = rate
+    return optimizer
 
 
 def evaluate(args) -> None:
@@ -151,13 +193,15 @@ def summary(args) -> None:
     if Path(args.model).is_file():
         model = svertka.load_model(args.model, compile=False)
     else:
-        try:
-            shape = tuple(int(v) for v in args.input_shape.split(","))
-        except ValueError:
-            raise ValueError(f"--input-shape must look like 28,28,1, received "
-                             f"{args.input_shape!r}") from None
+        shape = None
+        if args.input_shape is not None:
+            try:
+                shape = tuple(int(v) for v in args.input_shape.split(","))
+            except ValueError:
+                raise ValueError(f"--input-shape must look like 28,28,1, received "
+                                 f"{args.input_shape!r}") from None
         model = zoo.get(args.model, shape, args.classes)
-    model.summary()
+    model.summary(flops=args.flops)
 
 
 def size(args) -> None:

@@ -273,11 +273,12 @@ class Model:
         return evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
                         return_dict=return_dict)
 
-    def summary(self, print_fn=print) -> None:
-        """Print the layer table with output shapes, parameters and receptive fields."""
+    def summary(self, print_fn=print, flops: bool = False) -> None:
+        """Print the layer table with output shapes, parameters and receptive fields;
+        ``flops=True`` adds each layer's multiply-accumulates per image."""
         from svertka.models.summary import summary_text
 
-        print_fn(summary_text(self))
+        print_fn(summary_text(self, flops=flops))
 
     # -- saving --------------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -5,9 +5,18 @@ can see, with the jump (distance in input pixels between neighbouring neurons). 
 every window layer (SPEC §8): ``size += (D*(K-1)) * jump; jump *= S``. Merges take the largest
 field of their inputs; layers without spatial output (Flatten, Dense, global pooling) see the
 whole image. Under the table, one line for every layer whose window does not tile its input.
+
+``flops=True`` adds the multiply-accumulates (MACs) per image of each layer, so a reader sees
+where the cost is: a layer's weight matrices are applied once per output position
+(``OH * OW * KH * KW * C_in / groups * C_out`` for a convolution, ``in * out`` for a dense
+layer); a layer can say otherwise with a ``macs(input_shape, output_shape)`` method (the
+transposed convolution, applied once per input position). Element-wise layers, pooling and
+normalisation are not counted: their cost is memory traffic, not arithmetic.
 """
 
 from __future__ import annotations
+
+import math
 
 from svertka.ops.shapes import receptive_field_step, window_remainder
 
@@ -60,8 +69,21 @@ def tiling_notes(model) -> list[str]:
     return notes
 
 
-def summary_text(model) -> str:
-    """The summary table as one string."""
+def multiply_accumulates(node) -> int:
+    """Multiply-accumulates per image of the layer that made ``node`` (see the module)."""
+    layer = node.layer
+    inputs = [p.shape for p in node.parents]
+    custom = getattr(layer, "macs", None)
+    if callable(custom):
+        return int(custom(inputs if node.many else inputs[0], node.shape))
+    matrices = sum(int(w.size) for w in layer.weights if w.ndim >= 2)
+    if not matrices or isinstance(node.shape, list):
+        return 0
+    return math.prod(d or 1 for d in node.shape[1:-1]) * matrices
+
+
+def summary_text(model, flops: bool = False) -> str:
+    """The summary table as one string; ``flops`` adds the MACs column."""
     fields = receptive_fields(model)
     rows = []
     for node in model._nodes:
@@ -70,13 +92,20 @@ def summary_text(model) -> str:
             f"{rf[0][0]}x{rf[0][1]} (jump {rf[1][0]})" if rf[1][0] == rf[1][1]
             else f"{rf[0][0]}x{rf[0][1]} (jump {rf[1][0]}x{rf[1][1]})")
         layer = node.layer
-        rows.append((f"{layer.name} ({type(layer).__name__})", _fmt_shape(node.shape),
-                     f"{layer.count_params():,}", field))
+        row = (f"{layer.name} ({type(layer).__name__})", _fmt_shape(node.shape),
+               f"{layer.count_params():,}", field)
+        if flops:
+            macs = multiply_accumulates(node)
+            row = (*row[:3], f"{macs:,}" if macs else "", *row[3:])
+        rows.append(row)
     header = ("Layer (type)", "Output Shape", "Param #", "Receptive field")
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) + 3 for i in range(4)]
+    if flops:
+        header = (*header[:3], "MACs", *header[3:])
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) + 3 for i in range(len(header))]
+    right = {2, 3} if flops else {2}
 
     def line(cells):
-        return "".join(c.ljust(widths[i]) if i != 2 else c.rjust(widths[i] - 3) + "   "
+        return "".join(c.ljust(widths[i]) if i not in right else c.rjust(widths[i] - 3) + "   "
                        for i, c in enumerate(cells)).rstrip()
 
     rule = "=" * (sum(widths) - 3)
@@ -86,6 +115,10 @@ def summary_text(model) -> str:
     out += [line(r) for r in rows]
     out += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
             f"Non-trainable params: {total - trainable:,}"]
+    if flops:
+        macs = sum(multiply_accumulates(node) for node in model._nodes)
+        short = f"{macs / 1e9:.2f} G" if macs >= 1e9 else f"{macs / 1e6:.1f} M"
+        out.append(f"Multiply-accumulates per image: {macs:,} ({short})")
     notes = tiling_notes(model)
     if notes:
         out += ["", "Windows that do not tile their input:"] + [f"  {n}" for n in notes]

@@ -1,4 +1,4 @@
-"""Model builders by name. ``notes_cnn`` is the reference model of the notes (SPEC §7).
+"""``notes_cnn``: the reference model of the notes (SPEC §7).
 
 >>> notes_cnn().count_params()
 421642
@@ -10,7 +10,7 @@ from svertka.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from svertka.models import Sequential
 
 
-def notes_cnn(input_shape=(28, 28, 1), num_classes: int = 10) -> Sequential:
+def notes_cnn(input_shape=(28, 28, 1), classes: int = 10) -> Sequential:
     """Conv(32) - pool - Conv(64) - pool - Dense(128) - Dense(classes, softmax)."""
     return Sequential([
         Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=tuple(input_shape)),
@@ -19,16 +19,6 @@ def notes_cnn(input_shape=(28, 28, 1), num_classes: int = 10) -> Sequential:
         MaxPooling2D((2, 2), strides=2),
         Flatten(),
         Dense(128, activation="relu"),
-        Dense(num_classes, activation="softmax"),
+        Dense(classes, activation="softmax"),
     ])
 
-
-ARCHITECTURES = {"notes": notes_cnn}
-
-
-def get(name: str, input_shape, num_classes: int) -> Sequential:
-    """Build an architecture by name for the given input shape and number of classes."""
-    if name not in ARCHITECTURES:
-        raise ValueError(f"zoo.get: argument 'name' must be one of {sorted(ARCHITECTURES)}, "
-                         f"received {name!r}")
-    return ARCHITECTURES[name](input_shape, num_classes)

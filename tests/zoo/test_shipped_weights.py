@@ -1,0 +1,45 @@
+"""The weights that ship inside the package reproduce the accuracy the README states."""
+
+import numpy as np
+import pytest
+
+from svertka import datasets, zoo
+from svertka.datasets.sources import DatasetNotFoundError
+from svertka.zoo import weights as shipped
+
+
+def accuracy(model, data):
+    try:
+        _, (x, y), _ = datasets.load(data)
+    except DatasetNotFoundError:
+        pytest.skip(f"{data} is not in $SVERTKA_DATA")
+    x = x[..., None] if x.ndim == 3 else x
+    return float((model.predict(x / np.float32(255), batch_size=500).argmax(-1) == y).mean())
+
+
+@pytest.mark.slow
+def test_lenet5_mnist_reaches_99_percent():
+    model = zoo.lenet5((28, 28, 1), weights="mnist")
+    assert accuracy(model, "mnist") >= 0.990
+
+
+@pytest.mark.slow
+def test_resnet20_cifar10_reaches_90_percent():
+    if not shipped.path("resnet20", "cifar10").is_file():
+        pytest.skip("the ResNet-20 CIFAR-10 weights are still training")
+    model = zoo.resnet20(weights="cifar10")
+    assert accuracy(model, "cifar10") >= 0.90
+
+
+def test_unknown_weights_name_the_choices():
+    with pytest.raises(ValueError, match=r"lenet5: argument 'weights' must be None, a weights "
+                                         r"file, or one of \['mnist'\]"):
+        zoo.lenet5(weights="imagenet")
+
+
+def test_a_weights_file_loads_by_path(tmp_path):
+    model = zoo.lenet5((28, 28, 1))
+    model.save_weights(tmp_path / "w.weights")
+    again = zoo.lenet5((28, 28, 1), weights=str(tmp_path / "w.weights"))
+    x = np.random.default_rng(0).random((2, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
