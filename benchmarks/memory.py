@@ -75,12 +75,12 @@ def peak_growth(fn, calls: int = 1, collect: bool = True) -> tuple[float, str]:
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024, "ru_maxrss"
 
 
-def probe(lib: str, case: str) -> dict:
+def probe(lib: str, case: str, quick: bool = False) -> dict:
     """In this (fresh) process: how far ``lib``'s peak RSS rises over ``CALLS`` calls of
-    ``case`` above the RSS after setup, in MiB."""
+    ``case`` (at ``--quick`` sizes with ``quick``) above the RSS after setup, in MiB."""
     import cases
 
-    fn = cases.CASES[case].build((lib,))[0][lib]
+    fn = cases.CASES[case].build((lib,), quick)[0][lib]
     if lib == "svertka":
         from svertka.kernels.jit import compile_all
 
@@ -89,9 +89,9 @@ def probe(lib: str, case: str) -> dict:
     return {"lib": lib, "case": case, "growth_mib": growth, "method": method}
 
 
-def _child(lib: str, case: str) -> dict:
+def _child(lib: str, case: str, quick: bool = False) -> dict:
     proc = subprocess.run(
-        [sys.executable, str(RUN), "--probe-memory", lib, case],
+        [sys.executable, str(RUN), "--probe-memory", lib, case, *(["--quick"] if quick else [])],
         capture_output=True,
         text=True,
         env=os.environ.copy(),
@@ -103,11 +103,23 @@ def _child(lib: str, case: str) -> dict:
     return json.loads(lines[-1])
 
 
-def measure(case_names, libs, jobs: int = 2) -> dict[str, dict[str, dict]]:
+def _pairs(case_names, libs) -> list[tuple[str, str]]:
+    """(library, case) for every case and every library that case has a network for."""
+    import cases
+
+    return [(lib, case) for case in case_names for lib in libs if lib in cases.CASES[case].libs]
+
+
+def count(case_names, libs) -> int:
+    """How many probes :func:`measure` runs."""
+    return len(_pairs(case_names, libs))
+
+
+def measure(case_names, libs, jobs: int = 2, quick: bool = False) -> dict[str, dict[str, dict]]:
     """``{case: {lib: probe record}}`` for every pair, each in its own process."""
-    pairs = [(lib, case) for case in case_names for lib in libs]
+    pairs = _pairs(case_names, libs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        records = list(pool.map(lambda pair: _child(*pair), pairs))
+        records = list(pool.map(lambda pair: _child(*pair, quick), pairs))
     out: dict[str, dict[str, dict]] = {case: {} for case in case_names}
     for record in records:
         out[record["case"]][record["lib"]] = record

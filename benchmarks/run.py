@@ -10,6 +10,10 @@ Cases (all by default, in this order; ``--cases`` picks some):
 - ``ops``: conv2d and max-pool forward+backward at the model's shapes, the convolutions'
   GFLOP/s and the machine's matmul peak (``convops.py``);
 - ``resnet``: a training step of a small CIFAR-10 ResNet (basic and downsampling blocks);
+- ``resnet20``: a training step of the zoo's ResNet-20 (SGD with momentum) at batch 128;
+- ``resnet50_1``, ``resnet50_16``, ``vgg16_1``, ``vgg16_16``: the zoo's ResNet-50 and VGG-16,
+  inference at 224x224, batch 1 and 16, against their torchvision layouts written out;
+- ``separable``: a training step of MobileNet-style depthwise-separable blocks, batch 16;
 - ``epoch``: the notes' MNIST program, ``--epochs`` epochs (1 by default; 5 is the notes'
   run), seconds per epoch and test accuracy (``epoch.py``).
 
@@ -17,7 +21,10 @@ Every library runs in this one process on the same data and the same initial wei
 a warm-up, alternating in blocks (``timing.py``); a table per case gives the median time per
 library and the ratios svertka/rival (below 1.0: svertka is faster), and for the step cases
 the peak memory each library's calls add, measured in fresh processes (``memory.py``).
-``--quick`` is a smoke run: few repeats, the epoch case on 6,000 images. Data come from
+The zoo cases (``resnet20`` to ``separable``, ``zoo_models.py``) run svertka and PyTorch
+only, and check first that the two networks agree (``cases.py``).
+``--quick`` is a smoke run: few repeats, the epoch case on 6,000 images, the zoo cases on
+smaller images or batches (``cases.QUICK``). Data come from
 ``$SVERTKA_DATA`` (default: ``../shared/data`` beside the repository, when it exists, as the
 tests assume); nothing is downloaded.
 """
@@ -42,7 +49,21 @@ import cases  # noqa: E402 - after the data folder is set
 import libs  # noqa: E402
 from report import Result, Row, format_table, summary, write_json  # noqa: E402
 
-ORDER = ("train32", "train128", "infer1", "infer1000", "ops", "resnet", "epoch")
+ORDER = (
+    "train32",
+    "train128",
+    "infer1",
+    "infer1000",
+    "ops",
+    "resnet",
+    "resnet20",
+    "resnet50_1",
+    "resnet50_16",
+    "vgg16_1",
+    "vgg16_16",
+    "separable",
+    "epoch",
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -100,7 +121,7 @@ def main(argv=None) -> None:
     if args.probe_memory:
         import memory
 
-        print(json.dumps(memory.probe(*args.probe_memory)))
+        print(json.dumps(memory.probe(*args.probe_memory, quick=args.quick)))
         return
     header = libs.header()
     print(header)
@@ -116,10 +137,10 @@ def main(argv=None) -> None:
 
         start = time.perf_counter()
         print(
-            f"measuring peak memory ({len(probed) * len(args.libs)} fresh processes) ...",
+            f"measuring peak memory ({memory.count(probed, args.libs)} fresh processes) ...",
             flush=True,
         )
-        mem = memory.measure(probed, args.libs)
+        mem = memory.measure(probed, args.libs, quick=args.quick)
         print(f"  done in {time.perf_counter() - start:.0f} s\n", flush=True)
     results = []
     for name in args.cases:
@@ -133,7 +154,7 @@ def main(argv=None) -> None:
 
             result = epoch.run(args.libs, args.epochs, args.quick)
         else:
-            result = cases.run(name, args.libs, args.repeats)
+            result = cases.run(name, args.libs, args.repeats, quick=args.quick)
         if name in mem:
             with_memory(result, mem[name])
         result.notes.append(f"case took {time.perf_counter() - start:.0f} s")

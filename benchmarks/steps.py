@@ -10,8 +10,10 @@ for svertka and Keras (categorical cross-entropy) and the matching class indices
   Inference: ``model(x)`` under ``svertka.no_grad()``; ``predict`` would only add a batch
   slice and a copy.
 - PyTorch: the eager loop (``zero_grad``, ``cross_entropy(net(x), y).backward()``, Adam with
-  lr 1e-3 and eps 1e-7 as Keras's defaults). Inference under ``torch.inference_mode`` with
-  the softmax applied, as the other two include it in the model.
+  lr 1e-3 and eps 1e-7 as Keras's defaults; or, for a model compiled with SGD,
+  ``optimizer="sgd"``: SGD with lr 0.1 and momentum 0.9, as ``zoo_models.resnet20_svertka``).
+  Inference under ``torch.inference_mode`` with the softmax applied, as the other two
+  include it in the model.
 - Keras: ``train_on_batch`` and ``predict_on_batch``, which run the compiled ``tf.function``
   (XLA is off on a CPU-only machine, Keras's default there). ``predict_on_batch`` is the
   fastest call measured here: ``model(x)`` runs eagerly (6x slower at batch 1, 2x at 1,000)
@@ -27,10 +29,14 @@ import numpy as np
 import svertka
 
 
-def train_step(lib: str, model, x: np.ndarray, y: np.ndarray) -> Callable[[], object]:
+def train_step(
+    lib: str, model, x: np.ndarray, y: np.ndarray, optimizer: str = "adam"
+) -> Callable[[], object]:
     """A no-argument training step of ``model`` (of library ``lib``) on one batch.
 
-    ``x`` is (N, H, W, C) float32, ``y`` one-hot (N, classes) float32.
+    ``x`` is (N, H, W, C) float32, ``y`` one-hot (N, classes) float32. svertka and Keras
+    step with the optimizer the model was compiled with; PyTorch with ``optimizer``, 'adam'
+    or 'sgd' (see the module note), which should match it.
     """
     if lib == "svertka":
         from svertka.models.training import train_step as step
@@ -43,7 +49,10 @@ def train_step(lib: str, model, x: np.ndarray, y: np.ndarray) -> Callable[[], ob
     import torch
     import torch.nn.functional as F
 
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     tx, ty = to_torch(x), torch.from_numpy(y.argmax(1))
     model.train()
 
