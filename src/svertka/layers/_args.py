@@ -115,6 +115,23 @@ def set_kernel_args(layer, activation, use_bias, kernel_initializer, bias_initia
     layer.bias_regularizer = regularizer(op, "bias_regularizer", bias_regularizer)
 
 
+def add_bias(layer, size: int):
+    """The (size,) bias weight of a layer that ``set_kernel_args`` configured, or None
+    without ``use_bias``."""
+    if not layer.use_bias:
+        return None
+    return layer.add_weight("bias", (size,), layer.bias_initializer,
+                            regularizer=layer.bias_regularizer)
+
+
+def add_kernel_and_bias(layer, kernel_shape, units: int) -> None:
+    """Make ``layer.kernel`` of ``kernel_shape`` and ``layer.bias`` of ``(units,)`` (None
+    without ``use_bias``), with the initialisers and regularisers ``set_kernel_args`` kept."""
+    layer.kernel = layer.add_weight("kernel", tuple(kernel_shape), layer.kernel_initializer,
+                                    regularizer=layer.kernel_regularizer)
+    layer.bias = add_bias(layer, units)
+
+
 def kernel_args_config(layer) -> dict:
     """The JSON form of the options ``set_kernel_args`` keeps."""
     op = type(layer).__name__

@@ -88,19 +88,8 @@ class Conv2D(Layer):
     def build(self, input_shape) -> None:
         c = self._channels(input_shape)
         self.compute_output_shape(input_shape)  # the kernel must fit the (padded) input
-        self.kernel = self.add_weight(
-            "kernel",
-            (*self.kernel_size, c // self.groups, self.filters),
-            self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-        )
-        self.bias = (
-            self.add_weight(
-                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer
-            )
-            if self.use_bias
-            else None
-        )
+        _args.add_kernel_and_bias(self, (*self.kernel_size, c // self.groups, self.filters),
+                                  self.filters)
 
     def check_input_shape(self, input_shape) -> None:
         c = self._channels(input_shape)

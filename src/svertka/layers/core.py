@@ -103,14 +103,7 @@ class Dense(Layer):
         self._add_dense_weights(features(type(self).__name__, input_shape), self.units)
 
     def _add_dense_weights(self, k: int, m: int) -> None:
-        self.kernel = self.add_weight(
-            "kernel", (k, m), self.kernel_initializer, regularizer=self.kernel_regularizer
-        )
-        self.bias = (
-            self.add_weight("bias", (m,), self.bias_initializer, regularizer=self.bias_regularizer)
-            if self.use_bias
-            else None
-        )
+        _args.add_kernel_and_bias(self, (k, m), m)
 
     def check_input_shape(self, input_shape) -> None:
         k = features(type(self).__name__, input_shape)

@@ -48,12 +48,6 @@ class _Depthwise(Layer):
         return self.add_weight(name, (*self.kernel_size, c, self.depth_multiplier),
                                self.depthwise_initializer, regularizer=self.depthwise_regularizer)
 
-    def _bias_weight(self, size: int):
-        if not self.use_bias:
-            return None
-        return self.add_weight("bias", (size,), self.bias_initializer,
-                               regularizer=self.bias_regularizer)
-
     def _window_shape(self, input_shape, channels) -> tuple:
         return _args.window_output_shape(type(self).__name__, input_shape, self.kernel_size,
                                          self.strides, self.dilation_rate, self.padding, channels)
@@ -133,7 +127,7 @@ class DepthwiseConv2D(_Depthwise):
         c = self._channels(input_shape)
         self.compute_output_shape(input_shape)  # the kernel must fit the (padded) input
         self.kernel = self._depthwise_weight("kernel", c)
-        self.bias = self._bias_weight(c * self.depth_multiplier)
+        self.bias = _args.add_bias(self, c * self.depth_multiplier)
 
     def check_input_shape(self, input_shape) -> None:
         self._check_channels(input_shape, self.kernel.shape[2])
@@ -198,7 +192,7 @@ class SeparableConv2D(_Depthwise):
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (1, 1, c * self.depth_multiplier, self.filters),
             self.pointwise_initializer, regularizer=self.pointwise_regularizer)
-        self.bias = self._bias_weight(self.filters)
+        self.bias = _args.add_bias(self, self.filters)
 
     def check_input_shape(self, input_shape) -> None:
         self._check_channels(input_shape, self.depthwise_kernel.shape[2])

@@ -1,0 +1,46 @@
+"""Quick forms of the example programs (their full runs give the README's figures)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+
+
+def test_recall_at_counts_a_query_right_when_a_same_label_image_is_among_its_nearest():
+    from netvlad_retrieval import recall_at
+
+    queries = np.array([[0.0, 0.0], [10.0, 0.0]])
+    database = np.array([[1.0, 0.0], [2.0, 0.0], [9.0, 0.0]])
+    labels = np.array([0, 1, 1])
+    # query 0 (label 1): nearest are db 0 (label 0), db 1 (label 1); query 1 (label 0): db 2, 1, 0
+    r = recall_at(queries, np.array([1, 0]), database, labels, ns=(1, 2, 3))
+    assert r == {1: 0.0, 2: 0.5, 3: 1.0}
+
+
+def test_triplets_pair_each_anchor_with_its_class_and_another():
+    from netvlad_retrieval import triplets
+
+    y = np.repeat(np.arange(4), 5)
+    a, p, n = triplets(y, np.random.default_rng(0), 50)
+    assert np.all(y[a] == y[p]) and np.all(y[a] != y[n])
+
+
+@pytest.mark.slow
+def test_netvlad_retrieval_runs_end_to_end():
+    from netvlad_retrieval import run
+
+    from svertka.datasets.sources import DatasetNotFoundError
+
+    try:
+        results = run(steps=3, batch=16, clusters=4, train_size=600, queries=100,
+                      whiten_fit=300, log=lambda *a: None)
+    except DatasetNotFoundError:
+        pytest.skip("fashion_mnist is not in $SVERTKA_DATA")
+    assert set(results) == {"avg", "netvlad", "netvlad_pca"}
+    assert results["netvlad"]["dim"] == 4 * 64 and results["netvlad_pca"]["dim"] == 64
+    for r in results.values():
+        assert 0 <= r[1] <= r[5] <= r[10] <= 1
+        assert r[10] > 0.3  # far above chance (0.1 per guess) even untrained
