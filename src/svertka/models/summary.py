@@ -47,8 +47,20 @@ def receptive_fields(model) -> dict:
     return fields
 
 
+def _covered(size: int, kernel: int, stride: int, dilation: int) -> list[bool]:
+    """Which of ``size`` (padded) positions some window's taps reach."""
+    seen = [False] * size
+    start = 0
+    while start + dilation * (kernel - 1) < size:
+        for tap in range(kernel):
+            seen[start + tap * dilation] = True
+        start += stride
+    return seen
+
+
 def tiling_notes(model) -> list[str]:
-    """A sentence for every window layer that drops pixels at the bottom/right of its input."""
+    """A sentence for every window layer that never sees some pixels of its input: the last
+    rows/columns, or the gaps between windows when a window is narrower than its stride."""
     notes = []
     for node in model._nodes:
         window = node.layer.window()
@@ -56,16 +68,28 @@ def tiling_notes(model) -> list[str]:
             continue
         kernel, strides, dilation, pads = window
         _, height, width, _ = node.parents[0].shape
+        if height is None or width is None:
+            continue
         ph, pw = height + sum(pads[0]), width + sum(pads[1])
         rows = window_remainder(height, kernel[0], strides[0], dilation[0], sum(pads[0]))
         cols = window_remainder(width, kernel[1], strides[1], dilation[1], sum(pads[1]))
-        if rows or cols:
-            dropped = rows * pw + cols * ph - rows * cols
+        seen_h = _covered(ph, kernel[0], strides[0], dilation[0])
+        seen_w = _covered(pw, kernel[1], strides[1], dilation[1])
+        unseen_h, unseen_w = seen_h.count(False), seen_w.count(False)
+        if not (unseen_h or unseen_w):
+            continue
+        dropped = ph * pw - (ph - unseen_h) * (pw - unseen_w)
+        where = f"the {kernel[0]}x{kernel[1]} window with stride {strides[0]}x{strides[1]}"
+        if (unseen_h, unseen_w) == (rows, cols):  # only the last rows/columns are missed
             notes.append(
-                f"{node.layer.name}: the {kernel[0]}x{kernel[1]} window with stride "
-                f"{strides[0]}x{strides[1]} does not tile its {ph}x{pw} (padded) input: the last "
-                f"{rows} row(s) and {cols} column(s) are never seen, {dropped} pixels per "
+                f"{node.layer.name}: {where} does not tile its {ph}x{pw} (padded) input: the "
+                f"last {rows} row(s) and {cols} column(s) are never seen, {dropped} pixels per "
                 f"channel dropped")
+        else:
+            notes.append(
+                f"{node.layer.name}: {where} skips pixels between windows of its {ph}x{pw} "
+                f"(padded) input: {unseen_h} row(s) and {unseen_w} column(s) are never seen, "
+                f"{dropped} pixels per channel dropped")
     return notes
 
 

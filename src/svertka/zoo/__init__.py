@@ -9,7 +9,7 @@ builder                  network                                    parameters
 ``alexnet``              Krizhevsky et al. 2012 (torchvision's)                 61,100,840
 ``vgg11/13/16/19``       Simonyan & Zisserman 2014                 138,357,544 (VGG-16)
 ``resnet18/34/50/...``   He et al. 2015, ImageNet (torchvision's)   11,689,512 (ResNet-18)
-``resnet20/32/44/56``    He et al. 2015 §4.2, CIFAR-10               272,474 (ResNet-20)
+``resnet20/32/44/56``    He et al. 2015 §4.2, CIFAR-10               269,722 (ResNet-20)
 ``netvlad``              Arandjelović et al. 2016, place recognition
 =======================  =========================================  =====================
 
