@@ -14,12 +14,28 @@ has no input gradient, so there its input must need none, as a network's first l
 does; elsewhere the layers run one by one. The results are those of the layers one by one,
 up to float rounding (exactly equal max and ReLU, see ``kernels/direct_jit.py``).
 ``model.fuse_inference = False`` and ``model.fuse_training = False`` turn fusion off.
+
+At inference a ``Conv2D`` (no activation of its own) whose output goes only to a
+``BatchNormalization``, and that one's, if so, only to a ReLU, runs as one convolution with
+the normalisation folded into its weights, the ReLU applied in the convolution's own pass
+(:func:`conv_bn`): with the moving statistics fixed, ``gamma (conv(x) + b - mean) /
+sqrt(var + eps) + beta`` is ``conv(x)`` with each filter scaled by ``s = gamma / sqrt(var +
+eps)`` and the bias ``(b - mean) s + beta``. Why: ResNet and VGG-BN put one normalisation and
+one ReLU after every convolution, two more passes over every feature map; this saves them
+(``docs/performance.md``). Training, which normalises with the batch's statistics, runs the
+layers as they are.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from svertka.autograd import Tensor
+from svertka.backend import get_array_module
+from svertka.layers.activations import ReLU
 from svertka.layers.convolutional import Conv2D
+from svertka.layers.core import Activation
+from svertka.layers.normalization import BatchNormalization
 from svertka.layers.pooling import MaxPooling2D
 from svertka.ops.activations import get_activation, linear, relu
 from svertka.ops.shapes import conv_output_size, resolve_padding
@@ -36,20 +52,75 @@ def _fusable(conv, pool) -> bool:
             and pool.pool_size == pool.strides == (2, 2))
 
 
-def pairs(nodes, outputs) -> dict:
-    """``{id(conv node): pool node}`` for every fusable Conv2D -> MaxPooling2D pair among the
-    graph ``nodes``: the pooling is the only consumer of the convolution, whose output is
-    not a model output."""
+def _consumers(nodes) -> dict:
     consumers: dict[int, list] = {}
     for node in nodes:
         for parent in node.parents:
             consumers.setdefault(id(parent), []).append(node)
+    return consumers
+
+
+def _only_user(node, consumers, outputs):
+    """The one node that reads ``node``'s output, or None (several, none, or a model output)."""
+    users = consumers.get(id(node), [])
+    if len(users) != 1 or users[0].many or any(o is node for o in outputs):
+        return None
+    return users[0]
+
+
+def _is_relu(layer) -> bool:
+    return type(layer) is ReLU or (type(layer) is Activation
+                                   and get_activation(layer.activation) is relu)
+
+
+def batch_norm_chains(nodes, outputs) -> dict:
+    """``{id(conv node): (batch-norm node, ReLU node or None)}`` for every Conv2D without an
+    activation whose only reader is a BatchNormalization (on the channels), itself read,
+    if so, by a ReLU only."""
+    consumers = _consumers(nodes)
     found = {}
     for node in nodes:
-        users = consumers.get(id(node), [])
-        if (len(users) == 1 and not users[0].many and not any(o is node for o in outputs)
-                and _fusable(node.layer, users[0].layer)):
-            found[id(node)] = users[0]
+        bn = _only_user(node, consumers, outputs)
+        if (bn is None or type(node.layer) is not Conv2D or type(bn.layer) is not
+                BatchNormalization or get_activation(node.layer.activation) is not linear):
+            continue
+        act = _only_user(bn, consumers, outputs)
+        found[id(node)] = (bn, act if act is not None and _is_relu(act.layer) else None)
+    return found
+
+
+def conv_bn(conv: Conv2D, bn: BatchNormalization, with_relu: bool, x: Tensor) -> Tensor:
+    """``relu(bn(conv(x)))`` (or ``bn(conv(x))``) at inference, as one convolution with the
+    normalisation folded into its weights (see the module docstring)."""
+    from svertka import ops
+
+    kernel = conv.kernel.data
+    xp = get_array_module(kernel)
+    var = bn.moving_variance.data.astype(np.float64)
+    scale = 1 / xp.sqrt(var + bn.epsilon)
+    if bn.gamma is not None:
+        scale = scale * bn.gamma.data
+    bias = -bn.moving_mean.data * scale
+    if conv.bias is not None:
+        bias = bias + conv.bias.data * scale
+    if bn.beta is not None:
+        bias = bias + bn.beta.data
+    folded = (kernel * scale).astype(kernel.dtype)
+    return ops.conv2d(x, Tensor(folded), Tensor(bias.astype(kernel.dtype)), conv.strides,
+                      conv.padding, conv.padding_mode, conv.dilation_rate,
+                      activation="relu" if with_relu else None, groups=conv.groups)
+
+
+def pairs(nodes, outputs) -> dict:
+    """``{id(conv node): pool node}`` for every fusable Conv2D -> MaxPooling2D pair among the
+    graph ``nodes``: the pooling is the only consumer of the convolution, whose output is
+    not a model output."""
+    consumers = _consumers(nodes)
+    found = {}
+    for node in nodes:
+        user = _only_user(node, consumers, outputs)
+        if user is not None and _fusable(node.layer, user.layer):
+            found[id(node)] = user
     return found
 
 

@@ -46,6 +46,7 @@ class Model:
         self._compile_config: dict | None = None
         self._nodes: list[SymbolicTensor] = []
         self._fused: dict = {}  # layer pairs run as one op (fusion.pairs)
+        self._folded: dict = {}  # conv -> batch norm (-> ReLU) run as one at inference
         self.inputs: list[SymbolicTensor] = []
         self.outputs: list[SymbolicTensor] = []
         if inputs is not None or outputs is not None:
@@ -87,6 +88,7 @@ class Model:
         self.inputs, self.outputs = inputs, outputs
         self._nodes = [n for n in order if n.layer is not None]
         self._fused = fusion.pairs(self._nodes, outputs)  # {id(conv node): its pool node}
+        self._folded = fusion.batch_norm_chains(self._nodes, outputs)
 
     # -- structure -----------------------------------------------------------------------
     @property
@@ -213,10 +215,20 @@ class Model:
         values = {id(sym): t for sym, t in zip(self.inputs, ts)}
         fuse = self.fuse_training if grad_enabled() else self.fuse_inference
         fused = self._fused if fuse else {}
+        inference = self.fuse_inference and not training and not grad_enabled()
+        folded = self._folded if inference else {}
         for node in self._nodes:
-            if id(node) in values:  # the second layer of a fused pair: already done
+            if id(node) in values:  # a later layer of a fused group: already done
                 continue
             args = [values[id(p)] for p in node.parents]
+            chain = folded.get(id(node))
+            if chain is not None:  # conv -> batch norm (-> ReLU), folded into one conv
+                bn, act = chain
+                y = fusion.conv_bn(node.layer, bn.layer, act is not None, args[0])
+                values[id(bn)] = y if act is None else None  # None: its only reader is fused
+                if act is not None:
+                    values[id(act)] = y
+                continue
             follower = fused.get(id(node))
             if follower is not None:
                 y = fusion.conv_maxpool(node.layer, follower.layer, args[0])
