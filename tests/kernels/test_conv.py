@@ -138,7 +138,8 @@ def test_the_plan_names_the_implementation_that_runs(monkeypatch):
     x1, x8 = np.zeros((1, 6, 6, 1), np.float32), np.zeros((1, 6, 6, 8), np.float32)
     w1, w8 = np.zeros((3, 3, 1, 4), np.float32), np.zeros((3, 3, 8, 4), np.float32)
     compiled = jit.enabled()
-    assert plan(x8, w8) == ("winograd" if compiled else "im2col-numpy")
+    assert plan(x8, w8) == ("winograd4" if compiled else "im2col-numpy")  # 4x4 output
+    assert plan(x8, w8, pads=((1, 0), (0, 0))) == ("winograd" if compiled else "im2col-numpy")
     assert plan(x1, w1) == ("im2col" if compiled else "im2col-numpy")
     assert plan(x8, w8, strides=(2, 2)) == ("im2col" if compiled else "im2col-numpy")
     assert plan(x8, w8.astype(np.float64)) == "im2col-numpy"  # mixed dtypes: NumPy

@@ -9,6 +9,7 @@ import svertka
 from svertka import ops
 from svertka.kernels import conv as kconv
 from svertka.kernels.pad import MODES
+from svertka.kernels.shapes import resolve_padding
 
 rng = np.random.default_rng(3)
 
@@ -321,23 +322,30 @@ def test_inference_keeps_no_cache_and_gives_the_same_result():
     assert cache is None
 
 
-# 3x3, stride 1, at least 8 channels: the kernels run Winograd F(2x2, 3x3) (kernels/winograd.py)
+# 3x3, stride 1, at least 8 channels: the kernels run Winograd, F(4x4, 3x3) where the output
+# is a multiple of 4 (kernels/winograd4.py), F(2x2, 3x3) elsewhere (kernels/winograd.py)
 WINOGRAD = [
-    pytest.param((2, 5, 6, 8), "same", "zeros", False, True, id="same-relu"),
-    pytest.param((1, 6, 5, 8), "valid", "zeros", True, False, id="valid-bias"),
-    pytest.param((1, 5, 5, 9), ((2, 0), (1, 2)), "zeros", True, True, id="uneven-bias-relu"),
-    pytest.param((1, 6, 6, 8), "same", "reflect", False, False, id="same-reflect"),
+    pytest.param((2, 5, 6, 8), "same", "zeros", False, True, "winograd", id="same-relu"),
+    pytest.param((1, 6, 5, 8), "valid", "zeros", True, False, "winograd", id="valid-bias"),
+    pytest.param((1, 5, 5, 9), ((2, 0), (1, 2)), "zeros", True, True, "winograd",
+                 id="uneven-bias-relu"),
+    pytest.param((1, 6, 6, 8), "same", "reflect", False, False, "winograd", id="same-reflect"),
+    pytest.param((2, 8, 4, 8), "same", "zeros", True, True, "winograd4", id="f4x4-same"),
+    pytest.param((1, 6, 10, 9), "valid", "zeros", False, False, "winograd4", id="f4x4-valid"),
 ]
 
 
-@pytest.mark.parametrize("x_shape, padding, mode, bias, relu", WINOGRAD)
-def test_winograd_path_gradient_and_torch(x_shape, padding, mode, bias, relu):
+@pytest.mark.parametrize("x_shape, padding, mode, bias, relu, path", WINOGRAD)
+def test_winograd_path_gradient_and_torch(x_shape, padding, mode, bias, relu, path):
     from svertka.kernels import jit
 
     if not jit.enabled():
         pytest.skip("Winograd runs with the compiled kernels (Numba)")
     x, w, *b = arrays(x_shape, (3, 3), bias, c_out=3)
-    assert kconv.plan(x, w) == "winograd"
+    (top, bottom), (left, right) = resolve_padding(padding, x_shape[1:3], (3, 3))
+    # the kernels see the padded image (a non-zero fill is padded by its own op first)
+    padded = np.zeros((1, x_shape[1] + top + bottom, x_shape[2] + left + right, x_shape[3]))
+    assert kconv.plan(padded, w) == path
 
     def ours(*a):
         return ops.conv2d(*a, padding=padding, padding_mode=mode,

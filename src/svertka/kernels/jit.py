@@ -135,6 +135,10 @@ def compile_all() -> bool:
             conv2d_forward(xc, wc, relu=True, for_backward=False, maxpool=maxpool)
             y, cache = conv2d_forward(xc, wc, relu=True, maxpool=maxpool)
             conv2d_backward(y, cache, need_gx=cache.method != "direct-maxpool")
+    for for_backward in (False, True):  # Winograd F(4x4), named: plan does not pick it
+        y, cache = conv2d_forward(x, w, relu=True, for_backward=for_backward,
+                                  method="winograd4")
+    conv2d_backward(y, cache)
     from svertka.kernels import norm_jit
     from svertka.kernels.bias_relu import relu
 
