@@ -8,6 +8,8 @@ from svertka.kernels.conv import (
     col2im,
     conv2d_backward,
     conv2d_forward,
+    gemm_backward,
+    gemm_forward,
     im2col,
     naive_conv,
     naive_conv_backward,
@@ -149,3 +151,19 @@ def test_the_plan_names_the_implementation_that_runs(monkeypatch):
     for xs, ws in ((x1, w1), (x8, w8)):
         y, cache = conv2d_forward(xs, ws, relu=True)
         assert cache.method == plan(xs, ws)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_a_pointwise_convolution_multiplies_the_input_itself(contiguous):
+    """1x1, stride 1, unpadded: the window matrix is x seen as (N*H*W, C), kept for
+    backward without a copy; a non-contiguous x takes the copying path. Same numbers."""
+    base = rng.standard_normal((3, 5, 6, 8))
+    x = base if contiguous else np.asfortranarray(base)
+    w, b = rng.standard_normal((1, 1, 8, 4)), rng.standard_normal(4)
+    y, cache = gemm_forward(x, w, b)
+    np.testing.assert_allclose(y, naive_conv(base, w, b, (1, 1), ((0, 0), (0, 0))), rtol=1e-12)
+    assert np.shares_memory(cache.cols, x) == contiguous
+    gy = rng.standard_normal(y.shape)
+    for got, want in zip(gemm_backward(gy, cache),
+                         naive_conv_backward(base, w, gy, (1, 1), ((0, 0), (0, 0)))):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -100,3 +100,33 @@ def test_a_zoo_resnet_folds_every_convolution():
     x = rng.random((4, 32, 32, 3)).astype(np.float32)
     folded, plain = folded_and_plain(model, x)
     np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-5)
+
+
+def test_residual_add_and_relu_run_as_one_op_with_the_same_gradients(monkeypatch):
+    from svertka.zoo import resnet20
+
+    calls = []
+    real = svertka.ops.add_relu
+    monkeypatch.setattr(svertka.ops, "add_relu", lambda *a: calls.append(1) or real(*a))
+    model = resnet20()
+    assert len(model._add_relu) == 9
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = rng.random((4, 32, 32, 3)).astype(np.float32)
+    y = np.arange(4)
+
+    def gradients(fuse):
+        model.fuse_training = fuse
+        out = model(svertka.Tensor(x), training=True)
+        loss = svertka.ops.categorical_crossentropy(svertka.Tensor(np.eye(10)[y]), out)
+        loss.backward()
+        grads = [w.grad.copy() for w in model.trainable_weights]
+        for w in model.trainable_weights:
+            w.grad = None
+        return grads
+
+    fused = gradients(True)
+    assert len(calls) == 9
+    plain = gradients(False)
+    assert len(calls) == 9
+    for g1, g2 in zip(fused, plain):
+        np.testing.assert_allclose(g1, g2, rtol=1e-5, atol=1e-6)

@@ -44,6 +44,13 @@ def _relu(x, out):
 
 
 @jit
+def _add_relu(a, b, out):
+    for i in range(a.size):
+        v = a[i] + b[i]
+        out[i] = 0.0 if relu_zeroes(v) else v
+
+
+@jit
 def _relu_gate(gy, y, out):
     for i in range(gy.size):
         out[i] = gy[i] if relu_passes(y[i]) else 0.0
@@ -72,6 +79,18 @@ def relu(x):
         _relu(x.reshape(-1), out.reshape(-1))
         return out
     return xp.where(relu_zeroes.py_func(x), xp.zeros((), x.dtype), x)
+
+
+def add_relu(a, b):
+    """``relu(a + b)`` as a new array, in one pass where compiled (the end of a residual
+    block: shortcut plus correction, then ReLU); a and b of one shape."""
+    xp = get_array_module(a)
+    if (usable(a, b) and a.dtype == b.dtype and a.flags.c_contiguous
+            and b.flags.c_contiguous):
+        out = xp.empty_like(a)
+        _add_relu(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        return out
+    return relu(a + b)
 
 
 def relu_gate(gy, y):

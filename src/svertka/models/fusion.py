@@ -24,6 +24,10 @@ eps)`` and the bias ``(b - mean) s + beta``. Why: ResNet and VGG-BN put one norm
 one ReLU after every convolution, two more passes over every feature map; this saves them
 (``docs/performance.md``). Training, which normalises with the batch's statistics, runs the
 layers as they are.
+
+An ``Add`` of two inputs whose only reader is a ReLU runs as ``svertka.ops.add_relu``, in
+training and inference alike (:func:`add_relu_pairs`): ResNet's ``relu(x + F(x))`` in one
+pass, the same values and gradients.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from svertka.backend import get_array_module
 from svertka.layers.activations import ReLU
 from svertka.layers.convolutional import Conv2D
 from svertka.layers.core import Activation
+from svertka.layers.merge import Add
 from svertka.layers.normalization import BatchNormalization
 from svertka.layers.pooling import MaxPooling2D
 from svertka.ops.activations import get_activation, linear, relu
@@ -86,6 +91,19 @@ def batch_norm_chains(nodes, outputs) -> dict:
             continue
         act = _only_user(bn, consumers, outputs)
         found[id(node)] = (bn, act if act is not None and _is_relu(act.layer) else None)
+    return found
+
+
+def add_relu_pairs(nodes, outputs) -> dict:
+    """``{id(add node): ReLU node}`` for every two-input ``Add`` read only by a ReLU."""
+    consumers = _consumers(nodes)
+    found = {}
+    for node in nodes:
+        if type(node.layer) is not Add or len(node.parents) != 2:
+            continue
+        act = _only_user(node, consumers, outputs)
+        if act is not None and _is_relu(act.layer):
+            found[id(node)] = act
     return found
 
 

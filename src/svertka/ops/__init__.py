@@ -34,6 +34,7 @@ from svertka.ops.activations import (
 )
 from svertka.ops.basic import (
     add,
+    add_relu,
     concat,
     dense,
     div,
@@ -83,6 +84,7 @@ from svertka.ops.transpose_conv import conv2d_transpose
 __all__ = [
     "ACTIVATIONS",
     "add",
+    "add_relu",
     "avg_pool2d",
     "batch_norm",
     "binary_crossentropy",

@@ -14,6 +14,8 @@ import math
 
 from svertka.autograd import Function, Tensor, unbroadcast
 from svertka.backend import get_array_module
+from svertka.kernels.bias_relu import add_relu as add_relu_forward
+from svertka.kernels.bias_relu import relu_gate
 from svertka.kernels.dense import dense_backward, dense_forward
 from svertka.ops._inputs import float_inputs
 
@@ -25,6 +27,18 @@ class Add(Function):
 
     def backward(self, gy):
         return unbroadcast(gy, self.shapes[0]), unbroadcast(gy, self.shapes[1])
+
+
+class AddRelu(Function):
+    """``relu(a + b)`` for a and b of one shape; both get the gated gradient."""
+
+    def forward(self, a, b):
+        self.y = add_relu_forward(a, b)
+        return self.y
+
+    def backward(self, gy):
+        g = relu_gate(gy, self.y)
+        return g, g
 
 
 class Sub(Function):
@@ -243,6 +257,23 @@ def add(a, b) -> Tensor:
     """Element-wise ``a + b`` with broadcasting."""
     a, b = float_inputs("add", a=a, b=b)
     return Add()(a, b)
+
+
+def add_relu(a, b) -> Tensor:
+    """``relu(a + b)`` in one op: the same values and gradients as ``relu(add(a, b))``, with
+    one array and one pass fewer (ResNet's ``relu(x + F(x))``). Without broadcasting: a and b
+    of one shape (and dtype), else it runs the two ops.
+
+    >>> import svertka
+    >>> add_relu(svertka.Tensor([1.0, -3.0]), svertka.Tensor([1.0, 2.0])).numpy().tolist()
+    [2.0, 0.0]
+    """
+    a, b = float_inputs("add_relu", a=a, b=b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        from svertka.ops.activations import relu
+
+        return relu(Add()(a, b))
+    return AddRelu()(a, b)
 
 
 def sub(a, b) -> Tensor:
