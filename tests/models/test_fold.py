@@ -102,14 +102,14 @@ def test_a_zoo_resnet_folds_every_convolution():
     np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-5)
 
 
-def test_residual_add_and_relu_run_as_one_op_with_the_same_gradients(monkeypatch):
+def test_add_or_norm_and_relu_run_as_one_op_with_the_same_gradients(monkeypatch):
     from svertka.zoo import resnet20
 
     calls = []
     real = svertka.ops.add_relu
     monkeypatch.setattr(svertka.ops, "add_relu", lambda *a: calls.append(1) or real(*a))
     model = resnet20()
-    assert len(model._add_relu) == 9
+    assert len(model._relu_pairs) == 9 + 10   # the adds, and the norms before a ReLU
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     x = rng.random((4, 32, 32, 3)).astype(np.float32)
     y = np.arange(4)

@@ -18,6 +18,7 @@ import numpy as np
 from svertka.backend import get_array_module
 from svertka.kernels import norm_jit
 from svertka.kernels.jit import usable
+from svertka.kernels.rules import relu_passes, relu_zeroes
 from svertka.kernels.sums import channel_mean, channel_sum
 
 
@@ -63,6 +64,7 @@ class BatchNormCache(NamedTuple):
     xhat: Any  # (..., C) the normalised input, (x - mean) * inv_std
     inv_std: Any  # (C,) 1 / sqrt(var + eps)
     gamma: Any  # (C,) the scale, or None
+    relu_y: Any = None  # y after a fused ReLU, whose sign gates the gradient; else None
 
 
 def _compiled(a, *params) -> bool:
@@ -73,8 +75,10 @@ def _compiled(a, *params) -> bool:
             and all(p.dtype == a.dtype for p in given))
 
 
-def batch_norm_train_forward(x, gamma, beta, eps):
-    """Normalise with the batch's own statistics: ``y = gamma (x - mean) / sqrt(var + eps) + beta``.
+def batch_norm_train_forward(x, gamma, beta, eps, relu: bool = False):
+    """Normalise with the batch's own statistics: ``y = gamma (x - mean) / sqrt(var + eps) + beta``,
+    then ReLU when ``relu`` (in the same pass where compiled; its gate then goes into the
+    backward passes).
 
     ``gamma`` / ``beta`` may be None (no scale / no centre). ``var`` is the biased variance
     (divided by M), as Keras and TensorFlow use for both normalising and the moving average.
@@ -83,7 +87,8 @@ def batch_norm_train_forward(x, gamma, beta, eps):
     compiled passes do it all (:mod:`svertka.kernels.norm_jit`).
     """
     if _compiled(x, gamma, beta):
-        y, mean, var, cache = norm_jit.train_forward(np.ascontiguousarray(x), gamma, beta, eps)
+        y, mean, var, cache = norm_jit.train_forward(np.ascontiguousarray(x), gamma, beta, eps,
+                                                     relu)
         return y, mean, var, BatchNormCache(*cache)
     xp = get_array_module(x)
     mean = channel_mean(x)  # (C,)
@@ -94,7 +99,9 @@ def batch_norm_train_forward(x, gamma, beta, eps):
     y = xhat.copy() if gamma is None else xhat * gamma
     if beta is not None:
         y += beta
-    return y, mean, var, BatchNormCache(xhat, inv_std, gamma)
+    if relu:
+        xp.copyto(y, 0, where=relu_zeroes.py_func(y))
+    return y, mean, var, BatchNormCache(xhat, inv_std, gamma, y if relu else None)
 
 
 def batch_norm_train_backward(gy, cache):
@@ -104,9 +111,12 @@ def batch_norm_train_backward(gy, cache):
     depend on every x, which the two sums account for. ``ggamma``/``gbeta`` are None where
     the parameter is.
     """
-    xhat, inv_std, gamma = cache
-    if _compiled(gy, xhat, gamma) and xhat.flags.c_contiguous:
+    xhat, inv_std, gamma, relu_y = cache
+    if (_compiled(gy, xhat, gamma) and xhat.flags.c_contiguous
+            and (relu_y is None or relu_y.flags.c_contiguous)):
         return norm_jit.train_backward(np.ascontiguousarray(gy), cache)
+    if relu_y is not None:
+        gy = gy * relu_passes.py_func(relu_y)
     m = gy.size // gy.shape[-1]
     gbeta = channel_sum(gy)  # (C,)
     ggamma = channel_sum(gy * xhat)  # (C,)
@@ -117,21 +127,25 @@ def batch_norm_train_backward(gy, cache):
     return gx, (None if gamma is None else ggamma), gbeta
 
 
-def batch_norm_infer_forward(x, gamma, beta, mean, var, eps):
-    """Normalise with fixed (running) statistics: an affine map of ``x`` per channel; returns
-    ``y, cache``, a :class:`BatchNormCache`."""
+def batch_norm_infer_forward(x, gamma, beta, mean, var, eps, relu: bool = False):
+    """Normalise with fixed (running) statistics: an affine map of ``x`` per channel (then
+    ReLU when ``relu``); returns ``y, cache``, a :class:`BatchNormCache`."""
     xp = get_array_module(x)
     inv_std = 1 / xp.sqrt(var + eps)
     xhat = (x - mean) * inv_std
     y = xhat if gamma is None else xhat * gamma
     if beta is not None:
         y = y + beta
-    return y, BatchNormCache(xhat, inv_std, gamma)
+    if relu:
+        y = xp.where(relu_zeroes.py_func(y), xp.zeros((), y.dtype), y)
+    return y, BatchNormCache(xhat, inv_std, gamma, y if relu else None)
 
 
 def batch_norm_infer_backward(gy, cache):
     """``gx = gy gamma inv_std``: the statistics are constants here."""
-    xhat, inv_std, gamma = cache
+    xhat, inv_std, gamma, relu_y = cache
+    if relu_y is not None:
+        gy = gy * relu_passes.py_func(relu_y)
     gx = gy * (inv_std if gamma is None else gamma * inv_std)
     ggamma = None if gamma is None else channel_sum(gy * xhat)
     return gx, ggamma, channel_sum(gy)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from svertka.kernels.jit import jit
+from svertka.kernels.rules import relu_passes, relu_zeroes
 from svertka.parallel import min_samples, over_batch
 
 # A channels-last array is a run of rows of C values. Looping over the C values of one row
@@ -43,37 +44,46 @@ def _shifted_sums(a, shift, total, squares):
 
 
 @jit
-def _normalise(a, mean, inv_std, gamma, beta, xhat, y):
-    """xhat = (a - mean) * inv_std; y = xhat * gamma + beta, row by row."""
+def _normalise(a, mean, inv_std, gamma, beta, relu, xhat, y):
+    """xhat = (a - mean) * inv_std; y = xhat * gamma + beta (then ReLU), row by row."""
     for r in range(a.shape[0]):
         row, h, out = a[r], xhat[r], y[r]
         for j in range(a.shape[1]):
             v = (row[j] - mean[j]) * inv_std[j]
             h[j] = v
-            out[j] = v * gamma[j] + beta[j]
+            v = v * gamma[j] + beta[j]
+            if relu:
+                v = 0.0 if relu_zeroes(v) else v
+            out[j] = v
 
 
 @jit
-def _gradient_sums(gy, xhat, gbeta, ggamma):
-    """gbeta += sum of gy, ggamma += sum of gy * xhat, over rows (float64)."""
+def _gradient_sums(gy, gate, xhat, relu, gbeta, ggamma):
+    """gbeta += sum of g, ggamma += sum of g * xhat, over rows (float64); g is gy, or gy
+    through the ReLU gate of the output ``gate`` when ``relu``."""
     for r in range(gy.shape[0]):
-        g, h = gy[r], xhat[r]
+        g, y, h = gy[r], gate[r], xhat[r]
         for j in range(gy.shape[1]):
             v = np.float64(g[j])
+            if relu and not relu_passes(y[j]):
+                v = 0.0
             gbeta[j] += v
             ggamma[j] += v * h[j]
 
 
 @jit
-def _input_gradient(gy, xhat, k, gbeta_m, ggamma_m, gx):
-    """gx = k * (gy - gbeta/M - xhat * ggamma/M), the /M already applied."""
+def _input_gradient(gy, gate, xhat, k, gbeta_m, ggamma_m, relu, gx):
+    """gx = k * (g - gbeta/M - xhat * ggamma/M), the /M already applied; g as above."""
     for r in range(gy.shape[0]):
-        g, h, out = gy[r], xhat[r], gx[r]
+        g, y, h, out = gy[r], gate[r], xhat[r], gx[r]
         for j in range(gy.shape[1]):
-            out[j] = k[j] * (g[j] - gbeta_m[j] - h[j] * ggamma_m[j])
+            v = g[j]
+            if relu and not relu_passes(y[j]):
+                v = 0.0
+            out[j] = k[j] * (v - gbeta_m[j] - h[j] * ggamma_m[j])
 
 
-def _blocks(kernel, inputs, params, outputs, sums, s):
+def _blocks(kernel, inputs, params, outputs, sums, s, flags=()):
     """``kernel(*inputs, *params, *outputs, *accumulators)`` over samples ``s`` of the
     channels-last ``inputs`` and ``outputs`` (flat: whole blocks of rows, then the leftover
     rows), the per-channel ``params`` tiled to the block. Returns the ``sums`` accumulators,
@@ -89,17 +99,18 @@ def _blocks(kernel, inputs, params, outputs, sums, s):
             continue
         accs = [np.zeros(reps * c) for _ in range(sums)]
         views = [f[part].reshape(-1, reps * c) for f in flats]  # (blocks, width)
-        kernel(*views[: len(inputs)], *(np.tile(p, reps) for p in params),
+        kernel(*views[: len(inputs)], *(np.tile(p, reps) for p in params), *flags,
                *views[len(inputs):], *accs)
         for total, acc in zip(totals, accs):
             total += acc.reshape(reps, c).sum(axis=0)
     return totals
 
 
-def _over_batch(kernel, inputs, params=(), outputs=(), sums=0):
-    """:func:`_blocks` over the batch in slices, one per core; the slices' sums added."""
+def _over_batch(kernel, inputs, params=(), outputs=(), sums=0, flags=()):
+    """:func:`_blocks` over the batch in slices, one per core; the slices' sums added.
+    ``flags``: scalars passed after the parameters."""
     n = len(inputs[0])
-    parts = over_batch(lambda s: _blocks(kernel, inputs, params, outputs, sums, s), n,
+    parts = over_batch(lambda s: _blocks(kernel, inputs, params, outputs, sums, s, flags), n,
                        _min_samples(inputs[0], n), xp=np)
     return [sum(p[i] for p in parts) for i in range(sums)]
 
@@ -111,10 +122,10 @@ def _min_samples(a, n):
     return min_samples(a.size // max(n, 1) // 4)
 
 
-def train_forward(x, gamma, beta, eps):
+def train_forward(x, gamma, beta, eps, relu: bool = False):
     """:func:`svertka.kernels.norm.batch_norm_train_forward` for a C-contiguous NumPy float
     ``x`` with at least one value per channel: returns ``y, mean, var`` and ``(xhat,
-    inv_std, gamma)``, the fields of its cache."""
+    inv_std, gamma, relu_y)``, the fields of its cache."""
     c, dtype = x.shape[-1], x.dtype
     m = x.size // c
     shift = x.reshape(-1, c)[0].astype(np.float64)  # a pixel of the batch: near the mean
@@ -126,19 +137,22 @@ def train_forward(x, gamma, beta, eps):
     scale = np.ones(c, dtype) if gamma is None else np.ascontiguousarray(gamma, dtype)
     shift = np.zeros(c, dtype) if beta is None else np.ascontiguousarray(beta, dtype)
     xhat, y = np.empty_like(x), np.empty_like(x)
-    _over_batch(_normalise, [x], [mean, inv_std, scale, shift], [xhat, y])
-    return y, mean, var, (xhat, inv_std, gamma)
+    _over_batch(_normalise, [x], [mean, inv_std, scale, shift], [xhat, y], flags=(relu,))
+    return y, mean, var, (xhat, inv_std, gamma, y if relu else None)
 
 
 def train_backward(gy, cache):
     """:func:`svertka.kernels.norm.batch_norm_train_backward` for C-contiguous NumPy
     floats: same returns."""
-    xhat, inv_std, gamma = cache
+    xhat, inv_std, gamma, relu_y = cache
     c, dtype = gy.shape[-1], gy.dtype
     m = gy.size // c
-    gbeta, ggamma = _over_batch(_gradient_sums, [gy, xhat], sums=2)
+    relu = relu_y is not None
+    gate = relu_y if relu else gy
+    gbeta, ggamma = _over_batch(_gradient_sums, [gy, gate, xhat], sums=2, flags=(relu,))
     k = (inv_std if gamma is None else gamma * inv_std).astype(dtype)
     gbeta_m, ggamma_m = (gbeta / m).astype(dtype), (ggamma / m).astype(dtype)
     gx = np.empty_like(gy)
-    _over_batch(_input_gradient, [gy, xhat], [k, gbeta_m, ggamma_m], [gx])
+    _over_batch(_input_gradient, [gy, gate, xhat], [k, gbeta_m, ggamma_m], [gx],
+                flags=(relu,))
     return gx, (None if gamma is None else ggamma.astype(dtype)), gbeta.astype(dtype)

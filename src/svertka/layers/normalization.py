@@ -112,7 +112,9 @@ class BatchNormalization(Layer):
                 f"{tuple(input_shape)}"
             )
 
-    def call(self, inputs, training: bool = False):
+    def call(self, inputs, training: bool = False, relu: bool = False):
+        """The normalised inputs; ``relu=True`` also applies ReLU in the same op (for a
+        model that runs this layer and the ReLU after it as one, ``svertka.models.fusion``)."""
         # the arrays themselves (not copies): ops.batch_norm updates them in place
         return ops.batch_norm(
             inputs,
@@ -123,6 +125,7 @@ class BatchNormalization(Layer):
             training=training and self.trainable,
             momentum=self.momentum,
             epsilon=self.epsilon,
+            relu=relu,
         )
 
     def get_config(self) -> dict:

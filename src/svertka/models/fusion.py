@@ -25,9 +25,10 @@ one ReLU after every convolution, two more passes over every feature map; this s
 (``docs/performance.md``). Training, which normalises with the batch's statistics, runs the
 layers as they are.
 
-An ``Add`` of two inputs whose only reader is a ReLU runs as ``svertka.ops.add_relu``, in
-training and inference alike (:func:`add_relu_pairs`): ResNet's ``relu(x + F(x))`` in one
-pass, the same values and gradients.
+An ``Add`` of two inputs whose only reader is a ReLU runs as ``svertka.ops.add_relu``, and a
+``BatchNormalization`` whose only reader is a ReLU as one ``ops.batch_norm(..., relu=True)``,
+in training and inference alike (:func:`relu_pairs`; at inference the folding above goes
+first): one pass and one array fewer each, the same values and gradients.
 """
 
 from __future__ import annotations
@@ -94,17 +95,30 @@ def batch_norm_chains(nodes, outputs) -> dict:
     return found
 
 
-def add_relu_pairs(nodes, outputs) -> dict:
-    """``{id(add node): ReLU node}`` for every two-input ``Add`` read only by a ReLU."""
+def relu_pairs(nodes, outputs) -> dict:
+    """``{id(node): ReLU node}`` for every two-input ``Add`` and every
+    ``BatchNormalization`` whose only reader is a ReLU."""
     consumers = _consumers(nodes)
     found = {}
     for node in nodes:
-        if type(node.layer) is not Add or len(node.parents) != 2:
+        kind = type(node.layer)
+        if not (kind is BatchNormalization or (kind is Add and len(node.parents) == 2)):
             continue
         act = _only_user(node, consumers, outputs)
         if act is not None and _is_relu(act.layer):
             found[id(node)] = act
     return found
+
+
+def with_relu(layer, args, training: bool) -> Tensor:
+    """``relu(layer(args))`` by one op, for a pair of :func:`relu_pairs`."""
+    from svertka import ops
+
+    if type(layer) is Add:
+        return ops.add_relu(*args)
+    x = args[0]
+    layer._ensure_built((None, *x.shape[1:]))
+    return layer.call(x, training=training, relu=True)
 
 
 def conv_bn(conv: Conv2D, bn: BatchNormalization, with_relu: bool, x: Tensor) -> Tensor:

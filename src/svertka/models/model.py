@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from svertka import ops
 from svertka.autograd import Tensor
 from svertka.autograd.function import grad_enabled, no_grad
 from svertka.backend import asarray, get_array_module
@@ -48,7 +47,7 @@ class Model:
         self._nodes: list[SymbolicTensor] = []
         self._fused: dict = {}  # layer pairs run as one op (fusion.pairs)
         self._folded: dict = {}  # conv -> batch norm (-> ReLU) run as one at inference
-        self._add_relu: dict = {}  # Add -> ReLU run as one op
+        self._relu_pairs: dict = {}  # Add or batch norm -> ReLU run as one op
         self.inputs: list[SymbolicTensor] = []
         self.outputs: list[SymbolicTensor] = []
         if inputs is not None or outputs is not None:
@@ -91,7 +90,7 @@ class Model:
         self._nodes = [n for n in order if n.layer is not None]
         self._fused = fusion.pairs(self._nodes, outputs)  # {id(conv node): its pool node}
         self._folded = fusion.batch_norm_chains(self._nodes, outputs)
-        self._add_relu = fusion.add_relu_pairs(self._nodes, outputs)
+        self._relu_pairs = fusion.relu_pairs(self._nodes, outputs)
 
     # -- structure -----------------------------------------------------------------------
     @property
@@ -232,9 +231,9 @@ class Model:
                 if act is not None:
                     values[id(act)] = y
                 continue
-            act = self._add_relu.get(id(node)) if fuse else None
-            if act is not None:  # Add -> ReLU as one op
-                values[id(act)] = ops.add_relu(*args)
+            act = self._relu_pairs.get(id(node)) if fuse else None
+            if act is not None:  # Add or batch norm -> ReLU as one op
+                values[id(act)] = fusion.with_relu(node.layer, args, training)
                 values[id(node)] = None  # read by no one but the ReLU, now done
                 continue
             follower = fused.get(id(node))

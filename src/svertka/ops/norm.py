@@ -26,19 +26,21 @@ class BatchNorm(Function):
     """Training mode normalises with the batch statistics (kept on ``self.mean``/``self.var``
     for the caller's moving average); inference mode with the given constant statistics."""
 
-    def __init__(self, training: bool, epsilon: float, has_gamma: bool, has_beta: bool, stats=None):
+    def __init__(self, training: bool, epsilon: float, has_gamma: bool, has_beta: bool, stats=None,
+                 relu: bool = False):
         self.training, self.epsilon, self.stats = training, epsilon, stats
-        self.has_gamma, self.has_beta = has_gamma, has_beta
+        self.has_gamma, self.has_beta, self.relu = has_gamma, has_beta, relu
 
     def forward(self, x, *params):
         gamma = params[0] if self.has_gamma else None
         beta = params[-1] if self.has_beta else None
         if self.training:
             y, self.mean, self.var, self.cache = K.batch_norm_train_forward(
-                x, gamma, beta, self.epsilon
+                x, gamma, beta, self.epsilon, self.relu
             )
         else:
-            y, self.cache = K.batch_norm_infer_forward(x, gamma, beta, *self.stats, self.epsilon)
+            y, self.cache = K.batch_norm_infer_forward(x, gamma, beta, *self.stats, self.epsilon,
+                                                       self.relu)
         return y
 
     def backward(self, gy):
@@ -84,6 +86,7 @@ def batch_norm(
     training: bool,
     momentum: float = 0.99,
     epsilon: float = 1e-3,
+    relu: bool = False,
 ) -> Tensor:
     """Batch normalisation over every axis but the last (channels-last), Keras semantics.
 
@@ -98,7 +101,8 @@ def batch_norm(
     unbiased). They may be None in training mode, to track nothing. ``training=False``
     normalises with the running statistics (required then) and leaves them untouched.
     ``y = gamma (x - mean) / sqrt(var + epsilon) + beta``; backward is the fused closed form
-    in both modes.
+    in both modes. ``relu=True`` returns ``relu(y)``, the same values and gradients as
+    ``ops.relu(batch_norm(...))`` with one array and one pass fewer.
 
     >>> import numpy as np, svertka
     >>> x = svertka.Tensor(np.array([[1.0], [3.0]]))
@@ -141,8 +145,10 @@ def batch_norm(
             )
         xp = get_array_module(x.data)
         stats = tuple(xp.asarray(s, dtype=x.dtype) for s in (running_mean, running_var))
-        return BatchNorm(False, epsilon, gamma is not None, beta is not None, stats)(x, *params)
-    fn = BatchNorm(True, epsilon, gamma is not None, beta is not None)
+        return BatchNorm(False, epsilon, gamma is not None, beta is not None, stats,
+                         checks.flag(op, "relu", relu))(x, *params)
+    fn = BatchNorm(True, epsilon, gamma is not None, beta is not None,
+                   relu=checks.flag(op, "relu", relu))
     y = fn(x, *params)
     for running, batch in ((running_mean, fn.mean), (running_var, fn.var)):
         if running is not None:
