@@ -13,6 +13,7 @@ Importing svertka changes nothing in the process: the malloc setting of
 """
 
 from svertka import (
+    applications,
     augment,
     backend,
     callbacks,
@@ -26,6 +27,7 @@ from svertka import (
     optimizers,
     regularizers,
     utils,
+    zoo,
 )
 from svertka.autograd import Function, Tensor, no_grad
 from svertka.errors import DataFileError, ModelFileError
@@ -36,7 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor",
-    "__version__", "augment", "backend", "callbacks", "datasets", "initializers", "layers",
+    "__version__", "applications", "augment", "backend", "callbacks", "datasets", "initializers", "layers",
     "load_model", "losses", "metrics", "models", "no_grad", "ops", "optimizers", "regularizers",
-    "utils",
+    "utils", "zoo",
 ]
