@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor",
-    "__version__", "applications", "augment", "backend", "callbacks", "datasets", "initializers", "layers",
-    "load_model", "losses", "metrics", "models", "no_grad", "ops", "optimizers", "regularizers",
-    "utils", "zoo",
+    "__version__", "applications", "augment", "backend", "callbacks", "datasets",
+    "initializers", "layers", "load_model", "losses", "metrics", "models", "no_grad", "ops",
+    "optimizers", "regularizers", "utils", "zoo",
 ]

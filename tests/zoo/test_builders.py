@@ -120,3 +120,12 @@ def test_applications_take_keras_arguments():
     assert applications.VGG19(include_top=False, input_tensor=x).inputs[0] is x
     with pytest.raises(ValueError, match="VGG16: svertka ships no ImageNet weights"):
         applications.VGG16(weights="imagenet")
+
+
+def test_a_keras_program_reaches_the_applications_through_the_package():
+    import svertka as keras
+
+    base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(base.outputs[0])
+    model = keras.Model(base.inputs[0], keras.layers.Dense(3, activation="softmax")(x))
+    assert model.output_shape == (None, 3)
