@@ -129,3 +129,31 @@ def test_a_keras_program_reaches_the_applications_through_the_package():
     x = keras.layers.GlobalAveragePooling2D()(base.outputs[0])
     model = keras.Model(base.inputs[0], keras.layers.Dense(3, activation="softmax")(x))
     assert model.output_shape == (None, 3)
+
+
+def test_netvlad_cuts_the_backbone_at_its_last_convolution():
+    model = zoo.netvlad(base="vgg16", clusters=8, input_shape=(64, 64, 3))
+    vlad = model.get_layer("netvlad")
+    assert vlad.input_shape == (None, 4, 4, 512)      # conv5_3's map, before the last pooling
+    assert model.output_shape == (None, 8 * 512)
+    small = zoo.netvlad(base=zoo.vgg11(include_top=False, input_shape=(32, 32, 3)), clusters=4,
+                        input_shape=(32, 32, 3), whitening=16)
+    y = small.predict(np.random.default_rng(0).random((3, 32, 32, 3)).astype(np.float32))
+    assert y.shape == (3, 16)
+    np.testing.assert_allclose(np.linalg.norm(y, axis=1), 1, rtol=1e-5)
+    with pytest.raises(ValueError, match="netvlad: argument 'base' must be"):
+        zoo.netvlad(base="resnet9000")
+
+
+def test_pca_whitening_decorrelates_and_scales_to_unit_variance():
+    from svertka.zoo.netvlad import pca_whitening
+
+    rng = np.random.default_rng(0)
+    mixing = rng.standard_normal((6, 6))
+    vectors = rng.standard_normal((2000, 6)) @ mixing + 3.0
+    kernel, bias = pca_whitening(vectors, 4)
+    projected = vectors @ kernel + bias
+    np.testing.assert_allclose(projected.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(np.cov(projected.T), np.eye(4), atol=1e-3)
+    with pytest.raises(ValueError, match="pca_whitening: argument 'vectors' must be"):
+        pca_whitening(vectors[:3], 4)
