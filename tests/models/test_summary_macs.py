@@ -58,3 +58,11 @@ def test_a_window_narrower_than_its_stride_reports_the_gaps():
     x = Input((7, 7, 2))
     (note,) = tiling_notes(Model(x, Conv2D(4, 3, strides=3)(x)))   # the notes' example
     assert "the last 1 row(s) and 1 column(s) are never seen, 13 pixels" in note
+
+
+def test_netvlad_counts_every_position():
+    from svertka.layers import NetVLAD
+
+    x = Input((7, 7, 64))
+    model = Model(x, NetVLAD(16)(x))
+    assert multiply_accumulates(model._nodes[0]) == 49 * 2 * 64 * 16

@@ -85,6 +85,12 @@ class NetVLAD(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.clusters * self._descriptor_size(input_shape))
 
+    def macs(self, input_shape, output_shape) -> int:
+        """Multiply-accumulates per image: every descriptor is scored against the K
+        centroids (D*K) and added, weighted, into the K residual sums (K*D)."""
+        positions = math.prod(d or 1 for d in input_shape[1:-1])
+        return positions * 2 * int(self.kernel.size)
+
     def call(self, inputs, training: bool = False):
         x = ops.l2_normalize(inputs, axis=-1) if self.normalize_input else inputs
         return ops.netvlad(x, self.kernel, self.bias, self.centroids)
