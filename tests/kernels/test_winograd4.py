@@ -107,9 +107,11 @@ def test_backward_skips_the_gradients_nobody_needs(need_gx, need_gw):
 
 
 @pytest.mark.parametrize("threads", [1, 3])
-def test_passes_and_slices_give_the_same_gradients(monkeypatch, split_batches, threads):
+@pytest.mark.parametrize("values", [0, 64])
+def test_passes_and_slices_give_the_same_gradients(monkeypatch, split_batches, threads, values):
     split_batches(threads)
     monkeypatch.setattr(winograd4, "TILES_PER_CHUNK", 3)  # 2x2 tiles an image: 1 per pass
+    monkeypatch.setattr(winograd4, "CHUNK_VALUES", values)  # 64 / 8 channels: 2 a pass
     x, w = rng.standard_normal((7, 6, 5, 8)), rng.standard_normal((3, 3, 8, 4))
     b = rng.standard_normal(4)
     gy = rng.standard_normal((7, 6, 5, 4))
@@ -119,6 +121,13 @@ def test_passes_and_slices_give_the_same_gradients(monkeypatch, split_batches, t
     ours, ref = gradients_both_ways(x, w, b, ((1, 1), (1, 1)), True, gy)
     for got, want in zip(ours, ref):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_passes_hold_about_chunk_values_tiles_times_channels():
+    sizes = {c: [p.stop - p.start for p in winograd4._passes(slice(0, 128), 64, c)]
+             for c in (16, 32, 64, 128)}  # 32x32 outputs: 64 tiles an image
+    assert sizes == {16: [4] * 32, 32: [2] * 64, 64: [1] * 128, 128: [1] * 128}
+    assert [p.stop - p.start for p in winograd4._passes(slice(5, 12), 4, 64)] == [7]
 
 
 # float32: the layers of ResNet-20 and the notes' model, He-initialised filters. F(4x4)'s

@@ -140,9 +140,10 @@ def compile_all() -> bool:
                                   method="winograd4")
     conv2d_backward(y, cache)
     from svertka.kernels import norm_jit
-    from svertka.kernels.bias_relu import relu
+    from svertka.kernels.bias_relu import add_relu, relu
 
     relu(x)
+    add_relu(x, x)
     y, _, _, cache = norm_jit.train_forward(x, None, None, 1e-3)
     norm_jit.train_backward(y, cache)
     from svertka.kernels.depthwise import depthwise_backward, depthwise_forward

@@ -50,9 +50,13 @@ from svertka.kernels import winograd4_jit as tiles
 from svertka.kernels.shapes import conv_output_size
 from svertka.parallel import min_samples, over_batch
 
-# 4x4 output tiles per pass, so that a pass's transformed arrays (36 per tile and channel)
-# stay in cache while its 36 GEMMs run (docs/performance.md)
+# the fewest 4x4 output tiles per pass, so that a pass's transformed arrays (36 per tile and
+# channel) stay in cache while its 36 GEMMs run (docs/performance.md)
 TILES_PER_CHUNK = 64
+# and about how many values (tiles times channels) a pass's transformed arrays hold per
+# position: 256 tiles at 16 channels, 128 at 32, 64 at 64; GEMMs over more tiles, measured
+# faster than 64 tiles at 16 and 32 channels (docs/performance.md)
+CHUNK_VALUES = 4096
 # the most input channels it is planned for: measured up to 64 (docs/performance.md)
 MAX_CHANNELS = 64
 
@@ -104,9 +108,11 @@ def _geometry(x_shape, pads):
     return oh, ow, (oh + 3) // 4, (ow + 3) // 4
 
 
-def _passes(s, tiles_per_image):
-    """Slice ``s`` of the batch as runs of images of about ``TILES_PER_CHUNK`` tiles."""
-    step = max(1, TILES_PER_CHUNK // max(tiles_per_image, 1))
+def _passes(s, tiles_per_image, channels):
+    """Slice ``s`` of the batch as runs of images of about ``TILES_PER_CHUNK`` tiles, or
+    ``CHUNK_VALUES / channels`` where that is more (``channels`` the larger of C, C_out)."""
+    chunk = max(TILES_PER_CHUNK, CHUNK_VALUES // max(channels, 1))
+    step = max(1, chunk // max(tiles_per_image, 1))
     return [slice(i, min(i + step, s.stop)) for i in range(s.start, s.stop, step)]
 
 
@@ -116,7 +122,7 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     cache)``; cache is None without ``for_backward``, else a :class:`Winograd4Cache`.
 
     The batch is cut into one slice per core; each slice goes a few images at a time
-    (``TILES_PER_CHUNK`` tiles): transform, 36 GEMMs, output transform, while the pass's
+    (:func:`_passes`): transform, 36 GEMMs, output transform, while the pass's
     arrays are in cache. For backward, V is written into one (36, tiles, C) array.
 
     >>> x, w = np.ones((1, 6, 6, 8)), np.ones((3, 3, 8, 2))
@@ -136,7 +142,7 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     (top, _), (left, _) = pads
 
     def run(s):
-        for part in _passes(s, per_image):
+        for part in _passes(s, per_image, max(c, c_out)):
             t = slice(part.start * per_image, part.stop * per_image)
             m_ = part.stop - part.start
             if for_backward:
@@ -175,12 +181,13 @@ def backward(gy, cache, need_gx: bool = True, need_gw: bool = True):
     gy = np.ascontiguousarray(gy, dtype=u.dtype)
     gate = gy if relu_y is None else relu_y
     gx = np.empty(x_shape, dtype=gy.dtype) if need_gx else None  # every cell is written
-    u_t = u.transpose(0, 2, 1)  # (36, C_out, C)
+    # (36, C_out, C), contiguous: np.matmul runs 1.5-2 times slower on the transposed view
+    u_t = np.ascontiguousarray(u.transpose(0, 2, 1))
 
     def run(s):
         du = np.zeros((36, c, c_out), dtype=gy.dtype) if need_gw else None
         gb = np.zeros(ow * c_out, dtype=gy.dtype)  # per output column, summed below
-        for part in _passes(s, per_image):
+        for part in _passes(s, per_image, max(c, c_out)):
             t = slice(part.start * per_image, part.stop * per_image)
             m_ = part.stop - part.start
             dm = np.empty((36, t.stop - t.start, c_out), dtype=gy.dtype)

@@ -205,17 +205,23 @@ def grad_output_transform(gy, y, relu, c_out, tiles_h, tiles_w, k, dm, gb):
 def grad_input_transform(dv, c, top, left, tiles_h, tiles_w, k, gx):
     """gx = the sum over tiles t of B dv[:, t] B^T on t's 6x6 patch (cells in the padding
     dropped), gx (N, H, W*C): the adjoint of :func:`input_transform`. Every cell of gx is
-    written (patches overlapping by two rows and columns add up), so gx may come in empty."""
+    written (patches overlapping by two rows and columns add up), so gx may come in empty.
+    The half along the rows is one pass over the strip, writing its four rows of gx and
+    keeping its rows 4, 5 in ``below`` for the next strip (six passes and a copy, before)."""
     n, h, wc = gx.shape
     two, four, five = k[0], k[1], k[2]
     s = np.zeros((6, max(4 * tiles_w + 2, left + wc // c) * c), gx.dtype)  # dv B^T, a strip
     carry = np.zeros((6, 2 * c), gx.dtype)  # a tile's columns 4, 5, for the next tile
-    tmp = np.empty(wc, gx.dtype)
+    below = np.zeros((2, wc), gx.dtype)  # a strip's rows 4, 5: the next strip's rows 0, 1
+    edge = np.empty((4, wc), gx.dtype)  # a strip's rows where some lie in the padding
     off = left * c
     s0, s1, s2 = s[0, off : off + wc], s[1, off : off + wc], s[2, off : off + wc]
     s3, s4, s5 = s[3, off : off + wc], s[4, off : off + wc], s[5, off : off + wc]
+    b0, b1 = below[0], below[1]
     t = 0
     for b in range(n):
+        gb = gx[b]
+        below[:] = 0.0
         for ti in range(tiles_h):
             carry[:] = 0.0
             for tj in range(tiles_w):  # dv B^T: combine columns, tile by tile
@@ -229,7 +235,6 @@ def grad_input_transform(dv, c, top, left, tiles_h, tiles_w, k, gx):
                     w3, w4, w5 = dv[6 * p + 3, t], dv[6 * p + 4, t], dv[6 * p + 5, t]
                     for ch in range(c):
                         v0, v1, v2, v3, v4, v5 = w0[ch], w1[ch], w2[ch], w3[ch], w4[ch], w5[ch]
-                        # columns 0, 1 of the patch are columns 4, 5 of the tile before
                         e0[ch] = four * v0 + c4[ch]
                         e1[ch] = four * (v2 - v1) + two * (v4 - v3) + four * v5 + c5[ch]
                         e2[ch] = -(five * v0 + four * (v1 + v2) + v3 + v4)
@@ -240,30 +245,24 @@ def grad_input_transform(dv, c, top, left, tiles_h, tiles_w, k, gx):
             j = 4 * tiles_w * c
             for p in range(6):
                 s[p, j : j + 2 * c] = carry[p]
-            for p in range(6):  # B (dv B^T): combine rows, onto the strip's rows of gx
-                r = 4 * ti + p - top
-                if r < 0 or r >= h:
-                    continue
-                if p == 0:
-                    for i in range(wc):
-                        tmp[i] = four * s0[i]
-                elif p == 1:
-                    for i in range(wc):
-                        tmp[i] = four * (s2[i] - s1[i]) + two * (s4[i] - s3[i]) + four * s5[i]
-                elif p == 2:
-                    for i in range(wc):
-                        tmp[i] = -(five * s0[i] + four * (s1[i] + s2[i]) + s3[i] + s4[i])
-                elif p == 3:
-                    for i in range(wc):
-                        tmp[i] = s1[i] - s2[i] + two * (s3[i] - s4[i]) - five * s5[i]
-                elif p == 4:
-                    for i in range(wc):
-                        tmp[i] = s0[i] + s1[i] + s2[i] + s3[i] + s4[i]
-                else:
-                    tmp[:] = s5
-                dst = gx[b, r]
-                if p >= 2 or ti == 0:  # rows 0, 1 are the previous strip's rows 4, 5
-                    dst[:] = tmp
-                else:
-                    for i in range(wc):
-                        dst[i] += tmp[i]
+            first = 4 * ti - top
+            dst = gb[max(first, 0) : max(first, 0) + 4]
+            if first < 0 or first + 4 > h:
+                dst = edge
+            o0, o1, o2, o3 = dst[0], dst[1], dst[2], dst[3]
+            for i in range(wc):  # B (dv B^T): combine rows, the whole strip at once
+                a0, a1, a2, a3, a4, a5 = s0[i], s1[i], s2[i], s3[i], s4[i], s5[i]
+                o0[i] = four * a0 + b0[i]
+                o1[i] = four * (a2 - a1) + two * (a4 - a3) + four * a5 + b1[i]
+                o2[i] = -(five * a0 + four * (a1 + a2) + a3 + a4)
+                o3[i] = a1 - a2 + two * (a3 - a4) - five * a5
+                b0[i] = a0 + a1 + a2 + a3 + a4
+                b1[i] = a5
+            if first < 0 or first + 4 > h:  # copy the rows that lie in gx
+                for p in range(4):
+                    if 0 <= first + p < h:
+                        gb[first + p] = edge[p]
+        last = 4 * tiles_h - top
+        for p in range(2):
+            if 0 <= last + p < h:
+                gb[last + p] = below[p]
