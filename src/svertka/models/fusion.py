@@ -137,7 +137,7 @@ def conv_bn(conv: Conv2D, bn: BatchNormalization, with_relu: bool, x: Tensor) ->
         bias = bias + conv.bias.data * scale
     if bn.beta is not None:
         bias = bias + bn.beta.data
-    folded = (kernel * scale).astype(kernel.dtype)
+    folded = kernel * scale.astype(kernel.dtype)  # in the kernel's dtype: no float64 copy
     return ops.conv2d(x, Tensor(folded), Tensor(bias.astype(kernel.dtype)), conv.strides,
                       conv.padding, conv.padding_mode, conv.dilation_rate,
                       activation="relu" if with_relu else None, groups=conv.groups)
