@@ -167,6 +167,15 @@ def image_shape(layer: str, input_shape) -> tuple:
     return shape
 
 
+def image_channels(layer: str, input_shape) -> int:
+    """The channel count of a channels-last image input, which must be known (not None)."""
+    c = image_shape(layer, input_shape)[3]
+    if c is None:
+        raise ValueError(f"{layer}: the channel axis of the inputs must be known, received "
+                         f"input shape {input_shape}")
+    return c
+
+
 def padding_arg(layer: str, padding, kernel_hw, strides_hw, dilation_hw):
     """``padding`` checked and kept in its own form ('valid'/'same' lower-cased, sequences
     as tuples), so that 'same' is resolved for each input size."""

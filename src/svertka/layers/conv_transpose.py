@@ -62,13 +62,7 @@ class Conv2DTranspose(Layer):
         super().__init__(**kwargs)
 
     def _channels(self, input_shape) -> int:
-        c = _args.image_shape("Conv2DTranspose", input_shape)[3]
-        if c is None:
-            raise ValueError(
-                f"Conv2DTranspose: the channel axis of the inputs must be known, received "
-                f"input shape {input_shape}"
-            )
-        return c
+        return _args.image_channels("Conv2DTranspose", input_shape)
 
     def build(self, input_shape) -> None:
         c = self._channels(input_shape)

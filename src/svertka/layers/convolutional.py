@@ -71,12 +71,7 @@ class Conv2D(Layer):
         super().__init__(**kwargs)
 
     def _channels(self, input_shape) -> int:
-        c = _args.image_shape("Conv2D", input_shape)[3]
-        if c is None:
-            raise ValueError(
-                f"Conv2D: the channel axis of the inputs must be known, received "
-                f"input shape {input_shape}"
-            )
+        c = _args.image_channels("Conv2D", input_shape)
         if c % self.groups:
             raise ValueError(
                 f"Conv2D: argument 'groups' must divide the input channels: received "

@@ -36,13 +36,7 @@ class _Depthwise(Layer):
         super().__init__(**kwargs)
 
     def _channels(self, input_shape) -> int:
-        c = _args.image_shape(type(self).__name__, input_shape)[3]
-        if c is None:
-            raise ValueError(
-                f"{type(self).__name__}: the channel axis of the inputs must be known, "
-                f"received input shape {input_shape}"
-            )
-        return c
+        return _args.image_channels(type(self).__name__, input_shape)
 
     def _depthwise_weight(self, name: str, c: int):
         return self.add_weight(name, (*self.kernel_size, c, self.depth_multiplier),
