@@ -40,8 +40,9 @@ def load(model, arch: str, weights):
         return model
     file = path(arch, weights)
     if not file.is_file():
-        raise FileNotFoundError(f"{arch}: the weights {weights!r} should ship at {file}, which "
-                                f"is missing; reinstall svertka")
+        raise FileNotFoundError(f"{arch}: the weights {weights!r} are not in this installation "
+                                f"({file} is missing: not trained and shipped yet in this "
+                                f"version, or a damaged install)")
     with resources.as_file(file) as local:
         model.load_weights(local)
     return model
