@@ -15,7 +15,9 @@ builder                  network                                    parameters
 
 Parameter counts are the trainable ones, as torchvision counts them. Each builder takes
 ``input_shape``, ``classes`` and ``include_top`` (and ``pooling`` for a headless network);
-``lenet5`` and ``resnet20`` also take ``weights`` (see ``svertka.zoo.weights``).
+``lenet5`` and ``resnet20`` also take ``weights`` (see ``svertka.zoo.weights``); ``alexnet``,
+``vgg*`` and ``resnet18..152`` take ``weights`` (a torchvision or timm state dict,
+``.safetensors`` or ``.pth``, see ``svertka.interop``) and ``classifier_activation``.
 ``svertka.applications`` gives the same networks under Keras's names.
 
 >>> notes_cnn().count_params()

@@ -30,11 +30,15 @@ from svertka.layers import (
     MaxPooling2D,
 )
 from svertka.models import Model
+from svertka.zoo.weights import load
 
 
 def alexnet(input_shape=None, classes: int = 1000, include_top: bool = True,
-            original: bool = False, pooling: str | None = None, dropout: float = 0.5) -> Model:
-    """AlexNet; ``input_shape`` defaults to 224x224x3 (torchvision) or 227x227x3 (original)."""
+            original: bool = False, pooling: str | None = None, dropout: float = 0.5,
+            weights=None, classifier_activation="softmax") -> Model:
+    """AlexNet; ``input_shape`` defaults to 224x224x3 (torchvision) or 227x227x3 (original).
+    ``weights``: None, or a file: torchvision's ``alexnet`` state dict (``.safetensors`` or
+    ``.pth``) or a ``save_weights`` file. ``classifier_activation=None`` gives logits."""
     if input_shape is None:
         input_shape = (227, 227, 3) if original else (224, 224, 3)
     inputs = Input(input_shape)
@@ -57,10 +61,11 @@ def alexnet(input_shape=None, classes: int = 1000, include_top: bool = True,
         x = Dense(4096, activation="relu", name="fc6")(x)
         x = Dropout(dropout, name="fc7_dropout")(x)
         x = Dense(4096, activation="relu", name="fc7")(x)
-        x = Dense(classes, activation="softmax", name="fc8")(x)
+        x = Dense(classes, activation=classifier_activation, name="fc8")(x)
     elif pooling == "avg":
         x = GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling is not None:
         raise ValueError(f"alexnet: argument 'pooling' must be None or 'avg', "
                          f"received {pooling!r}")
-    return Model(inputs, x, name="alexnet_original" if original else "alexnet")
+    model = Model(inputs, x, name="alexnet_original" if original else "alexnet")
+    return load(model, "alexnet_original" if original else "alexnet", weights)

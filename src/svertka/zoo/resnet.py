@@ -5,7 +5,9 @@ input, and the shortcut carries the signal (and the gradient) past them unchange
 
 - ``resnet18/34/50/101/152``: the ImageNet networks exactly as torchvision builds them (7x7 stem,
   max pooling, four stages of basic or bottleneck blocks, 1x1 projection shortcuts where a
-  stage changes the shape; padding written out as torchvision's, so its weights fit).
+  stage changes the shape; padding written out as torchvision's, so its weights fit:
+  ``weights="resnet50.safetensors"`` or ``.pth`` loads torchvision's or timm's state dict,
+  see ``svertka.interop``; ``classifier_activation=None`` gives logits).
 - ``resnet20/32/44/56``: the CIFAR networks of §4.2: a 3x3 stem with 16 filters, three stages
   of ``n`` basic blocks with 16, 32 and 64 filters (depth ``6n + 2``), global average pooling
   and the classifier; shortcuts are parameter-free ("option A": subsample, pad channels).
@@ -68,10 +70,11 @@ def _shortcut(x, filters, strides, kind, name):
     return conv_bn(x, filters, 1, strides, relu=False, name=f"{name}_0")
 
 
-def _head(x, classes: int, include_top: bool, pooling: str | None):
+def _head(x, classes: int, include_top: bool, pooling: str | None,
+          classifier_activation="softmax"):
     if include_top:
         x = GlobalAveragePooling2D(name="avg_pool")(x)
-        return Dense(classes, activation="softmax", name="predictions")(x)
+        return Dense(classes, activation=classifier_activation, name="predictions")(x)
     if pooling == "avg":
         return GlobalAveragePooling2D(name="avg_pool")(x)
     if pooling is not None:
@@ -79,7 +82,8 @@ def _head(x, classes: int, include_top: bool, pooling: str | None):
     return x
 
 
-def _imagenet(blocks, bottleneck: bool, name: str, input_shape, classes, include_top, pooling):
+def _imagenet(blocks, bottleneck: bool, name: str, input_shape, classes, include_top, pooling,
+              weights, classifier_activation):
     inputs = Input(input_shape)
     x = conv_bn(inputs, 64, 7, 2, name="conv1")
     x = MaxPooling2D(3, strides=2, padding=1, name="pool1")(x)
@@ -90,34 +94,44 @@ def _imagenet(blocks, bottleneck: bool, name: str, input_shape, classes, include
             block_name = f"conv{stage + 2}_block{i + 1}"
             x = (bottleneck_block(x, filters, strides, name=block_name) if bottleneck
                  else basic_block(x, filters, strides, name=block_name))
-    return Model(inputs, _head(x, classes, include_top, pooling), name=name)
+    model = Model(inputs, _head(x, classes, include_top, pooling, classifier_activation),
+                  name=name)
+    return load(model, name, weights)
 
 
-def resnet18(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None) -> Model:
+def resnet18(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None,
+             weights=None, classifier_activation="softmax") -> Model:
     """ResNet-18: basic blocks (2, 2, 2, 2); 11,689,512 trainable parameters at 1,000 classes."""
-    return _imagenet((2, 2, 2, 2), False, "resnet18", input_shape, classes, include_top, pooling)
+    return _imagenet((2, 2, 2, 2), False, "resnet18", input_shape, classes, include_top,
+                     pooling, weights, classifier_activation)
 
 
-def resnet34(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None) -> Model:
+def resnet34(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None,
+             weights=None, classifier_activation="softmax") -> Model:
     """ResNet-34: basic blocks (3, 4, 6, 3); 21,797,672 trainable parameters."""
-    return _imagenet((3, 4, 6, 3), False, "resnet34", input_shape, classes, include_top, pooling)
+    return _imagenet((3, 4, 6, 3), False, "resnet34", input_shape, classes, include_top,
+                     pooling, weights, classifier_activation)
 
 
-def resnet50(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None) -> Model:
+def resnet50(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None,
+             weights=None, classifier_activation="softmax") -> Model:
     """ResNet-50: bottleneck blocks (3, 4, 6, 3); 25,557,032 trainable parameters."""
-    return _imagenet((3, 4, 6, 3), True, "resnet50", input_shape, classes, include_top, pooling)
+    return _imagenet((3, 4, 6, 3), True, "resnet50", input_shape, classes, include_top,
+                     pooling, weights, classifier_activation)
 
 
-def resnet101(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None) -> Model:
+def resnet101(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None,
+              weights=None, classifier_activation="softmax") -> Model:
     """ResNet-101: bottleneck blocks (3, 4, 23, 3); 44,549,160 trainable parameters."""
     return _imagenet((3, 4, 23, 3), True, "resnet101", input_shape, classes, include_top,
-                     pooling)
+                     pooling, weights, classifier_activation)
 
 
-def resnet152(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None) -> Model:
+def resnet152(input_shape=(224, 224, 3), classes=1000, include_top=True, pooling=None,
+              weights=None, classifier_activation="softmax") -> Model:
     """ResNet-152: bottleneck blocks (3, 8, 36, 3); 60,192,808 trainable parameters."""
     return _imagenet((3, 8, 36, 3), True, "resnet152", input_shape, classes, include_top,
-                     pooling)
+                     pooling, weights, classifier_activation)
 
 
 def resnet_cifar(depth: int, input_shape=(32, 32, 3), classes=10, include_top=True,

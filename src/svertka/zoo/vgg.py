@@ -27,6 +27,7 @@ from svertka.layers import (
     MaxPooling2D,
 )
 from svertka.models import Model
+from svertka.zoo.weights import load
 
 # convolutions per stage (filters 64, 128, 256, 512, 512): configurations A, B, D, E
 DEPTHS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
@@ -48,10 +49,14 @@ def vgg_features(x, depth: int, batch_norm: bool = False):
 
 
 def vgg(depth: int, input_shape=(224, 224, 3), classes: int = 1000, include_top: bool = True,
-        batch_norm: bool = False, pooling: str | None = None, dropout: float = 0.5) -> Model:
+        batch_norm: bool = False, pooling: str | None = None, dropout: float = 0.5,
+        weights=None, classifier_activation="softmax") -> Model:
     """VGG-``depth`` (11, 13, 16 or 19). With ``include_top``: flatten, two dense layers of
     4,096 with dropout, and the classifier (224x224 inputs give the 7x7x512 maps these were
-    sized for). Without: the features, or their global 'avg'/'max' pooling."""
+    sized for; ``classifier_activation=None`` gives logits). Without: the features, or their
+    global 'avg'/'max' pooling. ``weights``: None, or a file: torchvision's ``vgg{depth}``
+    (``vgg{depth}_bn``) state dict as ``.safetensors`` or ``.pth``, or a ``save_weights``
+    file."""
     if depth not in DEPTHS:
         raise ValueError(f"vgg: argument 'depth' must be one of {sorted(DEPTHS)}, "
                          f"received {depth!r}")
@@ -63,7 +68,7 @@ def vgg(depth: int, input_shape=(224, 224, 3), classes: int = 1000, include_top:
         x = Dropout(dropout, name="fc1_dropout")(x)
         x = Dense(4096, activation="relu", name="fc2")(x)
         x = Dropout(dropout, name="fc2_dropout")(x)
-        x = Dense(classes, activation="softmax", name="predictions")(x)
+        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
     elif pooling == "avg":
         x = GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling == "max":
@@ -71,28 +76,33 @@ def vgg(depth: int, input_shape=(224, 224, 3), classes: int = 1000, include_top:
     elif pooling is not None:
         raise ValueError(f"vgg: argument 'pooling' must be None, 'avg' or 'max', "
                          f"received {pooling!r}")
-    return Model(inputs, x, name=f"vgg{depth}" + ("_bn" if batch_norm else ""))
+    name = f"vgg{depth}" + ("_bn" if batch_norm else "")
+    return load(Model(inputs, x, name=name), name, weights)
 
 
 def vgg11(input_shape=(224, 224, 3), classes=1000, include_top=True, batch_norm=False,
-          pooling=None) -> Model:
+          pooling=None, weights=None, classifier_activation="softmax") -> Model:
     """VGG-11 (configuration A): 132,863,336 parameters."""
-    return vgg(11, input_shape, classes, include_top, batch_norm, pooling)
+    return vgg(11, input_shape, classes, include_top, batch_norm, pooling,
+               weights=weights, classifier_activation=classifier_activation)
 
 
 def vgg13(input_shape=(224, 224, 3), classes=1000, include_top=True, batch_norm=False,
-          pooling=None) -> Model:
+          pooling=None, weights=None, classifier_activation="softmax") -> Model:
     """VGG-13 (configuration B): 133,047,848 parameters."""
-    return vgg(13, input_shape, classes, include_top, batch_norm, pooling)
+    return vgg(13, input_shape, classes, include_top, batch_norm, pooling,
+               weights=weights, classifier_activation=classifier_activation)
 
 
 def vgg16(input_shape=(224, 224, 3), classes=1000, include_top=True, batch_norm=False,
-          pooling=None) -> Model:
+          pooling=None, weights=None, classifier_activation="softmax") -> Model:
     """VGG-16 (configuration D): 138,357,544 parameters."""
-    return vgg(16, input_shape, classes, include_top, batch_norm, pooling)
+    return vgg(16, input_shape, classes, include_top, batch_norm, pooling,
+               weights=weights, classifier_activation=classifier_activation)
 
 
 def vgg19(input_shape=(224, 224, 3), classes=1000, include_top=True, batch_norm=False,
-          pooling=None) -> Model:
+          pooling=None, weights=None, classifier_activation="softmax") -> Model:
     """VGG-19 (configuration E): 143,667,240 parameters."""
-    return vgg(19, input_shape, classes, include_top, batch_norm, pooling)
+    return vgg(19, input_shape, classes, include_top, batch_norm, pooling,
+               weights=weights, classifier_activation=classifier_activation)

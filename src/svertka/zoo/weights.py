@@ -5,6 +5,11 @@ Each entry: the architecture, the data set it was trained on, and the file under
 command that trained each, and the accuracy it reached, are in the README ("Trained models").
 The models expect pixels scaled to [0, 1] (``x / 255``), as in training.
 
+``load`` also takes the path of a PyTorch state dict (``.safetensors``, ``.pth``, ``.pt``,
+``.bin``) for the networks torchvision has (AlexNet, VGG, ResNet-18 to 152; timm's ResNets
+share the names): the user downloads the file, nothing here goes to the network. See
+``svertka.interop`` for the conversion and ``imagenet_preprocess`` for the inputs they expect.
+
 >>> sorted(SHIPPED)
 ['lenet5', 'resnet20']
 """
@@ -13,6 +18,8 @@ from __future__ import annotations
 
 import os
 from importlib import resources
+
+TORCH_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 SHIPPED = {
     "lenet5": {"mnist": "lenet5-mnist.weights"},
@@ -32,8 +39,18 @@ def path(arch: str, weights: str):
 
 def load(model, arch: str, weights):
     """``model`` with the weights named by ``weights`` (None: left as initialised; a shipped
-    name such as ``"mnist"``; or the path of a ``save_weights`` file)."""
+    name such as ``"mnist"``; the path of a ``save_weights`` file; or that of a torchvision
+    state dict, ``.safetensors`` or ``.pth``, for ``arch``)."""
     if weights is None:
+        return model
+    if isinstance(weights, (str, os.PathLike)) and _is_torch_file(weights):
+        from svertka.interop.torchvision_names import ARCHITECTURES, load_torchvision
+
+        if arch not in ARCHITECTURES:
+            raise ValueError(f"{arch}: argument 'weights' is a PyTorch state dict "
+                             f"({os.fspath(weights)!r}), but torchvision has no {arch} to "
+                             f"convert from (it does for {', '.join(ARCHITECTURES)})")
+        load_torchvision(model, arch, weights)
         return model
     if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
         model.load_weights(weights)
@@ -46,3 +63,7 @@ def load(model, arch: str, weights):
     with resources.as_file(file) as local:
         model.load_weights(local)
     return model
+
+
+def _is_torch_file(weights) -> bool:
+    return os.fspath(weights).lower().endswith(TORCH_SUFFIXES)
