@@ -26,6 +26,7 @@ from svertka import (
     ops,
     optimizers,
     regularizers,
+    tools,
     utils,
     zoo,
 )
@@ -40,5 +41,5 @@ __all__ = [
     "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor",
     "__version__", "applications", "augment", "backend", "callbacks", "datasets",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "no_grad", "ops",
-    "optimizers", "regularizers", "utils", "zoo",
+    "optimizers", "regularizers", "tools", "utils", "zoo",
 ]

@@ -12,6 +12,7 @@ from svertka.optimizers.schedules import (
     ExponentialDecay,
     InverseTimeDecay,
     LearningRateSchedule,
+    OneCycle,
     PiecewiseConstantDecay,
 )
 
@@ -105,6 +106,7 @@ ALL = [
     PiecewiseConstantDecay([100, 200], [0.1, 0.01, 0.001]),
     CosineDecay(0.1, 50, alpha=0.1, warmup_target=0.2, warmup_steps=5, name="cos"),
     InverseTimeDecay(0.1, 3, 0.5),
+    OneCycle(0.1, 250, pct_start=0.2, anneal="linear"),
 ]
 
 
@@ -168,3 +170,40 @@ def test_base_class_must_be_subclassed():
         LearningRateSchedule()(0)
     with pytest.raises(TypeError, match="must be a finite number"):
         ExponentialDecay("0.1", 1, 0.5)
+
+
+@pytest.mark.parametrize(
+    "total, pct_start, div, final_div, anneal",
+    [(100, 0.3, 25.0, 1e4, "cos"), (37, 0.25, 10.0, 100.0, "linear"), (10, 0.5, 4.0, 2.0, "cos"),
+     (7, 0.1, 25.0, 1e4, "cos"), (1, 0.3, 25.0, 1e4, "cos")],
+)
+def test_one_cycle_matches_torch_one_cycle_lr(total, pct_start, div, final_div, anneal):
+    torch_lr = torch_rates(0.1, lambda o: torch.optim.lr_scheduler.OneCycleLR(
+        o, max_lr=0.4, total_steps=total, pct_start=pct_start, anneal_strategy=anneal,
+        div_factor=div, final_div_factor=final_div, cycle_momentum=False), total)
+    s = OneCycle(0.4, total, pct_start=pct_start, div_factor=div, final_div_factor=final_div,
+                 anneal=anneal)
+    assert rates(s, total) == pytest.approx(torch_lr, rel=1e-12, abs=1e-15)
+
+
+def test_one_cycle_peaks_and_stays_at_the_final_rate():
+    s = OneCycle(1.0, total_steps=100, div_factor=25, final_div_factor=1e4)
+    values = rates(s, 100)
+    assert values[0] == pytest.approx(1 / 25) and max(values) == pytest.approx(1.0, rel=1e-3)
+    assert int(np.argmax(values)) == 29  # the peak at pct_start * total_steps - 1
+    assert values[-1] == pytest.approx(1 / 25 / 1e4)
+    assert s(100) == s(10_000) == pytest.approx(values[-1])  # torch raises past the end
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"max_rate": -1.0}, "OneCycle: argument 'max_rate'"),
+     ({"total_steps": 0}, "OneCycle: argument 'total_steps'"),
+     ({"pct_start": 1.5}, "OneCycle: argument 'pct_start'"),
+     ({"div_factor": 0}, "OneCycle: argument 'div_factor'"),
+     ({"anneal": "cosine"}, "OneCycle: argument 'anneal' must be 'cos' or 'linear', received "
+                            "'cosine'")],
+)
+def test_one_cycle_arguments_are_validated(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        OneCycle(**{"max_rate": 0.1, "total_steps": 10, **kwargs})

@@ -99,6 +99,7 @@ class Layer:
         self.output_shape: tuple | None = None
         self._weights: list[tuple[str, Tensor, bool]] = []  # (name, tensor, trainable)
         self.regularizers: list = []  # (tensor, regulariser) pairs, summed into the loss
+        self._node: SymbolicTensor | None = None  # output of the latest symbolic call
 
     # -- weights -------------------------------------------------------------------------
     def add_weight(self, name: str, shape: tuple, initializer="zeros", trainable: bool = True,
@@ -177,6 +178,42 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(t.size for t in self.weights))
 
+    # -- graph -----------------------------------------------------------------------------
+    def _last_node(self, what: str) -> SymbolicTensor:
+        node = getattr(self, "_node", None)
+        if node is None:
+            raise ValueError(f"Layer {self.name!r}: '{what}' is only defined once the layer has "
+                             f"been called on a symbolic tensor (Input(...) or a layer's "
+                             f"output); this layer has not been, so it has no node in a graph")
+        return node
+
+    @property
+    def output(self):
+        """The SymbolicTensor of the layer's most recent call on symbolic tensors: its node in
+        the graph it was last wired into, for ``Model(inputs=base.input,
+        outputs=base.get_layer("fc2").output)``.
+
+        Keras 3 keeps the first call's node; svertka keeps the latest, so a layer of a
+        ``Sequential`` (which rewires its layers whenever one is added or popped) answers with
+        its node in the model's current graph. A layer called on several graphs answers for the
+        last. Raises ``ValueError`` naming the layer before any symbolic call (Keras raises
+        ``AttributeError``, which ``hasattr`` and ``__getattr__`` would swallow).
+
+        >>> from svertka.layers import Dense, Input
+        >>> d = Dense(3, name="d")
+        >>> y = d(Input((4,)))
+        >>> d.output is y, d.input.shape
+        (True, (None, 4))
+        """
+        return self._last_node("output")
+
+    @property
+    def input(self):
+        """The SymbolicTensor(s) the most recent symbolic call received (a list for a layer
+        called on a list, such as ``Add``); see ``output``."""
+        node = self._last_node("input")
+        return list(node.parents) if node.many else node.parents[0]
+
     # -- lifecycle -----------------------------------------------------------------------
     def build(self, input_shape) -> None:
         """Make the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
@@ -222,7 +259,8 @@ class Layer:
             shapes = [t.shape for t in items]
             shape = shapes if many else shapes[0]
             self._ensure_built(shape)
-            return SymbolicTensor(self.compute_output_shape(shape), self, tuple(items), many)
+            self._node = SymbolicTensor(self.compute_output_shape(shape), self, tuple(items), many)
+            return self._node
         tensors = [t if isinstance(t, Tensor) else Tensor(asarray(t)) for t in items]
         shapes = [(None, *t.shape[1:]) for t in tensors]
         self._ensure_built(shapes if many else shapes[0])

@@ -110,6 +110,85 @@ class Model:
                          f"{[la.name for la in self.layers]}")
 
     @property
+    def input(self):
+        """The input SymbolicTensor (the list of them for a model of several inputs), for
+        wiring a new model onto this one's layers: ``Model(base.input, base.get_layer(
+        "fc2").output)`` shares the layers, and so the weights, of ``base``."""
+        if not self.inputs:
+            raise ValueError(f"{self.name}.input: the model has no input yet; give the first "
+                             f"layer input_shape=..., call build(), or call it on data")
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """The output SymbolicTensor (the list of them for several outputs); see ``input``."""
+        if not self.outputs:
+            raise ValueError(f"{self.name}.output: the model has no output yet; give the first "
+                             f"layer input_shape=..., call build(), or call it on data")
+        return self.outputs[0] if len(self.outputs) == 1 else list(self.outputs)
+
+    # -- freezing ------------------------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Whether any layer is trainable (True for a model without layers). Setting it sets
+        every layer's ``trainable``, as Keras's flag does; a frozen batch normalisation runs
+        in inference mode (its moving statistics stay as they are)."""
+        layers = self.layers
+        return not layers or any(layer.trainable for layer in layers)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for layer in self.layers:
+            layer.trainable = value
+
+    def _layer_index(self, what: str, argument: str, key) -> int:
+        """The index in ``layers`` of ``key``, a layer name or an int (negative from the end)."""
+        layers = self.layers
+        if isinstance(key, str):
+            for i, layer in enumerate(layers):
+                if layer.name == key:
+                    return i
+            raise ValueError(f"{self.name}.{what}: argument '{argument}' names no layer of the "
+                             f"model, received {key!r}; layers are {[la.name for la in layers]}")
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            if -len(layers) <= key < len(layers):
+                return int(key) % len(layers)
+            raise ValueError(f"{self.name}.{what}: argument '{argument}' must index one of the "
+                             f"{len(layers)} layers (-{len(layers)} to {len(layers) - 1}), "
+                             f"received {key}")
+        raise TypeError(f"{self.name}.{what}: argument '{argument}' must be a layer name or an "
+                        f"int index into model.layers, received {key!r}")
+
+    def freeze(self, up_to=None) -> list[str]:
+        """Freeze the layers from the first up to and including ``up_to`` (a layer name or an
+        index into ``layers``; None: every layer); returns the names of the frozen layers.
+
+        Frozen weights get no gradient and no update (from the next training step on, also
+        after ``compile``), and a frozen batch normalisation keeps its moving statistics.
+
+        >>> import svertka
+        >>> from svertka.layers import Dense
+        >>> m = svertka.Sequential([Dense(4, input_shape=(3,), name="a"), Dense(2, name="b")])
+        >>> m.freeze("a"), len(m.trainable_weights)
+        (['a'], 2)
+        """
+        layers = self.layers
+        stop = len(layers) - 1 if up_to is None else self._layer_index("freeze", "up_to", up_to)
+        for layer in layers[:stop + 1]:
+            layer.trainable = False
+        return [layer.name for layer in layers[:stop + 1]]
+
+    def unfreeze(self, from_layer=None) -> list[str]:
+        """Make every layer from ``from_layer`` (a name or an index; None: the first) to the
+        last trainable; returns their names."""
+        layers = self.layers
+        start = 0 if from_layer is None else self._layer_index("unfreeze", "from_layer",
+                                                               from_layer)
+        for layer in layers[start:]:
+            layer.trainable = True
+        return [layer.name for layer in layers[start:]]
+
+    @property
     def input_shape(self):
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
@@ -322,6 +401,12 @@ class Model:
         from svertka.models.saving import load_weights
 
         load_weights(self, path, allow_nonfinite=allow_nonfinite)
+
+    def export(self, path, **kwargs):
+        """Write the model as ONNX (see svertka.interop.onnx)."""
+        from svertka.interop.onnx import export_onnx
+
+        return export_onnx(self, path, **kwargs)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, {len(self.layers)} layers>"

@@ -45,6 +45,7 @@ def compile_model(model, optimizer, loss, metric_list) -> None:
         raise ValueError(f"{model.name}.compile: argument 'loss' is required (a name such as "
                          f"'categorical_crossentropy', or a callable), received None")
     model.optimizer = optimizers.get(optimizer)
+    model.optimizer.bind(model)  # per-layer rates (LayerRates) learn the model's layers
     model.loss = losses.get(loss)
     loss_name = loss if isinstance(loss, str) else getattr(model.loss, "__name__", None)
     if metric_list is not None and not isinstance(metric_list, (list, tuple)):
@@ -223,14 +224,13 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
         from svertka import augment as augment_mod
 
         augment = augment_mod.get(augment)
-    model._build_for(x)  # an unbuilt Sequential: its weights must exist before params are taken
+    model._build_for(x)  # an unbuilt Sequential: its weights must exist before the first step
     n = len(x)
     steps = -(-n // batch_size)
     history = callbacks_mod.History()
     cbs = callbacks_mod.CallbackList([*(callbacks or []), history], model=model)
     cbs.set_params({"epochs": epochs, "steps": steps, "verbose": verbose,
                     "batch_size": batch_size, "samples": n})
-    params = trainable_params(model)
     loss_mean = metrics.Mean(name="loss")
     model.stop_training = False
     model.interrupted = False
@@ -257,7 +257,9 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
             batches = _epoch_batches(x, y, batch_size, shuffle, seed, augment, prefetch, done)
             for step, (xb, yb) in enumerate(batches, start=done):
                 cbs.on_train_batch_begin(step, {})
-                loss, out = train_step(model, xb, yb, params)
+                # taken every step: a layer frozen or unfrozen since (by a callback, say)
+                # stops or starts training at once
+                loss, out = train_step(model, xb, yb, trainable_params(model))
                 loss_mean.update_state(loss, sample_weight=len(yb))
                 for m in model.compiled_metrics:
                     m.update_state(yb, to_numpy(out))

@@ -1,4 +1,5 @@
-"""Optimisers (SGD, Adam, AdamW, RMSprop) and learning-rate schedules for Keras-style training.
+"""Optimisers (SGD, Adam, AdamW, RMSprop), learning-rate schedules and per-layer rates
+(``LayerRates``) for Keras-style training.
 
 A training step is: ``zero_grad(params)``, a backward pass, ``apply_gradients(params)``.
 ``get`` turns what ``compile(optimizer=...)`` receives into an optimiser: a name, an
@@ -20,6 +21,7 @@ from __future__ import annotations
 from svertka.optimizers import schedules
 from svertka.optimizers.adam import Adam, AdamW
 from svertka.optimizers.base import _REGISTRY, Optimizer
+from svertka.optimizers.layer_rates import LayerRates
 from svertka.optimizers.rmsprop import RMSprop
 from svertka.optimizers.sgd import SGD
 
@@ -77,6 +79,7 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "LayerRates",
     "Optimizer",
     "RMSprop",
     "deserialize",

@@ -115,6 +115,14 @@ class Optimizer:
             lr(self.iterations), 0.0,
         )
 
+    def bind(self, model) -> None:
+        """Tell a per-layer learning rate (``LayerRates``) the model's layers; ``compile``
+        calls it. Nothing to do for a single rate."""
+        from svertka.optimizers.layer_rates import LayerRates
+
+        if isinstance(self._learning_rate, LayerRates):
+            self._learning_rate.bind(model)
+
     # -- state -------------------------------------------------------------------------------
     @property
     def slot_names(self) -> tuple[str, ...]:
@@ -190,10 +198,32 @@ class Optimizer:
         self._slots = new
         self.iterations = int(state["iterations"])
 
+    def snapshot(self) -> dict:
+        """A copy of everything updates change (the step count, the learning rate object,
+        every parameter's state), for ``restore``: a trial run such as
+        ``svertka.tools.lr_find`` leaves the optimiser as it found it."""
+        slots = {k: (p, [a.copy() for a in arrays]) for k, (p, arrays) in self._slots.items()}
+        return {"iterations": self.iterations, "learning_rate": self._learning_rate,
+                "slots": slots}
+
+    def restore(self, snapshot: dict) -> None:
+        """Put back the state ``snapshot()`` copied."""
+        self.iterations = snapshot["iterations"]
+        self._learning_rate = snapshot["learning_rate"]
+        self._slots = {k: (p, [a.copy() for a in arrays])
+                       for k, (p, arrays) in snapshot["slots"].items()}
+
     # -- updates -----------------------------------------------------------------------------
     def apply_gradients(self, params: Iterable[Tensor]) -> None:
-        """Update every parameter of ``params`` that has a gradient, in place."""
+        """Update every parameter of ``params`` that has a gradient, in place (each at its
+        layer's rate under ``LayerRates``)."""
+        from svertka.optimizers.layer_rates import LayerRates
+
         lr = self.current_learning_rate
+        rates = self._learning_rate if isinstance(self._learning_rate, LayerRates) else None
+        if rates is not None:
+            rates._require_bound(f"{type(self).__name__}.apply_gradients")
+            scale = rates.scale(self.iterations)
         t = self.iterations + 1
         for p in params:
             if not isinstance(p, Tensor):
@@ -211,7 +241,8 @@ class Optimizer:
                     f"{type(self).__name__}.apply_gradients: gradient of shape "
                     f"{g.shape} for a parameter of shape {p.data.shape}"
                 )
-            self._update(p.data, self._clip(g, p.data), self._slots_for(p), lr, t)
+            rate = lr if rates is None else rates.rate_of(p, scale=scale)
+            self._update(p.data, self._clip(g, p.data), self._slots_for(p), rate, t)
         self.iterations += 1
 
     def _clip(self, g, w):

@@ -226,6 +226,65 @@ class InverseTimeDecay(_RateDecay):
         return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
+class OneCycle(LearningRateSchedule):
+    """Leslie Smith's one-cycle policy, the learning rates of ``torch.optim.lr_scheduler.
+    OneCycleLR`` (two phases; no momentum cycling).
+
+    The rate rises from ``max_rate / div_factor`` to ``max_rate`` over the first
+    ``pct_start * total_steps - 1`` steps, then falls to ``max_rate / div_factor /
+    final_div_factor`` at step ``total_steps - 1``, along a cosine (``anneal="cos"``) or a
+    line (``"linear"``). Past the end it stays at the final rate (torch raises there).
+
+    As the ``schedule`` of ``LayerRates`` its value multiplies each layer's rate: give
+    ``max_rate=1.0`` there, so that every layer cycles up to its own rate.
+
+    >>> s = OneCycle(1.0, total_steps=11, pct_start=0.5, div_factor=10, final_div_factor=1)
+    >>> round(s(0), 6), round(s(4.5), 6), round(s(10), 6), round(s(99), 6)
+    (0.1, 1.0, 0.1, 0.1)
+    """
+
+    def __init__(self, max_rate: float, total_steps: int, pct_start: float = 0.3,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, anneal: str = "cos",
+                 name: str | None = None):
+        owner = "OneCycle"
+        self.max_rate = _check_number(owner, "max_rate", max_rate, 0.0)
+        self.total_steps = checks.positive_int(owner, "total_steps", total_steps)
+        self.pct_start = checks.finite_float(owner, "pct_start", pct_start, 0.0, 1.0)
+        self.div_factor = _check_number(owner, "div_factor", div_factor, 0.0, low_open=True)
+        self.final_div_factor = _check_number(owner, "final_div_factor", final_div_factor, 0.0,
+                                              low_open=True)
+        if anneal not in ("cos", "linear"):
+            raise ValueError(f"{owner}: argument 'anneal' must be 'cos' or 'linear', "
+                             f"received {anneal!r}")
+        self.anneal = anneal
+        self.name = name
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def __call__(self, step) -> float:
+        initial = self.max_rate / self.div_factor
+        final = initial / self.final_div_factor
+        step = min(float(step), self.total_steps - 1.0)
+        peak_step = self.pct_start * self.total_steps - 1.0  # torch's end of the first phase
+        if step <= peak_step:
+            return self._anneal(initial, self.max_rate, step / peak_step if peak_step else 1.0)
+        span = self.total_steps - 1.0 - peak_step
+        return self._anneal(self.max_rate, final, (step - peak_step) / span if span else 1.0)
+
+    def get_config(self) -> dict:
+        return {
+            "max_rate": self.max_rate,
+            "total_steps": self.total_steps,
+            "pct_start": self.pct_start,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+            "anneal": self.anneal,
+            "name": self.name,
+        }
+
 
 def serialize(schedule: LearningRateSchedule) -> dict:
     """``{"class_name": ..., "config": {...}}``, the form ``get`` and optimiser configs use."""
