@@ -44,3 +44,30 @@ def test_netvlad_retrieval_runs_end_to_end():
     for r in results.values():
         assert 0 <= r[1] <= r[5] <= r[10] <= 1
         assert r[10] > 0.3  # far above chance (0.1 per guess) even untrained
+
+
+def test_transfer_notmnist_splits_fixed_and_stratified_and_its_quick_run_prints_a_table(capsys):
+    from transfer_notmnist import draw, main, split, table
+
+    from svertka.datasets import notmnist
+    from svertka.datasets.sources import DatasetNotFoundError
+
+    y = np.repeat(np.arange(10), 1000)
+    test, pool = split(y)
+    assert len(test) == 4000 and np.all(np.bincount(y[test]) == 400)
+    assert len(np.intersect1d(test, pool)) == 0 and len(test) + len(pool) == len(y)
+    assert np.array_equal(split(y)[0], test)  # the same fixed test split every run
+    train = draw(pool, y, 10, seed=0)
+    assert np.all(np.bincount(y[train]) == 10) and np.all(np.isin(train, pool))
+    assert len(set(train)) == 100 and not np.array_equal(train, draw(pool, y, 10, seed=1))
+    text = table({("net", "head", 10): [0.5, 0.7], ("net", "top", 10): [0.8]}, (10,),
+                 ("head", "top"))
+    assert "| net | head | 60.0 ± 10.0 * |" in text and "| net | top | 80.0 |" in text
+    try:
+        notmnist.load_data(download=False)
+    except DatasetNotFoundError:
+        pytest.skip("notmnist is not in $SVERTKA_DATA")
+    results = main(["--quick"])
+    accuracies = [a for k, v in results.items() if k[0] != "time" for a in v]
+    assert len(accuracies) == 3 and all(0 <= a <= 1 for a in accuracies)  # 3 rows, 1 size
+    assert "| LeNet-5 / MNIST | scratch |" in capsys.readouterr().out

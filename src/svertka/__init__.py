@@ -27,6 +27,7 @@ from svertka import (
     optimizers,
     regularizers,
     tools,
+    transfer,
     utils,
     zoo,
 )
@@ -41,5 +42,5 @@ __all__ = [
     "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor",
     "__version__", "applications", "augment", "backend", "callbacks", "datasets",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "no_grad", "ops",
-    "optimizers", "regularizers", "tools", "utils", "zoo",
+    "optimizers", "regularizers", "tools", "transfer", "utils", "zoo",
 ]

@@ -68,7 +68,8 @@ def test_predict_prints_top_k_classes_of_image_files(tmp_path, capsys):
 
 
 def test_help_works_for_every_command():
-    for command in ("demo", "train", "evaluate", "predict", "summary", "size"):
+    for command in ("demo", "train", "evaluate", "predict", "summary", "size", "export",
+                    "finetune"):
         result = subprocess.run([sys.executable, "-m", "svertka", command, "--help"],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and "usage: svertka " + command in result.stdout
@@ -126,7 +127,20 @@ def test_train_continues_a_saved_model_at_its_own_input_size(tmp_path, capsys):
                          "--epochs", "1", "--validation-split", "0", "--output",
                          str(tmp_path / "m2.svk"))
     assert code == 0, err
-    assert svertka.load_model(tmp_path / "m2.svk").class_names == ["a", "b"]
+    trained = svertka.load_model(tmp_path / "m2.svk")
+    assert trained.class_names == ["a", "b"]
+    assert type(trained.optimizer).__name__ == "Adam"  # its own optimiser, state carried on
+    assert trained.optimizer.iterations == 1
+    # --learning-rate: a new run of the options' optimiser and schedule on the trained weights
+    code, out, err = run(capsys, "train", str(tmp_path / "m2.svk"), str(tmp_path / "data"),
+                         "--epochs", "2", "--validation-split", "0", "--optimizer", "sgd",
+                         "--learning-rate", "0.01", "--momentum", "0.9", "--schedule", "cosine",
+                         "--output", str(tmp_path / "m3.svk"))
+    assert code == 0, err
+    again = svertka.load_model(tmp_path / "m3.svk")
+    assert type(again.optimizer).__name__ == "SGD" and again.optimizer.iterations == 2
+    assert again.optimizer.current_learning_rate == 0.0  # the cosine ran its two steps
+    assert again.epochs_trained == 3
 
 
 def _folder(tmp_path, size=12):
@@ -190,3 +204,35 @@ def test_summary_of_a_zoo_network_with_macs(capsys):
     assert "Multiply-accumulates per image: 416,520" in out
     code, out, _ = run(capsys, "summary", "resnet20", "--classes", "100")
     assert "(None, 100)" in out
+
+
+def test_export_writes_onnx_that_reproduces_the_model(tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    set_random_seed(0)
+    model = svertka.zoo.lenet5((28, 28, 1))
+    model.save(tmp_path / "m.svk")
+    code, out, _ = run(capsys, "export", str(tmp_path / "m.svk"), str(tmp_path / "m.onnx"))
+    assert code == 0 and "m.onnx" in out and "(None, 10)" in out
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, model.predict(x), atol=1e-5)
+    # an architecture by name, at a fixed batch size
+    code, out, _ = run(capsys, "export", "resnet20", str(tmp_path / "r.onnx"),
+                       "--classes", "4", "--batch-size", "2")
+    assert code == 0 and "(None, 4)" in out
+    session = ort.InferenceSession(str(tmp_path / "r.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == [2, 32, 32, 3]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["export", "resnet9000", "x.onnx"], "argument 'name' must be one of"),
+    (["export", "lenet5", "x.onnx", "--batch-size", "0"], "'--batch-size' must be a positive"),
+    (["export", "lenet5", "x.onnx", "--opset", "7"], "opset"),
+])
+def test_export_errors_are_one_line(tmp_path, capsys, argv, message):
+    argv = [str(tmp_path / a) if a.endswith(".onnx") else a for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.onnx").exists()

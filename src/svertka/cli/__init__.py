@@ -5,6 +5,8 @@
     svertka evaluate model.svk mnist      loss and accuracy on the test split (with --tta N)
     svertka predict model.svk a.png b.jpg top-k classes with probabilities
     svertka summary notes                 the layer table of an architecture or a model file
+    svertka export model.svk model.onnx   the model as ONNX (for onnxruntime and others)
+    svertka finetune lenet5:mnist TREE    adapt a trained network to new classes (transfer)
     svertka size 7 --kernel 3 --stride 3  output size of a window, and whether it tiles
 
 Exit status 2 means the command line or its inputs are wrong: every bad option, argument,
@@ -26,7 +28,7 @@ import zipfile
 import zlib
 
 from svertka import checks
-from svertka.cli import commands
+from svertka.cli import commands, finetune
 
 # What a wrong command line, a bad option value, or a missing or damaged input raises: the
 # library's argument checks (ValueError, TypeError), svertka.ModelFileError/DataFileError
@@ -84,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--optimizer", default="adam", help="sgd, adam, adamw or rmsprop")
-    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="the optimiser's rate; a saved model continues with its own "
+                        "optimiser and state unless this is given (then a new one is made "
+                        "from the options)")
     p.add_argument("--momentum", type=float, default=None, help="SGD momentum (default 0)")
     p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
     p.add_argument("--weight-decay", type=float, default=None,
@@ -137,6 +142,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add each layer's multiply-accumulates per image")
     p.set_defaults(run=commands.summary)
 
+    p = sub.add_parser("export", help="write an architecture or a model file as ONNX",
+                       description=commands.export.__doc__)
+    p.add_argument("model", help="a saved model file or an architecture name (svertka.zoo)")
+    p.add_argument("out", help="the .onnx file to write")
+    p.add_argument("--input-shape", default=None,
+                   help="H,W,C for an architecture name (default: the architecture's own)")
+    p.add_argument("--classes", type=int, default=None,
+                   help="classes for an architecture name (default: the architecture's own)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset, 13 or later")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="a fixed batch size (default: dynamic)")
+    p.set_defaults(run=commands.export)
+
     p = sub.add_parser("size", help="output size of a convolution or pooling window",
                        description=commands.size.__doc__)
     p.add_argument("input", type=int, help="input size along one axis (pixels)")
@@ -145,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--padding", default="0", help="an int (each side), valid or same")
     p.add_argument("--dilation", type=int, default=1)
     p.set_defaults(run=commands.size)
+
+    finetune.add_parser(sub)  # svertka finetune MODEL DATA (svertka.cli.finetune)
     return parser
 
 
@@ -172,6 +192,8 @@ _OPTIONS = {
                  ("tta", "--tta", checks.non_negative_int)),
     "predict": (("top_k", "--top-k", checks.positive_int),),
     "summary": (("classes", "--classes", checks.positive_int),),
+    "export": (("classes", "--classes", checks.positive_int),
+               ("batch_size", "--batch-size", checks.positive_int)),
     "size": (("input", "input", checks.positive_int),
              ("kernel", "--kernel", checks.positive_int),
              ("stride", "--stride", checks.positive_int),

@@ -70,15 +70,17 @@ def train(args) -> None:
     (x_train, y_train), (x_test, y_test), class_names = _load_data(args, saved)
     _require_images("train", args.data, {"train": x_train, "test": x_test})
     x_train, x_test = _with_channels(x_train), _with_channels(x_test)
+    steps = -(-int(len(x_train) * (1 - args.validation_split)) // args.batch_size)
     if saved is not None:
+        # a saved model goes on with its own optimiser and state, unless --learning-rate asks
+        # for a new run of the options' optimiser and schedule on the trained weights
         model = saved
-        if model.optimizer is None:
-            model.compile(optimizer=args.optimizer, loss="sparse_categorical_crossentropy",
-                          metrics=["accuracy"])
+        if model.optimizer is None or args.learning_rate is not None:
+            model.compile(optimizer=_optimizer(args, steps),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     else:
         arch = zoo.get(args.model, x_train.shape[1:], len(class_names))
         model = zoo.with_input_layer(arch, Rescaling(1 / 255))
-        steps = -(-int(len(x_train) * (1 - args.validation_split)) // args.batch_size)
         model.compile(optimizer=_optimizer(args, steps), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     model.class_names = list(class_names)
@@ -187,21 +189,25 @@ def predict(args) -> None:
 def summary(args) -> None:
     """The layer table (output shapes, parameters, receptive fields) of an architecture or a
     saved model, and which windows do not tile their input."""
+    _model_arg(args).summary(flops=args.flops)
+
+
+def _model_arg(args):
+    """The model named by ``args.model``: a saved model file, or an architecture of the zoo
+    built for ``--input-shape`` and ``--classes`` (with its initial weights)."""
     import svertka
     from svertka import zoo
 
     if Path(args.model).is_file():
-        model = svertka.load_model(args.model, compile=False)
-    else:
-        shape = None
-        if args.input_shape is not None:
-            try:
-                shape = tuple(int(v) for v in args.input_shape.split(","))
-            except ValueError:
-                raise ValueError(f"--input-shape must look like 28,28,1, received "
-                                 f"{args.input_shape!r}") from None
-        model = zoo.get(args.model, shape, args.classes)
-    model.summary(flops=args.flops)
+        return svertka.load_model(args.model, compile=False)
+    shape = None
+    if args.input_shape is not None:
+        try:
+            shape = tuple(int(v) for v in args.input_shape.split(","))
+        except ValueError:
+            raise ValueError(f"--input-shape must look like 28,28,1, received "
+                             f"{args.input_shape!r}") from None
+    return zoo.get(args.model, shape, args.classes)
 
 
 def size(args) -> None:
@@ -219,3 +225,15 @@ def _int(text: str) -> int:
     except ValueError:
         raise ValueError(f"--padding must be an int, 'valid' or 'same', received {text!r}") \
             from None
+
+
+def export(args) -> None:
+    """Write a saved model, or an architecture of the zoo (with its initial weights), as an
+    ONNX file for onnxruntime and other runtimes: float32 NHWC input with a dynamic batch
+    axis (or --batch-size), the model's outputs (svertka.interop.onnx)."""
+    from svertka.interop.onnx import export_onnx
+
+    model = _model_arg(args)
+    export_onnx(model, args.out, opset=args.opset, batch_size=args.batch_size)
+    print(f"Wrote {args.out}: {model.name}, input {model.input_shape}, output "
+          f"{model.output_shape}, opset {args.opset}")
