@@ -134,7 +134,9 @@ def test_notes_valid_stride_1_example():
 
 
 def test_notes_zero_padding_1_stride_2_example_single_channel():
-    """The notes print [[1,6,5],[7,10,9],[7,10,8]] from a 3-channel demo; one channel gives this."""
+    """The notes print [[1,6,5],[7,10,9],[7,10,8]]: a known misprint of the one-channel figure
+    they reproduce (Dumoulin & Visin's, vdumoulin/conv_arithmetic#17); the input and kernel
+    shown give this (``svertka explain notes-examples`` shows the working)."""
     x = np.array(
         [[2, 2, 3, 3, 3], [0, 1, 3, 0, 3], [2, 3, 0, 1, 3], [3, 3, 2, 1, 2], [3, 3, 0, 2, 3]],
         np.float32,

@@ -8,6 +8,7 @@
     svertka export model.svk model.onnx   the model as ONNX (for onnxruntime and others)
     svertka finetune lenet5:mnist TREE    adapt a trained network to new classes (transfer)
     svertka size 7 --kernel 3 --stride 3  output size of a window, and whether it tiles
+    svertka explain conv --input "1 2; 3 4" --kernel "1 0; 0 1"   the notes' arithmetic, worked
 
 Exit status 2 means the command line or its inputs are wrong: every bad option, argument,
 model file (``svertka.ModelFileError``), data file (``svertka.DataFileError``), missing data
@@ -28,7 +29,7 @@ import zipfile
 import zlib
 
 from svertka import checks
-from svertka.cli import commands, finetune
+from svertka.cli import commands, explain, finetune
 
 # What a wrong command line, a bad option value, or a missing or damaged input raises: the
 # library's argument checks (ValueError, TypeError), svertka.ModelFileError/DataFileError
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=commands.size)
 
     finetune.add_parser(sub)  # svertka finetune MODEL DATA (svertka.cli.finetune)
+    explain.add_parser(sub)  # svertka explain conv|pad|pool|size|params|receptive-field|...
     return parser
 
 
