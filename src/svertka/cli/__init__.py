@@ -9,6 +9,7 @@
     svertka finetune lenet5:mnist TREE    adapt a trained network to new classes (transfer)
     svertka size 7 --kernel 3 --stride 3  output size of a window, and whether it tiles
     svertka explain conv --input "1 2; 3 4" --kernel "1 0; 0 1"   the notes' arithmetic, worked
+    svertka show gradcam model.svk cat.png -o cam.png   filters, feature maps, Grad-CAM, ...
 
 Exit status 2 means the command line or its inputs are wrong: every bad option, argument,
 model file (``svertka.ModelFileError``), data file (``svertka.DataFileError``), missing data
@@ -29,7 +30,7 @@ import zipfile
 import zlib
 
 from svertka import checks
-from svertka.cli import commands, explain, finetune
+from svertka.cli import commands, explain, finetune, show
 
 # What a wrong command line, a bad option value, or a missing or damaged input raises: the
 # library's argument checks (ValueError, TypeError), svertka.ModelFileError/DataFileError
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     finetune.add_parser(sub)  # svertka finetune MODEL DATA (svertka.cli.finetune)
     explain.add_parser(sub)  # svertka explain conv|pad|pool|size|params|receptive-field|...
+    show.add_parser(sub)  # svertka show filters|maps|maximize|gradcam|confusion MODEL ...
     return parser
 
 

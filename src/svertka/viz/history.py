@@ -10,23 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-
-def _figure(**kwargs):
-    """A matplotlib Figure drawn by the non-interactive Agg canvas.
-
-    pyplot is left alone: no backend switch, no global figure list that grows with each call,
-    and it works headless. Jupyter still displays the returned Figure.
-    """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError(
-            "plot_loss needs matplotlib: pip install svertka[plot] (or pip install matplotlib)"
-        ) from None
-    fig = Figure(**kwargs)
-    FigureCanvasAgg(fig)
-    return fig
+from svertka.viz._figure import _figure
 
 
 def _curves(history) -> tuple[list[float], list[int], dict[str, list[float]]]:
