@@ -26,6 +26,7 @@ from svertka import (
     ops,
     optimizers,
     regularizers,
+    search,
     tools,
     transfer,
     utils,
@@ -42,5 +43,5 @@ __all__ = [
     "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor",
     "__version__", "applications", "augment", "backend", "callbacks", "datasets",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "no_grad", "ops",
-    "optimizers", "regularizers", "tools", "transfer", "utils", "zoo",
+    "optimizers", "regularizers", "search", "tools", "transfer", "utils", "zoo",
 ]

@@ -10,6 +10,8 @@
     svertka size 7 --kernel 3 --stride 3  output size of a window, and whether it tiles
     svertka explain conv --input "1 2; 3 4" --kernel "1 0; 0 1"   the notes' arithmetic, worked
     svertka show gradcam model.svk cat.png -o cam.png   filters, feature maps, Grad-CAM, ...
+    svertka index lenet5:mnist mnist -o idx.npz   embed images for similarity search
+    svertka search idx.npz a.png --k 8 -o s.png   the most similar images, with scores
 
 Exit status 2 means the command line or its inputs are wrong: every bad option, argument,
 model file (``svertka.ModelFileError``), data file (``svertka.DataFileError``), missing data
@@ -30,7 +32,7 @@ import zipfile
 import zlib
 
 from svertka import checks
-from svertka.cli import commands, explain, finetune, show
+from svertka.cli import commands, explain, finetune, search, show
 
 # What a wrong command line, a bad option value, or a missing or damaged input raises: the
 # library's argument checks (ValueError, TypeError), svertka.ModelFileError/DataFileError
@@ -169,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_parser(sub)  # svertka finetune MODEL DATA (svertka.cli.finetune)
     explain.add_parser(sub)  # svertka explain conv|pad|pool|size|params|receptive-field|...
     show.add_parser(sub)  # svertka show filters|maps|maximize|gradcam|confusion MODEL ...
+    search.add_parser(sub)  # svertka index MODEL DATA -o IDX; svertka search IDX IMAGE
     return parser
 
 
