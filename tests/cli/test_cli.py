@@ -69,7 +69,7 @@ def test_predict_prints_top_k_classes_of_image_files(tmp_path, capsys):
 
 def test_help_works_for_every_command():
     for command in ("demo", "train", "evaluate", "predict", "summary", "size", "export",
-                    "finetune"):
+                    "finetune", "explain", "show", "index", "search"):
         result = subprocess.run([sys.executable, "-m", "svertka", command, "--help"],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0 and "usage: svertka " + command in result.stdout
