@@ -1,5 +1,6 @@
-"""Pictures of how a deep network sees (SPEC §8) for the shipped LeNet-5 (MNIST) and ResNet-20
-(CIFAR-10), written into docs/: filters of the first layers, the feature maps of one image,
+"""Pictures of how a deep network sees (SPEC §8) for the notes' model (SPEC §7, trained here
+for one epoch on MNIST first), the shipped LeNet-5 (MNIST) and ResNet-20 (CIFAR-10), written
+into docs/: filters of the first layers, the feature maps of one image,
 what channels of layers 1, 2, 3 and 5 "want to see" (activation maximisation), and Grad-CAM.
 
     SVERTKA_DATA=/work/shared/data python examples/inside_network.py
@@ -90,6 +91,30 @@ def lenet5_pictures(out: Path, steps: int) -> list:
     return rows
 
 
+def notes_pictures(out: Path, steps: int, epochs: int = 1) -> list:
+    """The notes' model (two convolutions of 32 and 64 3x3 filters), trained ``epochs`` on
+    MNIST here (no weights ship for it), inputs scaled to [0, 1]."""
+    svertka.utils.set_random_seed(0)
+    model = zoo.notes_cnn()
+    (x_train, y_train), (x, y) = mnist.load_data()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit((x_train[..., None] / 255).astype(np.float32), y_train, batch_size=128,
+              epochs=epochs, verbose=0)
+    digits = (x[:8, ..., None] / 255).astype(np.float32)
+    conv1, conv2 = (la.name for la in model.layers if type(la).__name__ == "Conv2D")
+    save(viz.filters(model, conv1).plot(), out / "notes_filters_conv1.png")
+    save(viz.filters(model, conv2).plot(max_filters=16), out / "notes_filters_conv2.png")
+    save(viz.feature_maps(model, digits[0], [conv1, conv2]).plot(max_channels=12),
+         out / "notes_maps.png")
+    rows = maximisations(model, [conv1, conv2], 8, steps,
+                         "The notes' model: what conv 1 (centre neuron) and conv 2 respond to",
+                         out / "notes_maximize.png", neurons=(conv1,))
+    grad_cams(model, digits, conv2, [str(k) for k in range(10)],
+              "The notes' model: Grad-CAM at conv 2 for the predicted digit",
+              out / "notes_gradcam.png")
+    return rows
+
+
 def resnet20_pictures(out: Path, path: str | None, steps: int) -> list:
     if path:
         model = svertka.load_model(path, compile=False)
@@ -101,6 +126,10 @@ def resnet20_pictures(out: Path, path: str | None, steps: int) -> list:
     names = [str(n) for n in cifar10.CLASS_NAMES]
     first = "conv1_conv"
     save(viz.filters(model, first).plot(), out / "resnet20_filters_conv1.png")
+    save(viz.filters(model, "conv2_block1_1_conv").plot(max_filters=16),
+         out / "resnet20_filters_layer2.png")
+    save(viz.filters(model, "conv2_block1_2_conv").plot(max_filters=16),
+         out / "resnet20_filters_layer3.png")
     save(viz.feature_maps(model, images[0], ["conv1_relu", "conv2_block3_out",
                                              "conv3_block3_out", "conv4_block3_out"]
                           ).plot(max_channels=12), out / "resnet20_maps.png")
@@ -121,11 +150,13 @@ def main(argv=None) -> None:
                         help="a ResNet-20 model file (default: the shipped weights)")
     parser.add_argument("--steps", type=int, default=96, help="gradient ascent steps")
     parser.add_argument("--skip-resnet20", action="store_true")
+    parser.add_argument("--skip-notes", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    rows = lenet5_pictures(out, args.steps)
+    rows = [] if args.skip_notes else notes_pictures(out, args.steps)
+    rows += lenet5_pictures(out, args.steps)
     if not args.skip_resnet20:
         rows += resnet20_pictures(out, args.resnet20, args.steps)
     print(f"{'layer':>18} {'ch':>3} {'start':>9} {'reached':>9} {'ratio':>7}")
