@@ -5,7 +5,6 @@ import pytest
 
 from svertka import datasets, zoo
 from svertka.datasets.sources import DatasetNotFoundError
-from svertka.zoo import weights as shipped
 
 
 def accuracy(model, data):
