@@ -27,9 +27,12 @@ def _fmt_shape(shape) -> str:
     return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
 
 
-def receptive_fields(model) -> dict:
-    """``{id(node): ((size_h, size_w), (jump_h, jump_w)) or None}``; None means the whole image."""
-    fields = {id(t): ((1, 1), (1, 1)) for t in model.inputs}
+def field_geometry(model) -> dict:
+    """``{id(node): ((size_h, size_w), (jump_h, jump_w), (start_h, start_w)) or None}``: the
+    receptive field of one output position, the input pixels between neighbouring positions,
+    and the input row/column where the field of position 0 begins (negative inside the
+    padding); None means the whole image (after a Flatten or Dense)."""
+    fields = {id(t): ((1, 1), (1, 1), (0, 0)) for t in model.inputs}
     for node in model._nodes:
         parents = [fields[id(p)] for p in node.parents]
         if any(p is None for p in parents) or len(node.shape) != 4:
@@ -37,14 +40,21 @@ def receptive_fields(model) -> dict:
             continue
         size = tuple(max(p[0][a] for p in parents) for a in range(2))
         jump = tuple(max(p[1][a] for p in parents) for a in range(2))
+        start = tuple(min(p[2][a] for p in parents) for a in range(2))
         window = node.layer.window()
         if window is not None:
-            kernel, strides, dilation, _ = window
+            kernel, strides, dilation, pads = window
+            start = tuple(start[a] - pads[a][0] * jump[a] for a in range(2))
             steps = [receptive_field_step(size[a], jump[a], kernel[a], strides[a], dilation[a])
                      for a in range(2)]
             size, jump = (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
-        fields[id(node)] = (size, jump)
+        fields[id(node)] = (size, jump, start)
     return fields
+
+
+def receptive_fields(model) -> dict:
+    """``{id(node): ((size_h, size_w), (jump_h, jump_w)) or None}``; None means the whole image."""
+    return {k: None if v is None else v[:2] for k, v in field_geometry(model).items()}
 
 
 def _covered(size: int, kernel: int, stride: int, dilation: int) -> list[bool]:

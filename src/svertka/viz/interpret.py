@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from svertka.models.summary import field_geometry
 from svertka.viz import _model
 from svertka.viz._figure import _figure, _grid_axes, _save
 
@@ -152,31 +153,6 @@ def top_losses(model, x, y, k: int = 9, batch_size: int = 128, class_names=None)
     return TopLosses(order, losses[order], out.argmax(axis=-1)[order], actual[order],
                      np.exp(-losses[order]), x[order],
                      _names(model, out.shape[-1], class_names))
-
-
-def field_geometry(model) -> dict:
-    """``{id(node): (size, jump, start)}`` per axis pair (H, W): the receptive field of one
-    output position, the input pixels between neighbouring positions, and the input row/column
-    of the field of position 0 (negative where it begins in the padding); None for nodes whose
-    field is the whole image (after a Flatten or Dense). Agrees in size and jump with
-    ``svertka.models.summary.receptive_fields``; adds where the field begins."""
-    geo = {id(t): ((1, 1), (1, 1), (0, 0)) for t in model.inputs}
-    for node in model._nodes:
-        parents = [geo[id(p)] for p in node.parents]
-        if any(p is None for p in parents) or len(node.shape) != 4:
-            geo[id(node)] = None
-            continue
-        size = tuple(max(p[0][a] for p in parents) for a in range(2))
-        jump = tuple(max(p[1][a] for p in parents) for a in range(2))
-        start = tuple(min(p[2][a] for p in parents) for a in range(2))
-        window = node.layer.window()
-        if window is not None:
-            kernel, strides, dilation, pads = window
-            size = tuple(size[a] + dilation[a] * (kernel[a] - 1) * jump[a] for a in range(2))
-            start = tuple(start[a] - pads[a][0] * jump[a] for a in range(2))
-            jump = tuple(jump[a] * strides[a] for a in range(2))
-        geo[id(node)] = (size, jump, start)
-    return geo
 
 
 @dataclass
