@@ -5,22 +5,11 @@ from __future__ import annotations
 import pytest
 
 import svertka.cli as cli
-from svertka.cli import explain
 
 
 @pytest.fixture
-def run(capsys, monkeypatch):
-    """``svertka.cli.main`` with ``explain`` registered (until cli/__init__.py does it)."""
-    build = cli.build_parser
-
-    def build_with_explain():
-        parser = build()
-        sub = parser._subparsers._group_actions[0]
-        if "explain" not in sub.choices:
-            explain.add_parser(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_with_explain)
+def run(capsys):
+    """``svertka.cli.main``: (exit code, stdout, stderr)."""
 
     def go(*argv):
         code = cli.main([str(a) for a in argv])

@@ -5,25 +5,9 @@ import pytest
 
 import svertka
 from svertka import cli
-from svertka.cli import search as search_cli
 from svertka.layers import Conv2D, Dense, Flatten, Rescaling
 from svertka.search import Index
 from svertka.utils import set_random_seed
-
-
-@pytest.fixture(autouse=True)
-def registered(monkeypatch):
-    """The commands on the svertka parser, as cli/__init__.py will register them."""
-    build = cli.build_parser
-
-    def build_parser():
-        parser = build()
-        sub = next(a for a in parser._actions if a.dest == "command")
-        if "search" not in sub.choices:  # until cli/__init__.py registers them itself
-            search_cli.add_parser(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_parser)
 
 
 def run(capsys, *argv):

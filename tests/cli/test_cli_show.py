@@ -6,26 +6,10 @@ import pytest
 
 import svertka
 from svertka import cli
-from svertka.cli import show
 from svertka.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D, Rescaling
 
 pytest.importorskip("matplotlib")
 image = pytest.importorskip("PIL.Image")
-
-
-@pytest.fixture(autouse=True)
-def with_show(monkeypatch):
-    """The command registered on the parser, as cli.build_parser will once it is wired."""
-    build = cli.build_parser
-
-    def build_with_show():
-        parser = build()
-        sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-        if "show" not in sub.choices:
-            show.add_parser(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_with_show)
 
 
 def run(capsys, *argv):
