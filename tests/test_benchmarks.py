@@ -24,6 +24,7 @@ ZOO_CASES = "resnet20,resnet50_1,vgg16_1,separable"
      "--cases", ZOO_CASES],
     ["fuzz_models.py", "--cases", "40"],
     ["fuzz_data.py", "--cases", "30"],
+    ["ocr.py", "--difficulty", "easy", "--pages", "1", "--lines", "2"],
 ])
 def test_benchmark_script_runs(args):
     env = {**os.environ, "SVERTKA_THREADS": "1"}

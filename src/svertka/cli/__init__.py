@@ -12,6 +12,7 @@
     svertka show gradcam model.svk cat.png -o cam.png   filters, feature maps, Grad-CAM, ...
     svertka index lenet5:mnist mnist -o idx.npz   embed images for similarity search
     svertka search idx.npz a.png --k 8 -o s.png   the most similar images, with scores
+    svertka ocr page.png --boxes boxes.png       the digits and letters in an image, as text
 
 Exit status 2 means the command line or its inputs are wrong: every bad option, argument,
 model file (``svertka.ModelFileError``), data file (``svertka.DataFileError``), missing data
@@ -32,7 +33,7 @@ import zipfile
 import zlib
 
 from svertka import checks
-from svertka.cli import commands, explain, finetune, search, show
+from svertka.cli import commands, explain, finetune, ocr, search, show
 
 # What a wrong command line, a bad option value, or a missing or damaged input raises: the
 # library's argument checks (ValueError, TypeError), svertka.ModelFileError/DataFileError
@@ -172,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_parser(sub)  # svertka explain conv|pad|pool|size|params|receptive-field|...
     show.add_parser(sub)  # svertka show filters|maps|maximize|gradcam|confusion MODEL ...
     search.add_parser(sub)  # svertka index MODEL DATA -o IDX; svertka search IDX IMAGE
+    ocr.add_parser(sub)  # svertka ocr IMAGE --alphabet digits --boxes out.png
     return parser
 
 
