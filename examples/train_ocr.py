@@ -1,7 +1,7 @@
 """Train the character classifiers of ``svertka.ocr`` and ship them into the package.
 
-    python examples/train_ocr.py digits            # MNIST, about 20 min on 2 cores
-    python examples/train_ocr.py letters both      # notMNIST (8,000 glyphs), and all 20
+    python examples/train_ocr.py digits --pages 120 --epochs 3   # the shipped one, 39 min
+    python examples/train_ocr.py letters both --epochs 3          # 3 and 34 min (2 cores)
 
 Each model is ``svertka.ocr.models.glyph_cnn`` fitted by ``svertka.ocr.train.train`` on glyphs
 passed through ``page_like`` and ``normalize_glyph``; it is checked on the test split it never

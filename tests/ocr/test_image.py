@@ -42,8 +42,8 @@ def test_noise_on_blank_paper_is_not_ink():
     noisy = np.clip(page + rng.normal(0, 0.05, page.shape), 0, 1).astype(np.float32)
     m = ink_mask(noisy)
     assert m[~truth].mean() < 0.002 and m[truth].mean() > 0.97
-    assert not ink_mask(np.clip(1 - rng.normal(0, 0.02, (50, 50)), 0, 1)).any() or \
-        ink_mask(np.clip(1 - rng.normal(0, 0.02, (50, 50)), 0, 1)).mean() < 0.01
+    bare = np.clip(1 - np.abs(rng.normal(0, 0.05, (50, 50))), 0, 1).astype(np.float32)
+    assert ink_mask(bare).mean() < 0.002  # paper grain alone, no text
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0, 0.5])

@@ -117,6 +117,9 @@ def test_low_confidence_is_marked_and_the_threshold_moves_it(digits):
         ocr.read(page, min_confidence=2)
     with pytest.raises(ValueError, match=r"read: argument 'alphabet' must be one of"):
         ocr.read(page, alphabet="greek")
+    with pytest.raises(ValueError, match=r"read: argument 'polarity' must be 'auto', 'dark' "
+                                         r"or 'light', received 'black'"):
+        ocr.read(page, polarity="black")
 
 
 @pytest.mark.parametrize("page", [

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+from svertka.ocr.read import LOW_CONFIDENCE
+
 
 def add_parser(sub) -> None:
     """Register ``ocr`` on the ``svertka`` parser's sub-parsers."""
@@ -22,8 +24,9 @@ def add_parser(sub) -> None:
     p.add_argument("--boxes", default=None, metavar="OUT.png",
                    help="save the image with a box and the reading over each character")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    p.add_argument("--min-confidence", type=float, default=0.6,
-                   help="characters read with a lower probability are marked (default 0.6)")
+    p.add_argument("--min-confidence", type=float, default=LOW_CONFIDENCE,
+                   help=f"characters read with a lower probability are marked "
+                        f"(default {LOW_CONFIDENCE})")
     p.add_argument("--polarity", default="auto", choices=("auto", "dark", "light"),
                    help="dark ink on light paper, light on dark, or detect (default)")
     p.add_argument("--deslant", action="store_true",

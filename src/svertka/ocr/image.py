@@ -111,6 +111,16 @@ def _grey_from_array(a: np.ndarray, max_pixels) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def default_window(shape) -> int:
+    """Sauvola's window for a page of ``shape``: a twelfth of its shorter side, at least
+    25 pixels, odd.
+
+    >>> default_window((120, 400)), default_window((1200, 900))
+    (25, 75)
+    """
+    return max(25, min(shape) // 12) | 1
+
+
 def dark_ink(grey: np.ndarray) -> bool:
     """Whether the ink is darker than the paper: the median grey is the paper's, and the ink
     is on the side of it where the tail of the histogram reaches further.
@@ -144,9 +154,7 @@ def ink_mask(grey: np.ndarray, window: int | None = None, k: float = 0.2,
                          f"received {polarity!r}")
     if polarity == "light" or (polarity == "auto" and not dark_ink(grey)):
         grey = 1.0 - grey
-    if window is None:
-        window = max(25, min(grey.shape) // 12)
-    window = int(window) | 1
+    window = int(default_window(grey.shape) if window is None else window) | 1
     lo, paper = np.percentile(grey, [0.5, 50])
     if paper - lo < 0.08:  # nothing stands out from the paper: no ink anywhere
         return np.zeros(grey.shape, bool)

@@ -32,21 +32,12 @@ EDGE = 5  # no cut within 1/EDGE of a character of an atom's edge
 
 @dataclass
 class Piece:
-    """The ink of the components ``labels`` between two cut paths: in row ``r`` of the line,
-    columns ``left[r]:right[r]`` (a straight cut has the same column in every row)."""
+    """Columns ``x0:x1`` (of the upright line) of the ink of the components ``labels``."""
 
     labels: tuple
-    left: np.ndarray
-    right: np.ndarray
+    x0: int
+    x1: int
     atom: int
-
-    @property
-    def x0(self) -> int:
-        return int(self.left.min())
-
-    @property
-    def x1(self) -> int:
-        return int(self.right.max())
 
 
 @dataclass
@@ -69,12 +60,8 @@ class Line:
         of the columns from ``x0`` (of the upright line) to the run's right end."""
         run = self.pieces[i:j]
         labels = sorted(set().union(*(p.labels for p in run)))
-        left = np.minimum.reduce([p.left for p in run])
-        right = np.maximum.reduce([p.right for p in run])
-        x0, x1 = int(left.min()), int(right.max())
-        cols = np.arange(x0, x1)
-        between = (cols >= left[:, None]) & (cols < right[:, None])
-        return between & np.isin(self.labels[:, x0:x1], labels), x0
+        x0, x1 = min(p.x0 for p in run), max(p.x1 for p in run)
+        return np.isin(self.labels[:, x0:x1], labels), x0
 
     def page_box(self, i: int, j: int) -> tuple:
         """The page box ``(x0, y0, x1, y1)`` of the ink of pieces ``i:j``."""
@@ -319,17 +306,13 @@ def cut_line(line: Line, boxes: np.ndarray, labels: np.ndarray) -> None:
     pieces to be wrongly sure of, and read worse (README, "Reading text")."""
     groups = atoms(boxes, labels)
     line.char_height, line.char_width = char_size(groups)
-    h = line.labels.shape[0]
     for k, (labs, x0, x1, _, _) in enumerate(groups):
-        paths = [np.full(h, x0, np.int64)]
+        cuts = []
         if x1 - x0 > CUT_FROM * line.char_width:
-            ink = np.isin(line.labels[:, x0:x1], labs)
-            for c in cut_columns(ink.sum(axis=0), line.char_width):
-                paths.append(np.full(h, x0 + c, np.int64))
-        paths.append(np.full(h, x1, np.int64))
-        for left, right in zip(paths[:-1], paths[1:]):
-            if (right > left).any():
-                line.pieces.append(Piece(labs, left, right, k))
+            profile = np.isin(line.labels[:, x0:x1], labs).sum(axis=0)
+            cuts = cut_columns(profile, line.char_width)
+        edges = [x0, *(x0 + c for c in cuts), x1]
+        line.pieces += [Piece(labs, a, b, k) for a, b in zip(edges[:-1], edges[1:])]
 
 
 def candidates(line: Line, join_gap: float = 0.08):

@@ -14,7 +14,7 @@ cut-off pieces of a neighbour) and then through ``normalize_glyph``, the same no
 reader applies, so what the network sees at reading time is what it was trained on. Each has
 one output more than its alphabet: "not a character" (half a glyph, two glyphs together),
 which the reader needs to tell a good cut of touching characters from a bad one. The
-command that trains and ships them: ``python examples/train_ocr.py ALPHABET`` (README,
+commands that trained the shipped ones are in ``examples/train_ocr.py`` (README,
 "Reading text"). Their weights are ``save_weights`` files (a JSON table plus arrays).
 """
 
@@ -83,7 +83,6 @@ class Recognizer:
 
     def __init__(self, model, alphabet: str):
         self.alphabet = ALPHABETS[check_alphabet("Recognizer", alphabet)]
-        self.name = alphabet
         self.model = model
 
     def probabilities(self, glyphs) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from svertka.ocr import layout
-from svertka.ocr.image import MAX_PIXELS, ink_mask, load_grey
+from svertka.ocr.image import MAX_PIXELS, dark_ink, default_window, ink_mask, load_grey
 from svertka.ocr.models import check_alphabet, recognizer
 from svertka.ocr.normalize import normalize_glyph
 
@@ -84,9 +84,10 @@ def read(image, alphabet: str = "digits", min_confidence: float = LOW_CONFIDENCE
     if not 0.0 <= float(min_confidence) <= 1.0:
         raise ValueError(f"read: argument 'min_confidence' must be in [0, 1], "
                          f"received {min_confidence!r}")
+    if polarity not in ("auto", "dark", "light"):
+        raise ValueError(f"read: argument 'polarity' must be 'auto', 'dark' or 'light', "
+                         f"received {polarity!r}")
     grey = load_grey(image, max_pixels)
-    from svertka.ocr.image import dark_ink
-
     dark = dark_ink(grey) if polarity == "auto" else polarity == "dark"
     ink = text_ink(grey, dark)
     size = (grey.shape[1], grey.shape[0])
@@ -129,7 +130,7 @@ def text_ink(grey: np.ndarray, dark: bool) -> np.ndarray:
     True
     """
     polarity = "dark" if dark else "light"
-    window = max(25, min(grey.shape) // 12) | 1
+    window = default_window(grey.shape)
     ink = ink_mask(grey, window=window, polarity=polarity)
     _, boxes, areas = layout.components(ink)
     keep = layout.drop_specks(boxes, areas)
