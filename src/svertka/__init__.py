@@ -35,12 +35,15 @@ from svertka import (
 from svertka.autograd import Function, Tensor, no_grad
 from svertka.errors import DataFileError, ModelFileError
 from svertka.layers import Input
+from svertka.losses import Loss
+from svertka.metrics import Metric
 from svertka.models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataFileError", "Function", "Input", "Model", "ModelFileError", "Sequential", "Tensor",
+    "DataFileError", "Function", "Input", "Loss", "Metric", "Model", "ModelFileError",
+    "Sequential", "Tensor",
     "__version__", "applications", "augment", "backend", "callbacks", "datasets",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "no_grad", "ops",
     "optimizers", "regularizers", "search", "tools", "transfer", "utils", "zoo",

@@ -245,3 +245,27 @@ def test_kill_9_mid_fit_then_rerun_ends_on_the_uninterrupted_weights(tmp_path):
         for name in ref.files:
             np.testing.assert_array_equal(ref[name], out[name])
     assert not (tmp_path / "backup").exists()
+
+
+def test_metrics_with_more_state_than_a_mean_resume_exactly(tmp_path):
+    """A mid-epoch backup holds every metric's variables (a Precision's true and false
+    positives, an AUC's confusion counts), not only a mean's total and count."""
+    from svertka import metrics
+
+    def build(seed):
+        set_random_seed(seed)
+        model = svertka.Sequential([Flatten(input_shape=(8, 8, 1)),
+                                    Dense(2, activation="softmax")])
+        model.compile(optimizers.Adam(0.01), "categorical_crossentropy",
+                      metrics=[metrics.Precision(name="p"), metrics.AUC(num_thresholds=20)])
+        return model
+
+    y = np.eye(2, dtype=np.float32)[Y]
+    run = dict(x=X, y=y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    expected = build(5).fit(**run).history
+    with pytest.raises(RuntimeError, match="crash"):
+        build(5).fit(**run, callbacks=[BackupAndRestore(tmp_path, save_freq=4), Crash(9)])
+    backup = BackupAndRestore(tmp_path, save_freq=4)
+    history = build(99).fit(**run, callbacks=[backup]).history
+    assert backup.restored == (1, 2)  # 6 batches an epoch: the backup after the 8th batch
+    assert history["p"] == expected["p"][-1:] and history["auc"] == expected["auc"][-1:]

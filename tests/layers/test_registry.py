@@ -90,6 +90,15 @@ SPECS = [
                              activation="relu"), IMAGE),
     ("SeparableConv2D", dict(filters=4, kernel_size=3, strides=2, padding="same"), IMAGE),
     ("Conv2D", dict(filters=6, kernel_size=2, groups=3, activation="relu"), IMAGE),
+    ("Resizing", dict(height=3, width=7), IMAGE),
+    ("Resizing", dict(height=4, width=4, interpolation="nearest", crop_to_aspect_ratio=True),
+     IMAGE),
+    ("CenterCrop", dict(height=3, width=2), IMAGE),
+    ("RandomFlip", dict(mode="horizontal", seed=1), IMAGE),
+    ("RandomRotation", dict(factor=0.2, fill_mode="constant", seed=2), IMAGE),
+    ("RandomZoom", dict(height_factor=0.3, width_factor=(-0.2, 0.2), seed=3), IMAGE),
+    ("RandomTranslation", dict(height_factor=0.2, width_factor=0.2, seed=4), IMAGE),
+    ("RandomContrast", dict(factor=0.3, value_range=(-3, 3), seed=5), IMAGE),
 ]
 IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(SPECS)]
 

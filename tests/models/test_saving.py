@@ -195,3 +195,20 @@ def test_saved_files_get_the_umask_permissions(tmp_path):
     (tmp_path / "m.svk").chmod(0o600)
     model.save_weights(tmp_path / "m.svk")  # replacing a file keeps its permissions
     assert stat.S_IMODE((tmp_path / "m.svk").stat().st_mode) == 0o600
+
+
+def test_metric_classes_are_saved_with_their_config_and_functions_by_name(tmp_path):
+    from svertka import metrics
+
+    def my_error(y_true, y_pred):
+        return np.abs(y_true - y_pred).mean(axis=-1)
+
+    model = svertka.Sequential([svertka.Input((3,)), svertka.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse",
+                  metrics=["mae", metrics.Precision(thresholds=[0.3, 0.7], name="p"), my_error])
+    path = tmp_path / "m.svk"
+    model.save(path)
+    with pytest.warns(UserWarning, match="'my_error' is not one of svertka's"):
+        loaded = svertka.models.load_model(path)
+    assert [m.name for m in loaded.compiled_metrics] == ["mae", "p"]
+    assert loaded.compiled_metrics[1].thresholds == [0.3, 0.7]

@@ -456,3 +456,44 @@ def test_a_non_finite_weight_stops_fit_naming_the_weight():
     bn.moving_variance.data[1] = np.nan
     model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[stopper])
     assert "moving_variance" in stopper.reason
+
+
+def test_accuracy_after_a_logits_loss_object_thresholds_the_logits_at_zero():
+    from svertka import losses
+
+    model = svertka.Sequential([svertka.Input((3,)), Dense(1)])
+    model.compile("sgd", loss=losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"])
+    assert model.compiled_metrics[0].threshold == 0.0
+    model.compile("sgd", loss=losses.BinaryCrossentropy(), metrics=["accuracy"])
+    assert model.compiled_metrics[0].threshold == 0.5
+
+
+def test_a_custom_loss_returning_one_value_per_sample_is_averaged_and_trains():
+    from svertka import ops
+
+    def per_sample_mse(y_true, y_pred):  # as Keras's guides write it
+        return ops.mean((y_pred - y_true) ** 2, axis=-1)
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
+    set_random_seed(0)
+    model = svertka.Sequential([svertka.Input((3,)), Dense(1)])
+    model.compile(optimizers.SGD(0.1), loss=per_sample_mse)
+    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0).history["loss"]
+    assert history[-1] < 0.1 * history[0]
+    expected = float(np.mean((model.predict(x, verbose=0) - y) ** 2))
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-4)
+
+
+def test_the_clamp_guard_knows_the_cross_entropy_classes():
+    from svertka import losses
+    from svertka.callbacks.divergence import terms_per_sample
+
+    model = svertka.Sequential([svertka.Input((3,)), Dense(2, activation="softmax")])
+    for loss, expected in [(losses.CategoricalCrossentropy(), 1),
+                           (losses.SparseCategoricalCrossentropy(), 1),
+                           (losses.CategoricalCrossentropy(from_logits=True), None),
+                           (losses.CategoricalCrossentropy(label_smoothing=0.1), None)]:
+        model.compile("sgd", loss=loss)
+        assert terms_per_sample(model) == expected, loss

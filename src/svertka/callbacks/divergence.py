@@ -39,7 +39,10 @@ def terms_per_sample(model) -> int | None:
     loss = getattr(model, "loss", None)
     per_row = (losses.categorical_crossentropy, losses.sparse_categorical_crossentropy,
                ops.categorical_crossentropy)
-    if loss is None or not any(loss is fn for fn in per_row):
+    clamped_class = (isinstance(loss, (losses.CategoricalCrossentropy,
+                                       losses.SparseCategoricalCrossentropy))
+                     and not loss.from_logits and not getattr(loss, "label_smoothing", 0))
+    if loss is None or not (clamped_class or any(loss is fn for fn in per_row)):
         return None
     shape = getattr(model, "output_shape", None)
     if not isinstance(shape, tuple) or any(d is None for d in shape[1:-1]):

@@ -15,6 +15,7 @@ import numpy as np
 
 from svertka import layers, ops
 from svertka.kernels.pad import pad_index
+from svertka.ops.resample import aspect_window, resize_matrix
 from svertka.ops.shapes import resolve_padding
 from svertka.ops.transpose_conv import conv_transpose_geometry
 
@@ -484,11 +485,80 @@ def _with(build):
     return _elementwise(lambda g, layer, x, axis: build(g, layer, x))
 
 
+def _center_window(g, layer, node, x, top, left, height, width, hint):
+    """Slice rows [top, top + height) and cols [left, left + width) of x (NCHW)."""
+    starts = g.ints(f"{hint}/starts", [top, left])
+    ends = g.ints(f"{hint}/ends", [top + height, left + width])
+    axes = g.ints(f"{hint}/axes", [2, 3])
+    return g.op("Slice", [x, starts, ends, axes], hint)
+
+
+def _resize_to(g, layer, x, in_hw, out_hw, interpolation, hint):
+    """x (NCHW, known H, W) resized to out_hw as svertka does: ``A_h x A_w^T``, two MatMuls
+    with the constant matrices of ``resize_matrix`` (exact for 'bilinear' and 'nearest')."""
+    if tuple(in_hw) == tuple(out_hw):
+        return x
+    a_h = resize_matrix(in_hw[0], out_hw[0], interpolation).astype(np.float32)
+    a_w = resize_matrix(in_hw[1], out_hw[1], interpolation).astype(np.float32)
+    x = g.op("MatMul", [x, g.const(f"{hint}/a_w_t", a_w.T)], hint)  # (N, C, H, OW)
+    return g.op("MatMul", [g.const(f"{hint}/a_h", a_h), x], hint)  # (N, C, OH, OW)
+
+
+def _known_hw(layer, node):
+    h, w = node.parents[0].shape[1:3]
+    if h is None or w is None:
+        raise ValueError(f"export_onnx: layer {layer.name!r} ({type(layer).__name__}) needs a "
+                         f"known image size; the model's input has height {h} and width {w}")
+    return h, w
+
+
+def _resizing(g, layer, node):
+    h, w = _known_hw(layer, node)
+    x = g.get(node.parents[0], "nchw")
+    size = (layer.height, layer.width)
+    if layer.crop_to_aspect_ratio:
+        top, left, ch, cw = aspect_window((h, w), size)
+        x = _center_window(g, layer, node, x, top, left, ch, cw, f"{layer.name}/crop")
+        h, w = ch, cw
+    elif layer.pad_to_aspect_ratio:
+        ph, pw = int(float(w * size[0]) / size[1]), int(float(h * size[1]) / size[0])
+        top, left = max(int(float(ph - h) / 2), 0), max(int(float(pw - w) / 2), 0)
+        if top or left:
+            pads = g.ints(f"{layer.name}/pads", [0, 0, top, left, 0, 0, top, left])
+            value = g.const(f"{layer.name}/fill", layer.fill_value)
+            x = g.op("Pad", [x, pads, value], layer.name)
+            h, w = h + 2 * top, w + 2 * left
+    y = _resize_to(g, layer, x, (h, w), size, layer.interpolation, layer.name)
+    # integer inputs are rounded by the layer; ONNX inputs are float32, so nothing to do
+    g.set(node, y, "nchw")
+
+
+def _center_crop(g, layer, node):
+    h, w = _known_hw(layer, node)
+    x = g.get(node.parents[0], "nchw")
+    size = (layer.height, layer.width)
+    if h >= size[0] and w >= size[1]:
+        y = _center_window(g, layer, node, x, (h - size[0]) // 2, (w - size[1]) // 2, *size,
+                           layer.name)
+    else:
+        top, left, ch, cw = aspect_window((h, w), size)
+        y = _center_window(g, layer, node, x, top, left, ch, cw, f"{layer.name}/crop")
+        y = _resize_to(g, layer, y, (ch, cw), size, "bilinear", layer.name)
+    g.set(node, y, "nchw")
+
+
 CONVERTERS = {
     layers.Conv2D: _conv2d,
     layers.TableConv2D: _conv2d,
     layers.Dense: _dense,
     layers.Flatten: _flatten,
+    layers.Resizing: _resizing,
+    layers.CenterCrop: _center_crop,
+    layers.RandomFlip: _identity,
+    layers.RandomRotation: _identity,
+    layers.RandomZoom: _identity,
+    layers.RandomTranslation: _identity,
+    layers.RandomContrast: _identity,
     layers.Dropout: _identity,
     layers.Activation: _elementwise(_activation_layer),
     layers.MaxPooling2D: _pool("MaxPool"),

@@ -49,7 +49,16 @@ from svertka.layers.pooling import (
     MinPooling2D,
     SumPooling2D,
 )
-from svertka.layers.preprocessing import Rescaling
+from svertka.layers.preprocessing import (
+    CenterCrop,
+    RandomContrast,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+)
 from svertka.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from svertka.layers.shortcut import IdentityShortcut
 from svertka.layers.table_conv import TableConv2D
@@ -88,6 +97,13 @@ LAYERS: dict[str, type[Layer]] = {
         Add,
         Concatenate,
         Rescaling,
+        Resizing,
+        CenterCrop,
+        RandomFlip,
+        RandomRotation,
+        RandomZoom,
+        RandomTranslation,
+        RandomContrast,
         UpSampling2D,
         ZeroPadding2D,
         Cropping2D,
@@ -147,6 +163,7 @@ __all__ = [
     "Add",
     "AveragePooling2D",
     "BatchNormalization",
+    "CenterCrop",
     "Concatenate",
     "Conv2D",
     "Conv2DTranspose",
@@ -172,8 +189,14 @@ __all__ = [
     "NetVLAD",
     "PReLU",
     "ReLU",
+    "RandomContrast",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "Rescaling",
     "Reshape",
+    "Resizing",
     "SeparableConv2D",
     "Softmax",
     "Step",

@@ -165,8 +165,15 @@ def check_compile(config) -> None:
             "null, a name or an object", loss)
     metrics = config["metrics"]
     _expect(metrics is None or (isinstance(metrics, list) and len(metrics) <= 100
-                                and all(isinstance(m, str) for m in metrics)),
-            "compile.metrics", "null or a list of names", metrics)
+                                and all(isinstance(m, str) or _is_metric_config(m)
+                                        for m in metrics)),
+            "compile.metrics", "null or a list of names and {class_name, config} objects",
+            metrics)
+
+
+def _is_metric_config(m) -> bool:
+    return (isinstance(m, dict) and set(m) == {"class_name", "config"}
+            and isinstance(m["class_name"], str) and isinstance(m["config"], dict))
 
 
 def check_optimizer_state(state) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -240,6 +241,27 @@ def _build(f: ModelFile, index: dict, headers: dict):
                       f"{type(e).__name__}: {e}") from e
 
 
+def _known_metrics(saved):
+    """The saved metrics that can be rebuilt from the file; a custom one (saved by its name,
+    never its code) is left out with a warning rather than refusing the whole model."""
+    from svertka import metrics
+
+    if saved is None:
+        return None
+    known = []
+    for m in saved:
+        try:
+            metrics.get(m)
+        except (ValueError, TypeError):
+            name = m if isinstance(m, str) else m.get("class_name")
+            warnings.warn(f"load_model: the metric {name!r} is not one of svertka's and its "
+                          f"code is not in the file; the model is compiled without it "
+                          f"(compile it again to add it)", stacklevel=3)
+            continue
+        known.append(m)
+    return known
+
+
 def _compile(f: ModelFile, model, index: dict, headers: dict, allow_nonfinite: bool) -> None:
     """Compile as saved and restore the optimiser's state."""
     from svertka import optimizers
@@ -247,7 +269,7 @@ def _compile(f: ModelFile, model, index: dict, headers: dict, allow_nonfinite: b
     config = index["compile"]
     try:
         model.compile(optimizer=optimizers.get(config["optimizer"]), loss=config["loss"],
-                      metrics=config["metrics"])
+                      metrics=_known_metrics(config["metrics"]))
     except Exception as e:
         raise f.error(f"has compile settings that cannot be used: {type(e).__name__}: "
                       f"{e}") from e

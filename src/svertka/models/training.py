@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 from svertka import callbacks as callbacks_mod
-from svertka import losses, metrics, optimizers
+from svertka import losses, metrics, ops, optimizers
 from svertka import random as _random
 from svertka.autograd import Tensor, no_grad
 from svertka.backend import asarray, to_numpy
@@ -47,17 +47,36 @@ def compile_model(model, optimizer, loss, metric_list) -> None:
     model.optimizer = optimizers.get(optimizer)
     model.optimizer.bind(model)  # per-layer rates (LayerRates) learn the model's layers
     model.loss = losses.get(loss)
-    loss_name = loss if isinstance(loss, str) else getattr(model.loss, "__name__", None)
     if metric_list is not None and not isinstance(metric_list, (list, tuple)):
         raise TypeError(f"{model.name}.compile: argument 'metrics' must be a list of names or "
                         f"metrics, received {metric_list!r}")
     metric_list = list(metric_list or [])
-    model.compiled_metrics = [metrics.get(m, loss=loss_name) for m in metric_list]
+    # the loss object itself, so "accuracy" after BinaryCrossentropy(from_logits=True)
+    # thresholds the logits at 0
+    model.compiled_metrics = [metrics.get(m, loss=loss if isinstance(loss, str) else model.loss)
+                              for m in metric_list]
     model._compile_config = {
         "optimizer": optimizers.serialize(model.optimizer),
         "loss": _serializable_loss(model.loss),
-        "metrics": [m if isinstance(m, str) else m.name for m in metric_list],
+        "metrics": [_serializable_metric(m, obj)
+                    for m, obj in zip(metric_list, model.compiled_metrics)],
     }
+
+
+def _serializable_metric(identifier, metric):
+    """The metric as saved with the model: its name as given, or, for one of svertka's own
+    metric classes, its class and config (so ``Precision(thresholds=[0.3])`` comes back as it
+    was); a custom metric is saved by its name only (its code is never saved)."""
+    if isinstance(identifier, str):
+        return identifier
+    if getattr(metrics, type(metric).__name__, None) is type(metric):
+        try:
+            config = metrics.serialize(metric)
+            metrics.deserialize(config)  # a wrapped custom function is saved by name only
+            return config
+        except (TypeError, ValueError):
+            pass
+    return metric.name
 
 
 def _serializable_loss(loss):
@@ -90,6 +109,8 @@ def _batches(n: int, batch_size: int, order=None):
 
 def _loss_value(model, yb, out) -> Tensor:
     loss = model.loss(yb, out)
+    if isinstance(loss, Tensor) and loss.ndim:  # a loss per sample, as Keras's guides write
+        loss = ops.mean(loss)
     for layer in model.layers:
         for weight, regularizer in layer.regularizers:
             if weight.requires_grad:
@@ -157,11 +178,13 @@ class FitPosition:
         self._metrics = [loss_mean, *metric_objs]
 
     def metric_state(self) -> list:
-        return [[m.total, m.count] for m in self._metrics]
+        """Every metric's variables as JSON-ready lists (a mean's are its total and count)."""
+        return [[np.asarray(v.numpy()).tolist() for v in m.variables] for m in self._metrics]
 
     def set_metric_state(self, state) -> None:
-        for m, (total, count) in zip(self._metrics, state):
-            m.total, m.count = total, count
+        for m, values in zip(self._metrics, state):
+            for v, value in zip(m.variables, values):
+                v.assign(np.asarray(value, dtype=v.dtype))
 
 
 def _epoch_seed(shuffle: bool, augment) -> int | None:
