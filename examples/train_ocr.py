@@ -2,11 +2,14 @@
 
     python examples/train_ocr.py digits --pages 120 --epochs 3   # the shipped one, 39 min
     python examples/train_ocr.py letters both --epochs 3          # 3 and 34 min (2 cores)
+    python examples/train_ocr.py pairs --epochs 3                 # touching digit pairs
 
 Each model is ``svertka.ocr.models.glyph_cnn`` fitted by ``svertka.ocr.train.train`` on glyphs
 passed through ``page_like`` and ``normalize_glyph``; it is checked on the test split it never
 saw (MNIST's 10,000, the 2,000 letters of ``letters_split``), plain and page-like, then written
-to ``src/svertka/ocr/weights/ocr-ALPHABET.weights`` (``--output DIR`` elsewhere).
+to ``src/svertka/ocr/weights/ocr-ALPHABET.weights`` (``--output DIR`` elsewhere). ``pairs`` is
+the digits' pair classifier (``svertka.ocr.pairs``), checked on pairs drawn from MNIST's test
+digits and written to ``ocr-digits-pairs.weights``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from svertka.ocr import models, train
+from svertka.ocr import models, pairs, train
 from svertka.ocr.normalize import normalize_glyph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +50,8 @@ def accuracy(model, alphabet, x, y) -> float:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("alphabets", nargs="+", choices=sorted(models.ALPHABETS))
+    p.add_argument("alphabets", nargs="+", choices=[*sorted(models.ALPHABETS), "pairs"])
+    p.add_argument("--count", type=int, default=170_000, help="pair examples (pairs only)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--copies", type=int, default=2, help="page-like copies of each glyph")
     p.add_argument("--pages", type=int, default=0,
@@ -58,6 +62,9 @@ def main(argv=None):
     a = p.parse_args(argv)
     for alphabet in a.alphabets:
         start = time.perf_counter()
+        if alphabet == "pairs":
+            train_pairs(a, start)
+            continue
         model = train.train(alphabet, epochs=a.epochs, copies=a.copies, seed=a.seed,
                             pages=a.pages)
         x, y = test_split(alphabet)
@@ -75,6 +82,23 @@ def main(argv=None):
               f"{accuracy(model, alphabet, paged, y):.4f} page-like ({len(y):,} glyphs); "
               f"{time.perf_counter() - start:.0f} s; wrote {out} ({out.stat().st_size:,} bytes)",
               flush=True)
+
+
+def train_pairs(a, start: float) -> None:
+    from svertka.datasets import mnist
+
+    model = pairs.train_pairs("digits", count=a.count, epochs=a.epochs, seed=a.seed)
+    _, (x, y) = mnist.load_data()
+    test = {str(d): x[y == d] for d in range(10)}
+    images, labels = pairs.pair_examples("digits", 10_000, np.random.default_rng(1), test)
+    probs = model.predict(images[..., None].astype(np.float32) / np.float32(255), verbose=0)
+    hit = float(np.mean(probs.argmax(axis=1) == labels))
+    out = Path(a.output) / models.PAIR_WEIGHTS["digits"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(out)
+    print(f"pairs: accuracy {hit:.4f} on 10,000 examples drawn from MNIST's test digits; "
+          f"{time.perf_counter() - start:.0f} s; wrote {out} ({out.stat().st_size:,} bytes)",
+          flush=True)
 
 
 if __name__ == "__main__":

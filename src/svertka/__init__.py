@@ -13,6 +13,7 @@ Importing svertka changes nothing in the process: the malloc setting of
 """
 
 from svertka import (
+    activations,
     applications,
     augment,
     backend,
@@ -25,6 +26,7 @@ from svertka import (
     models,
     ops,
     optimizers,
+    random,
     regularizers,
     search,
     tools,
@@ -44,7 +46,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DataFileError", "Function", "Input", "Loss", "Metric", "Model", "ModelFileError",
     "Sequential", "Tensor",
-    "__version__", "applications", "augment", "backend", "callbacks", "datasets",
+    "__version__", "activations", "applications", "augment", "backend", "callbacks", "datasets",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "no_grad", "ops",
-    "optimizers", "regularizers", "search", "tools", "transfer", "utils", "zoo",
+    "optimizers", "random", "regularizers", "search", "tools", "transfer", "utils", "zoo",
 ]

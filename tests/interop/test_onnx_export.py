@@ -324,3 +324,36 @@ def test_a_model_over_the_protobuf_limit_is_refused(tmp_path, monkeypatch):
         onnx_export.export_onnx(model, tmp_path / "m.onnx")
     monkeypatch.setattr(onnx_export, "MAX_WEIGHT_BYTES", 1_686_568)
     onnx_export.export_onnx(model, tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("length", [20, None])
+def test_1d_layers_export_for_a_known_and_an_unknown_length(tmp_path, length):
+    from svertka.utils import set_random_seed
+
+    set_random_seed(0)
+    inp = layers.Input((length, 3))
+    h = layers.Conv1D(6, 3, padding="causal", dilation_rate=2, activation="relu")(inp)
+    h = layers.Conv1D(6, 4, strides=2, padding="same", groups=2)(h)
+    h = layers.MaxPooling1D(2, padding="same")(h)
+    h = layers.Conv1D(4, 2, activation="tanh")(h)
+    a = layers.AveragePooling1D(3, strides=2, padding="same")(h)
+    out = layers.Dense(2)(layers.Concatenate()([layers.GlobalMaxPooling1D()(a),
+                                                layers.GlobalAveragePooling1D()(h)]))
+    model = Model(inp, out)
+    x = np.random.default_rng(1).normal(size=(2, 21 if length is None else 20, 3))
+    path = tmp_path / "seq.onnx"
+    onnx_export.export_onnx(model, path)
+    (y,) = run_onnx(path, x.astype(np.float32))
+    np.testing.assert_allclose(y, model.predict(x.astype(np.float32)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_embedding_exports_as_a_gather_of_the_ids(tmp_path, keepdims):
+    model = Sequential([layers.Input((12,)), layers.Embedding(30, 8), layers.Conv1D(5, 3),
+                        layers.AveragePooling1D(2),
+                        layers.GlobalAveragePooling1D(keepdims=keepdims)])
+    ids = np.random.default_rng(0).integers(0, 30, (3, 12)).astype(np.float32)
+    path = tmp_path / "emb.onnx"
+    onnx_export.export_onnx(model, path)
+    (y,) = run_onnx(path, ids)
+    np.testing.assert_allclose(y, model.predict(ids), rtol=1e-5, atol=1e-5)

@@ -104,7 +104,7 @@ def test_prelu_errors():
     with pytest.raises(ValueError, match="PReLU: every axis with its own slopes"):
         PReLU(shared_axes=[])(Input((None, None, 2)))
     with pytest.raises(ValueError, match="PReLU: argument 'alpha_initializer'"):
-        PReLU(alpha_initializer="constant")
+        PReLU(alpha_initializer="constant_typo")
     layer = PReLU()
     layer(r(1, 2, 2, 3))
     with pytest.raises(ValueError, match=r"PReLU: the layer was built with slopes of shape \(3,\)"):

@@ -148,6 +148,27 @@ def test_the_l2_factor_is_a_finite_non_negative_number():
             L2(bad)
     with pytest.raises(TypeError, match="L2: argument 'l2'"):
         L2("0.01")
-    assert L2(np.float32(0.5)).get_config() == {"class_name": "L2", "l2": 0.5}
+    assert L2(np.float32(0.5)).get_config() == {"l2": 0.5}  # Keras 3's config
     with pytest.raises(ValueError, match="Dense: argument 'kernel_regularizer'"):
         Dense(2, kernel_regularizer={"class_name": "L2", "l2": NAN})
+
+
+def test_keras_initializer_regularizer_and_activation_objects_are_saved_and_rebuilt(tmp_path):
+    import svertka
+    from svertka import activations, initializers, regularizers
+    from svertka.layers import Conv2D, Input
+
+    model = svertka.Sequential([
+        Input((6, 6, 2)),
+        Conv2D(3, 3, kernel_initializer=initializers.GlorotNormal(seed=1),
+               kernel_regularizer=regularizers.L1L2(l1=0.01, l2=0.02), activation="selu"),
+        Conv2D(2, 1, activation=activations.relu6),
+    ])
+    x = np.random.default_rng(0).normal(size=(2, 6, 6, 2)).astype(np.float32)
+    model.save(tmp_path / "m.svk")
+    loaded = svertka.load_model(tmp_path / "m.svk")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    first, second = loaded.layers[0], loaded.layers[1]
+    assert first.get_config()["kernel_initializer"]["class_name"] == "GlorotNormal"
+    assert first.regularizers[0][1].l1 == pytest.approx(0.01)
+    assert second.get_config()["activation"] == "relu6"

@@ -11,7 +11,8 @@ from svertka.layers import LAYERS, Layer, deserialize, serialize
 from svertka.regularizers import L2
 
 rng = np.random.default_rng(0)
-IMAGE, VECTOR = (2, 5, 5, 3), (4, 6)
+IMAGE, VECTOR, SEQUENCE = (2, 5, 5, 3), (4, 6), (2, 7, 3)
+IDS_INPUT = "ids"  # Embedding: integer ids (2, 6) in [0, input_dim), no input gradient
 
 # (class name, constructor kwargs, input shape(s)); every class in LAYERS appears at least once
 SPECS = [
@@ -99,12 +100,24 @@ SPECS = [
     ("RandomZoom", dict(height_factor=0.3, width_factor=(-0.2, 0.2), seed=3), IMAGE),
     ("RandomTranslation", dict(height_factor=0.2, width_factor=0.2, seed=4), IMAGE),
     ("RandomContrast", dict(factor=0.3, value_range=(-3, 3), seed=5), IMAGE),
+    ("Conv1D", dict(filters=4, kernel_size=3, strides=2, padding="same", activation="tanh",
+                    kernel_regularizer="l2"), SEQUENCE),
+    ("Conv1D", dict(filters=2, kernel_size=2, padding="causal", dilation_rate=2,
+                    use_bias=False), SEQUENCE),
+    ("Conv1D", dict(filters=6, kernel_size=2, groups=3, activation="relu"), SEQUENCE),
+    ("MaxPooling1D", dict(pool_size=3, strides=1, padding="same"), SEQUENCE),
+    ("AveragePooling1D", dict(pool_size=2), SEQUENCE),
+    ("GlobalAveragePooling1D", dict(keepdims=True), SEQUENCE),
+    ("GlobalMaxPooling1D", {}, SEQUENCE),
+    ("Embedding", dict(input_dim=9, output_dim=4, embeddings_regularizer="l2"), IDS_INPUT),
 ]
 IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(SPECS)]
 
 
 def inputs_for(shape, requires_grad=False, seed=0):
     g = np.random.default_rng(seed)
+    if shape == IDS_INPUT:  # ids are not differentiable: no requires_grad
+        return svertka.Tensor(g.integers(0, 9, (2, 6)))
     if isinstance(shape, list):
         return [inputs_for(s, requires_grad, seed + i) for i, s in enumerate(shape)]
     return svertka.Tensor(
@@ -144,6 +157,9 @@ def test_gradients_flow_through_every_layer(name, kwargs, shape):
     assert layer.output_shape == (None, *y.shape[1:])
     (y * svertka.Tensor(rng.standard_normal(y.shape).astype(np.float32))).sum().backward()
     for t in x if isinstance(x, list) else [x]:
+        if shape == IDS_INPUT:
+            assert t.grad is None
+            continue
         assert t.grad is not None and t.grad.shape == t.shape
         if name != "Step":  # the step's gradient is zero by definition
             assert np.abs(t.grad).sum() > 0

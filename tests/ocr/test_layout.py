@@ -118,3 +118,18 @@ def test_best_path_lets_the_classifier_decide_the_split():
 
 def test_an_empty_page_has_no_lines():
     assert layout.find_lines(np.zeros((30, 30), bool)) == []
+
+
+def test_a_short_fragment_may_join_its_neighbour_across_a_wider_gap():
+    page = np.zeros((70, 200), bool)
+    page[10:50, 20:40] = True  # a character's body, 40 tall, 20 wide
+    page[10:15, 46:52] = True  # a detached bar 5 tall, 6 px off (a 5's top stroke)
+    page[10:50, 90:110] = True  # a whole character
+    page[10:50, 120:140] = True  # and another 10 px off, full height: never joined
+    line = layout.find_lines(page)[0]
+    small = layout.small_atoms(line)
+    bar = next(p.atom for p in line.pieces if p.x0 >= 46 and p.x1 <= 52)
+    assert small == {bar}
+    spans = [(x0, x1) for _, _, _, x0, x1, _ in layout.candidates(line)]
+    assert (20, 52) in spans  # body and bar together: 6 px is within 0.35 of 40
+    assert (90, 140) not in spans

@@ -15,6 +15,7 @@ import numpy as np
 
 from svertka import layers, ops
 from svertka.kernels.pad import pad_index
+from svertka.layers.conv1d import width_pads
 from svertka.ops.resample import aspect_window, resize_matrix
 from svertka.ops.shapes import resolve_padding
 from svertka.ops.transpose_conv import conv_transpose_geometry
@@ -547,6 +548,66 @@ def _center_crop(g, layer, node):
     g.set(node, y, "nchw")
 
 
+def _to_ncl(g, x, hint):
+    return g.op("Transpose", [x], f"{hint}/to_ncl", perm=[0, 2, 1])
+
+
+def _to_nlc(g, y, hint):
+    return g.op("Transpose", [y], f"{hint}/to_nlc", perm=[0, 2, 1])
+
+
+def _window_attrs_1d(layer, length, kernel, stride, dilation):
+    """ONNX ``pads`` [left, right] for the layer's padding on ``length`` steps, or SAME_UPPER
+    for 'same' on an unknown length (the same rule: the odd step at the end)."""
+    if length is None and layer.padding == "same":
+        return {"auto_pad": "SAME_UPPER"}
+    left, right = width_pads(type(layer).__name__, layer.padding, length, kernel, stride,
+                              dilation)
+    return {"pads": [left, right]}
+
+
+def _conv1d(g, layer, node):
+    x_sym = node.parents[0]
+    x = _to_ncl(g, g.get(x_sym, "nhwc"), layer.name)
+    w = g.const(f"{layer.name}/kernel", layer.kernel.numpy().transpose(2, 1, 0))  # KIO -> OIK
+    inputs = [x, w] + ([g.const(f"{layer.name}/bias", layer.bias.numpy())]
+                       if layer.bias is not None else [])
+    y = g.op("Conv", inputs, layer.name, kernel_shape=[layer.kernel_size],
+             strides=[layer.strides], dilations=[layer.dilation_rate], group=layer.groups,
+             **_window_attrs_1d(layer, x_sym.shape[1], layer.kernel_size, layer.strides,
+                                layer.dilation_rate))
+    y = _activation(g, layer, y, 1)  # noqa: F821 - onnx_layers._activation
+    g.set(node, _to_nlc(g, y, layer.name))
+
+
+def _pool1d(onnx_op):
+    def convert(g, layer, node):
+        x_sym = node.parents[0]
+        attrs = _window_attrs_1d(layer, x_sym.shape[1], layer.pool_size, layer.strides, 1)
+        if onnx_op == "AveragePool":  # padded steps are not counted
+            attrs["count_include_pad"] = 0
+        x = _to_ncl(g, g.get(x_sym, "nhwc"), layer.name)
+        y = g.op(onnx_op, [x], layer.name, kernel_shape=[layer.pool_size],
+                 strides=[layer.strides], **attrs)
+        g.set(node, _to_nlc(g, y, layer.name))
+    return convert
+
+
+def _global_pool1d(reduce_op):
+    def convert(g, layer, node):
+        x = g.get(node.parents[0], "nhwc")
+        g.set(node, g.reduce(reduce_op, x, [1], layer.name, keepdims=int(layer.keepdims)))
+    return convert
+
+
+def _embedding(g, layer, node):
+    """A Gather of table rows; the graph's float input holds the ids, cast to int64."""
+    ids = g.op("Cast", [g.get(node.parents[0], "nhwc")], f"{layer.name}/ids",
+               to=g.onnx.TensorProto.INT64)
+    table = g.const(f"{layer.name}/embeddings", layer.embeddings.numpy())
+    g.set(node, g.op("Gather", [table, ids], layer.name, axis=0))
+
+
 CONVERTERS = {
     layers.Conv2D: _conv2d,
     layers.TableConv2D: _conv2d,
@@ -559,6 +620,12 @@ CONVERTERS = {
     layers.RandomZoom: _identity,
     layers.RandomTranslation: _identity,
     layers.RandomContrast: _identity,
+    layers.Conv1D: _conv1d,
+    layers.MaxPooling1D: _pool1d("MaxPool"),
+    layers.AveragePooling1D: _pool1d("AveragePool"),
+    layers.GlobalAveragePooling1D: _global_pool1d("ReduceMean"),
+    layers.GlobalMaxPooling1D: _global_pool1d("ReduceMax"),
+    layers.Embedding: _embedding,
     layers.Dropout: _identity,
     layers.Activation: _elementwise(_activation_layer),
     layers.MaxPooling2D: _pool("MaxPool"),

@@ -28,10 +28,18 @@ from svertka.layers.activations import (
     Step,
 )
 from svertka.layers.base import Layer, SymbolicTensor, reset_names
+from svertka.layers.conv1d import (
+    AveragePooling1D,
+    Conv1D,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    MaxPooling1D,
+)
 from svertka.layers.conv_transpose import Conv2DTranspose
 from svertka.layers.convolutional import Conv2D
 from svertka.layers.core import Activation, Dense, Dropout, Flatten, Input, Reshape
 from svertka.layers.depthwise import DepthwiseConv2D, SeparableConv2D
+from svertka.layers.embedding import Embedding
 from svertka.layers.lambda_layer import Lambda
 from svertka.layers.merge import Add, Concatenate
 from svertka.layers.netvlad import NetVLAD
@@ -111,6 +119,12 @@ LAYERS: dict[str, type[Layer]] = {
         TableConv2D,
         Lambda,
         NetVLAD,
+        Conv1D,
+        MaxPooling1D,
+        AveragePooling1D,
+        GlobalAveragePooling1D,
+        GlobalMaxPooling1D,
+        Embedding,
     )
 }
 
@@ -161,18 +175,23 @@ __all__ = [
     "GELU",
     "Activation",
     "Add",
+    "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
     "CenterCrop",
     "Concatenate",
+    "Conv1D",
     "Conv2D",
     "Conv2DTranspose",
     "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "GroupNormalization",
     "IdentityShortcut",
@@ -183,6 +202,7 @@ __all__ = [
     "LeakyReLU",
     "LinearThreshold",
     "LocalResponseNormalization",
+    "MaxPooling1D",
     "MaxPooling2D",
     "Maxout",
     "MinPooling2D",

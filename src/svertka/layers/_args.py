@@ -31,13 +31,19 @@ def as_list(value):
 def activation_fn(layer: str, activation):
     """The function for ``activation``; None for the identity (None or 'linear'), so that
     ``call`` can skip it."""
+    from svertka import activations
+
     try:
         fn = ops.get_activation(activation)
     except (TypeError, ValueError) as e:
-        raise type(e)(
-            f"{layer}: argument 'activation' must be None, one of {sorted(ops.ACTIVATIONS)} or "
-            f"a callable, received {activation!r} ({e})"
-        ) from None
+        try:  # Keras 3's other names: 'selu', 'relu6', 'mish', ... (svertka.activations)
+            fn = activations.get(activation)
+        except (TypeError, ValueError):
+            raise type(e)(
+                f"{layer}: argument 'activation' must be None, one of "
+                f"{sorted(set(ops.ACTIVATIONS) | set(activations.ALL_OBJECTS))} or a callable, "
+                f"received {activation!r} ({e})"
+            ) from None
     return None if fn is ops.ACTIVATIONS["linear"] else fn
 
 
@@ -56,7 +62,15 @@ def _saved_name(layer: str, arg: str, value, registry: dict, hint: str = ""):
 
 
 def activation_config(layer: str, activation):
-    """The name to save: the string given, or the name of one of ``ops.ACTIVATIONS``."""
+    """The name to save: the string given, or the name of one of ``ops.ACTIVATIONS`` or of
+    ``svertka.activations``' functions."""
+    from svertka import activations
+
+    if callable(activation) and not isinstance(activation, str):
+        try:
+            return activations.serialize(activation)
+        except ValueError:
+            pass
     return _saved_name(
         layer, "activation", activation, ops.ACTIVATIONS,
         "; pass the activation by name, or use an Activation-free layer and apply it yourself",
@@ -75,7 +89,12 @@ def initializer(layer: str, arg: str, value):
 
 
 def initializer_config(layer: str, arg: str, value):
-    """The name to save: the string given, or the name of one of ``INITIALIZERS``."""
+    """The name to save: the string given, the name of one of ``INITIALIZERS``, or an
+    initializer object's Keras config (``initializers.serialize``)."""
+    if isinstance(value, dict):
+        return value
+    if callable(getattr(value, "get_config", None)):
+        return initializers.serialize(value)
     return _saved_name(layer, arg, value, initializers.INITIALIZERS)
 
 
@@ -94,7 +113,7 @@ def regularizer_config(layer: str, arg: str, value):
     if value is None or isinstance(value, (str, dict)):
         return value
     if callable(getattr(value, "get_config", None)):
-        return value.get_config()
+        return regularizers.serialize(value)
     raise ValueError(
         f"{layer}.get_config: argument '{arg}' must be saved as a config, but {value!r} has no "
         f"get_config(); use svertka.regularizers.L2"

@@ -28,6 +28,8 @@ import numpy as np
 MAX_PIECES = 8  # a character is made of at most this many consecutive pieces
 CUT_FROM = 0.75  # atoms wider than this many characters get candidate cuts
 EDGE = 5  # no cut within 1/EDGE of a character of an atom's edge
+SMALL = 0.45  # an atom shorter than this share of a character's height is a fragment
+SMALL_JOIN = 0.35  # ... and may join a neighbour this many character heights away
 
 
 @dataclass
@@ -65,7 +67,10 @@ class Line:
 
     def page_box(self, i: int, j: int) -> tuple:
         """The page box ``(x0, y0, x1, y1)`` of the ink of pieces ``i:j``."""
-        ink, x0 = self.mask(i, j)
+        return self.mask_box(*self.mask(i, j))
+
+    def mask_box(self, ink: np.ndarray, x0: int) -> tuple:
+        """The page box of ``ink``, a mask of the line's rows and of its columns from ``x0``."""
         rows, cols = np.nonzero(ink)
         page_cols = cols + x0 - self.shifts[rows]
         return (int(page_cols.min()), int(self.y0 + rows.min()),
@@ -324,6 +329,7 @@ def candidates(line: Line, join_gap: float = 0.08):
     out = []
     pieces = line.pieces
     gap_limit = max(1.0, join_gap * line.char_height)
+    small = small_atoms(line)
     for i in range(len(pieces)):
         labs, x0, x1, joins = set(pieces[i].labels), pieces[i].x0, pieces[i].x1, 0
         for j in range(i + 1, min(i + MAX_PIECES, len(pieces)) + 1):
@@ -331,7 +337,10 @@ def candidates(line: Line, join_gap: float = 0.08):
             if j > i + 1:
                 prev = pieces[j - 2]
                 if p.atom != prev.atom:
-                    if p.x0 - prev.x1 > gap_limit:
+                    # a fragment (a 5's detached bar, a 9's broken tail) may sit further off
+                    limit = SMALL_JOIN * line.char_height if (
+                        p.atom in small or prev.atom in small) else gap_limit
+                    if p.x0 - prev.x1 > limit:
                         break
                     joins += 1
                 labs |= set(p.labels)
@@ -344,6 +353,38 @@ def candidates(line: Line, join_gap: float = 0.08):
         if len(mine) > MAX_PIECES:
             i, j = mine[0], mine[-1] + 1
             out.append((i, j, pieces[i].labels, pieces[i].x0, pieces[j - 1].x1, 0))
+    return out
+
+
+def small_atoms(line: Line) -> set:
+    """The atoms of a line whose ink is less than ``SMALL`` of a character's height: broken-off
+    fragments (no digit or capital letter is that short), which the reader lets join a
+    neighbour across a wider gap and does not readily read alone."""
+    out = set()
+    for atom in {p.atom for p in line.pieces}:
+        labs = next(p.labels for p in line.pieces if p.atom == atom)
+        rows = np.flatnonzero(np.isin(line.labels, labs).any(axis=1))
+        if rows.size and rows[-1] + 1 - rows[0] < SMALL * line.char_height:
+            out.add(atom)
+    return out
+
+
+def pair_candidates(line: Line, widths: tuple = (0.9, 2.4), limit: int = 2 * MAX_PIECES):
+    """``[(i, j, labels, x0, x1, 0), ...]``: the runs of pieces of one atom that may be two
+    touching characters, ``widths`` character widths wide (``svertka.ocr.pairs``). Two
+    characters that do not touch are two atoms, read one by one."""
+    out = []
+    pieces = line.pieces
+    lo, hi = widths[0] * line.char_width, widths[1] * line.char_width
+    for i in range(len(pieces)):
+        for j in range(i + 1, min(i + limit, len(pieces)) + 1):
+            if pieces[j - 1].atom != pieces[i].atom:
+                break
+            x0, x1 = pieces[i].x0, pieces[j - 1].x1
+            if x1 - x0 > hi:
+                break
+            if x1 - x0 >= lo:
+                out.append((i, j, pieces[i].labels, x0, x1, 0))
     return out
 
 
@@ -364,13 +405,15 @@ def cut_boundaries(line: Line) -> set:
 def best_path(n: int, scored, char_width: float, cuts=frozenset(), cut_cost: float = 0.2,
               join_cost: float = 0.5, wide_cost: float = 1.5):
     """The split of pieces ``0:n`` into characters that scores best. ``scored`` lists
-    ``(i, j, x0, x1, log_prob, joins)`` for each candidate run ``i:j``. A split scores the sum
+    ``(i, j, x0, x1, log_prob, joins)`` for each candidate run ``i:j`` (with a seventh item,
+    the number of characters the run reads as, for a pair read whole). A split scores the sum
     of its characters' log probabilities, less ``cut_cost`` for each boundary in ``cuts`` it
     separates characters at (cutting through ink needs the classifier's support),
     ``join_cost`` for each gap between atoms that a character bridges (so does joining
-    pieces), and ``wide_cost`` per character width beyond 1.2 expected widths (two touching
-    characters read as one). Returns the chosen runs as indices into ``scored``, in order
-    (dynamic programming over the piece boundaries); ``[]`` when no split covers them all.
+    pieces), and ``wide_cost`` per character width beyond 1.2 expected widths a character
+    (two touching characters read as one). Returns the chosen runs as indices into
+    ``scored``, in order (dynamic programming over the piece boundaries); ``[]`` when no split
+    covers them all.
 
     >>> runs = [(0, 1, 0, 5, -0.1, 0), (1, 2, 5, 10, -0.1, 0), (0, 2, 0, 10, -0.05, 0)]
     >>> best_path(2, runs, char_width=5.0, cuts={1})   # two characters of width 5
@@ -386,8 +429,8 @@ def best_path(n: int, scored, char_width: float, cuts=frozenset(), cut_cost: flo
         by_end.setdefault(run[1], []).append(k)
     for j in range(1, n + 1):
         for k in by_end.get(j, ()):
-            i, _, x0, x1, logp, joins = scored[k]
-            excess = max(0.0, (x1 - x0) / char_width - 1.2)
+            i, _, x0, x1, logp, joins, *count = scored[k]
+            excess = max(0.0, (x1 - x0) / (char_width * (count[0] if count else 1)) - 1.2)
             s = (best[i] + logp - join_cost * joins - wide_cost * excess
                  - (cut_cost if j in cuts and j < n else 0.0))
             if s > best[j]:

@@ -27,6 +27,7 @@ import numpy as np
 ALPHABETS = {"digits": "0123456789", "letters": "ABCDEFGHIJ",
              "both": "0123456789ABCDEFGHIJ"}
 WEIGHTS = {name: f"ocr-{name}.weights" for name in ALPHABETS}
+PAIR_WEIGHTS = {"digits": "ocr-digits-pairs.weights"}  # touching pairs read whole (pairs.py)
 
 
 def check_alphabet(where: str, alphabet) -> str:
@@ -37,10 +38,10 @@ def check_alphabet(where: str, alphabet) -> str:
     return alphabet
 
 
-def glyph_cnn(classes: int):
+def glyph_cnn(classes: int, field: tuple = (28, 28), name: str = "glyph_cnn"):
     """The classifier: three 3x3 convolution stages with batch norm (28 -> 14 -> 7 -> 4),
     dropout, and one dense softmax layer; 160,298 parameters for 10 classes. Input: (28, 28, 1)
-    pixels in [0, 1].
+    pixels in [0, 1] (``field`` another size: the pair classifier's 28x56).
 
     >>> glyph_cnn(10).count_params()
     160298
@@ -61,11 +62,11 @@ def glyph_cnn(classes: int):
                 BatchNormalization(), ReLU()]
 
     return Sequential([
-        *conv(32, input_shape=(28, 28, 1)), *conv(32), MaxPooling2D(2),
+        *conv(32, input_shape=(*field, 1)), *conv(32), MaxPooling2D(2),
         *conv(64), *conv(64), MaxPooling2D(2),
         *conv(128), MaxPooling2D(2, padding="same"),
         Flatten(), Dropout(0.3), Dense(classes, activation="softmax"),
-    ], name="glyph_cnn")
+    ], name=name)
 
 
 def weights_path(alphabet: str):
@@ -78,12 +79,26 @@ class Recognizer:
     (ink bright on black, ``normalize_glyph``; MNIST's own images qualify as they are).
 
     ``model``: a model mapping (N, 28, 28, 1) pixels in [0, 1] to len(alphabet) + 1
-    probabilities, the last one for "not a character".
+    probabilities, the last one for "not a character". ``pairs`` (optional): a model mapping
+    (N, 28, 56, 1) pair images (``svertka.ocr.pairs.normalize_pair``) to len(alphabet) ** 2 + 1
+    probabilities, the pairs in order ("00", "01", ...) and "not a pair" last.
     """
 
-    def __init__(self, model, alphabet: str):
+    def __init__(self, model, alphabet: str, pairs=None):
         self.alphabet = ALPHABETS[check_alphabet("Recognizer", alphabet)]
         self.model = model
+        self.pairs = pairs
+
+    def pair_probabilities(self, images) -> np.ndarray:
+        """float32 (N, len(alphabet) ** 2): the probability of each pair of characters for
+        uint8 pair images (N, 28, 56); a row sums to 1 less the probability of "not a pair".
+        """
+        x = np.asarray(images)
+        n = len(self.alphabet) ** 2
+        if self.pairs is None or len(x) == 0:
+            return np.zeros((len(x), n), np.float32)
+        x = x[..., None].astype(np.float32) / np.float32(255)
+        return np.asarray(self.pairs.predict(x, batch_size=256), dtype=np.float32)[:, :n]
 
     def probabilities(self, glyphs) -> np.ndarray:
         """float32 (N, len(alphabet)): the probability of each character for uint8 glyphs
@@ -129,7 +144,16 @@ def recognizer(alphabet: str = "digits", weights=None) -> Recognizer:
                                     f"in this installation ({file} is missing)")
         with resources.as_file(file) as local:
             model.load_weights(local)
-    rec = Recognizer(model, alphabet)
+    pairs = None
+    if weights is None and alphabet in PAIR_WEIGHTS:
+        from svertka.ocr.pairs import pair_cnn
+
+        file = resources.files("svertka.ocr") / "weights" / PAIR_WEIGHTS[alphabet]
+        if file.is_file():
+            pairs = pair_cnn(len(ALPHABETS[alphabet]) ** 2 + 1)
+            with resources.as_file(file) as local:
+                pairs.load_weights(local)
+    rec = Recognizer(model, alphabet, pairs)
     if weights is None:
         _CACHE[alphabet] = rec
     return rec

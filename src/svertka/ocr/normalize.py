@@ -97,31 +97,42 @@ def normalize_glyph(glyph, slant: bool = False) -> np.ndarray:
     >>> out.shape, out.dtype, ink_box(out > 127), centre_of_mass(out)
     ((28, 28), dtype('uint8'), (5, 25, 13, 17), (14.5, 14.5))
     """
+    return fit_ink(glyph, (BOX, BOX), (FIELD, FIELD), (CENTRE, CENTRE), "normalize_glyph",
+                   slant=slant)
+
+
+def fit_ink(glyph, box: tuple, field: tuple, centre: tuple, where: str,
+            slant: bool = False) -> np.ndarray:
+    """The ink of ``glyph`` (a 2-D mask or grey levels, ink bright) as uint8 ``field``
+    (rows, cols): its ink box scaled to fit ``box`` keeping its aspect ratio (area-averaged
+    when shrinking, bilinear when enlarging), placed in whole pixels so that its centre of
+    mass lands within half a pixel of ``centre``; zeros for a glyph without ink. ``where``
+    names the caller in errors."""
     from PIL import Image
 
     g = np.asarray(glyph)
     if g.ndim != 2:
-        raise ValueError(f"normalize_glyph: argument 'glyph' must be a 2-D array (H, W), "
+        raise ValueError(f"{where}: argument 'glyph' must be a 2-D array (H, W), "
                          f"received shape {g.shape}")
     g = g.astype(np.float32)
     peak = float(g.max()) if g.size else 0.0
     if peak <= 0:
-        return np.zeros((FIELD, FIELD), np.uint8)
+        return np.zeros(field, np.uint8)
     g = g / peak
     if slant:
         g = deslant(g)
     y0, y1, x0, x1 = ink_box(g > 0)
     g = g[y0:y1, x0:x1]
     h, w = g.shape
-    scale = BOX / max(h, w)
+    scale = min(box[0] / h, box[1] / w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     small = np.asarray(Image.fromarray(g, mode="F").resize((nw, nh), method), np.float32)
     small = np.clip(small, 0.0, 1.0)
     cy, cx = centre_of_mass(small)
-    # whole-pixel placement, as MNIST: the centre of mass lands within half a pixel of CENTRE
-    top = int(np.clip(np.floor(CENTRE - cy + 0.5), 0, FIELD - nh))
-    left = int(np.clip(np.floor(CENTRE - cx + 0.5), 0, FIELD - nw))
-    out = np.zeros((FIELD, FIELD), np.float32)
+    # whole-pixel placement, as MNIST: the centre of mass lands within half a pixel of centre
+    top = int(np.clip(np.floor(centre[0] - cy + 0.5), 0, field[0] - nh))
+    left = int(np.clip(np.floor(centre[1] - cx + 0.5), 0, field[1] - nw))
+    out = np.zeros(field, np.float32)
     out[top:top + nh, left:left + nw] = small
     return np.round(out * 255).astype(np.uint8)

@@ -13,12 +13,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from svertka.ocr import layout
+from svertka.ocr import layout, pairs
 from svertka.ocr.image import MAX_PIXELS, dark_ink, default_window, ink_mask, load_grey
 from svertka.ocr.models import check_alphabet, recognizer
 from svertka.ocr.normalize import normalize_glyph
+from svertka.ocr.pairs import normalize_pair
 
 LOW_CONFIDENCE = 0.6
+SHORT_COST = 2.0  # taken from a fragment's log-probability when it is read as a character
+PAIR_BIAS = -0.5  # added to a pair's log-probability when weighed against reading it by cuts
 
 
 @dataclass
@@ -99,23 +102,65 @@ def read(image, alphabet: str = "digits", min_confidence: float = LOW_CONFIDENCE
     glyphs = [normalize_glyph(line.mask(i, j)[0], slant=slant)
               for line, line_runs in zip(lines, runs) for (i, j, *_rest) in line_runs]
     probs = rec.probabilities(np.stack(glyphs))
-    out, k = [], 0
-    for line, line_runs in zip(lines, runs):
+    pair_runs = [layout.pair_candidates(line, pairs.WIDTHS) if rec.pairs is not None else []
+                 for line in lines]
+    images = [normalize_pair(line.mask(i, j)[0])
+              for line, line_runs in zip(lines, pair_runs) for (i, j, *_rest) in line_runs]
+    pair_probs = rec.pair_probabilities(np.stack(images) if images else np.zeros((0, 28, 56)))
+    out, k, kp = [], 0, 0
+    for line, line_runs, line_pairs in zip(lines, runs, pair_runs):
         p = probs[k:k + len(line_runs)]
         k += len(line_runs)
-        best = p.argmax(axis=1)
-        conf = p[np.arange(len(p)), best]
-        scored = [(i, j, x0, x1, float(np.log(max(c, 1e-12))), joins)
-                  for (i, j, _, x0, x1, joins), c in zip(line_runs, conf)]
+        pp = pair_probs[kp:kp + len(line_pairs)]
+        kp += len(line_pairs)
+        best = np.concatenate([p.argmax(axis=1), pp.argmax(axis=1)]).astype(int)
+        conf = np.concatenate([p.max(axis=1, initial=0.0), pp.max(axis=1, initial=0.0)])
+        every = line_runs + line_pairs
+        short = _short_runs(line, every)
+        scored = [(i, j, x0, x1, float(np.log(max(c, 1e-12))) + PAIR_BIAS * (r >= len(p))
+                   - SHORT_COST * short[r], joins, 1 + (r >= len(p)))
+                  for r, ((i, j, _, x0, x1, joins), c) in enumerate(zip(every, conf))]
         path = layout.best_path(len(line.pieces), scored, line.char_width,
                                 cuts=layout.cut_boundaries(line))
         chars = []
         for r in path:
-            box = line.page_box(*line_runs[r][:2])
             c = float(conf[r])
-            chars.append(Char(rec.alphabet[best[r]], box, round(c, 4), c < min_confidence))
+            if r < len(p):
+                box = line.page_box(*every[r][:2])
+                chars.append(Char(rec.alphabet[best[r]], box, round(c, 4), c < min_confidence))
+                continue
+            n = len(rec.alphabet)  # a pair read whole: both characters, the ink split between
+            for text, box in zip((rec.alphabet[best[r] // n], rec.alphabet[best[r] % n]),
+                                 _pair_boxes(line, *every[r][:2])):
+                chars.append(Char(text, box, round(c, 4), c < min_confidence))
         out.append(_line(chars, line))
     return Result(out, alphabet, size, dark)
+
+
+def _short_runs(line, runs) -> list:
+    """Whether each run's ink is shorter than ``layout.SMALL`` of a character's height: a
+    fragment, read alone only when nothing can take it in."""
+    out = []
+    for i, j, *_rest in runs:
+        rows = np.flatnonzero(line.mask(i, j)[0].any(axis=1))
+        out.append(bool(rows.size) and rows[-1] + 1 - rows[0] < layout.SMALL * line.char_height)
+    return out
+
+
+def _pair_boxes(line, i: int, j: int) -> tuple:
+    """The page boxes of the two characters of a pair read whole: its ink split at the column
+    of least ink in its middle half."""
+    ink, x0 = line.mask(i, j)
+    profile = ink.sum(axis=0)
+    w = len(profile)
+    cut = w // 4 + int(np.argmin(profile[w // 4: max(w // 4 + 1, 3 * w // 4)]))
+    left, right = ink.copy(), ink.copy()
+    left[:, cut:] = False
+    right[:, :cut] = False
+    if not left.any() or not right.any():
+        box = line.mask_box(ink, x0)
+        return box, box
+    return line.mask_box(left, x0), line.mask_box(right, x0)
 
 
 def text_ink(grey: np.ndarray, dark: bool) -> np.ndarray:

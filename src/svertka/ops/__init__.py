@@ -147,3 +147,7 @@ __all__ = [
     "triplet_margin_loss",
     "upsample2d",
 ]
+from svertka.ops.keras_names import *  # noqa: E402, F403 - Keras's names, listed in its __all__
+from svertka.ops.keras_names import __all__ as _keras_names  # noqa: E402
+
+__all__ += _keras_names
