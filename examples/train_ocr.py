@@ -1,6 +1,6 @@
 """Train the character classifiers of ``svertka.ocr`` and ship them into the package.
 
-    python examples/train_ocr.py digits --pages 120 --epochs 3   # the shipped one, 39 min
+    python examples/train_ocr.py digits --pages 480 --epochs 3   # the shipped one, 53 min
     python examples/train_ocr.py letters both --epochs 3          # 3 and 34 min (2 cores)
     python examples/train_ocr.py pairs --epochs 3                 # touching digit pairs
 

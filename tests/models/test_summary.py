@@ -83,3 +83,15 @@ def test_non_trainable_params_are_counted_apart():
     assert "Total params: 92" in lines  # 3*3*2*4 + 4 = 76 conv, 16 batch norm
     assert "Trainable params: 84" in lines
     assert "Non-trainable params: 8" in lines
+
+
+def test_summary_of_an_unbuilt_sequential_lists_its_layers_as_keras_does():
+    import svertka
+    from svertka.layers import Conv2D, Dense
+    from svertka.models.summary import summary_text
+
+    text = summary_text(svertka.Sequential([Conv2D(2, 3, name="c"), Dense(2, name="d")]))
+    rows = [line.split() for line in text.splitlines() if "(unbuilt)" in line]
+    assert [r[:3] for r in rows] == [["c", "(Conv2D)", "?"], ["d", "(Dense)", "?"]]
+    assert "Total params: 0" in text
+    assert "Layer (type)" in summary_text(svertka.Sequential([]))

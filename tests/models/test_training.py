@@ -497,3 +497,27 @@ def test_the_clamp_guard_knows_the_cross_entropy_classes():
                            (losses.CategoricalCrossentropy(label_smoothing=0.1), None)]:
         model.compile("sgd", loss=loss)
         assert terms_per_sample(model) == expected, loss
+
+
+def test_batch_logs_hold_the_running_mean_as_keras_and_the_iteration_loss_beside():
+    seen = []
+
+    class Spy(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append((logs["loss"], logs["batch_loss"], logs["size"]))
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype(np.float32)
+    y = x.sum(axis=1, keepdims=True)
+    set_random_seed(0)
+    model = svertka.Sequential([svertka.Input((3,)), Dense(1)])
+    model.compile(optimizers.SGD(0.01), loss="mse")
+    history = model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False,
+                        callbacks=[Spy()])
+    sizes = np.array([s for _, _, s in seen], float)
+    iteration = np.array([b for _, b, _ in seen])
+    assert sizes.tolist() == [16, 16, 8]
+    running = np.cumsum(iteration * sizes) / np.cumsum(sizes)
+    np.testing.assert_allclose([m for m, _, _ in seen], running, rtol=1e-6)
+    assert history.batch_losses == pytest.approx(iteration.tolist())
+    assert history.history["loss"][0] == pytest.approx(running[-1], rel=1e-6)

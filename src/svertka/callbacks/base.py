@@ -140,6 +140,7 @@ class History(Callback):
             self.history.setdefault(key, []).append(_plain(value))
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        loss = (logs or {}).get("loss")
+        logs = logs or {}
+        loss = logs.get("batch_loss", logs.get("loss"))  # the iteration's own, where given
         if loss is not None:
             self.batch_losses.append(float(_plain(loss)))

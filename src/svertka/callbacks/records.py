@@ -44,7 +44,7 @@ class TerminateOnNaN(Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        loss = _plain(logs.get("loss"))
+        loss = _plain(logs.get("batch_loss", logs.get("loss")))  # the iteration's own
         if loss is None:
             return
         if self._check is None:  # driven without on_train_begin

@@ -132,10 +132,13 @@ def summary_text(model, flops: bool = False) -> str:
             macs = multiply_accumulates(node)
             row = (*row[:3], f"{macs:,}" if macs else "", *row[3:])
         rows.append(row)
+    if not model._nodes:  # an unbuilt Sequential: its layers, as Keras lists them
+        rows = [(f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)",
+                 *(("",) if flops else ()), "?") for layer in getattr(model, "layers", [])]
     header = ("Layer (type)", "Output Shape", "Param #", "Receptive field")
     if flops:
         header = (*header[:3], "MACs", *header[3:])
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) + 3 for i in range(len(header))]
+    widths = [max([len(header[i]), *(len(r[i]) for r in rows)]) + 3 for i in range(len(header))]
     right = {2, 3} if flops else {2}
 
     def line(cells):

@@ -288,9 +288,9 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
                     m.update_state(yb, to_numpy(out))
                 position.batch = step + 1
                 running = _metric_logs(loss_mean, model.compiled_metrics)
-                # callbacks get this iteration's loss (History keeps them all) and the batch's
-                # size; the bar shows the epoch's running mean
-                cbs.on_train_batch_end(step, {**running, "loss": loss, "size": len(yb)})
+                # as Keras, "loss" is the epoch's running mean; "batch_loss" is this
+                # iteration's (History keeps them all) and "size" the batch's
+                cbs.on_train_batch_end(step, {**running, "batch_loss": loss, "size": len(yb)})
                 progress.update(running)
                 _diverged(model, guard.batch(loss, len(yb)),
                           f"epoch {epoch + 1}, batch {step + 1}")
