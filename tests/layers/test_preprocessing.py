@@ -409,6 +409,6 @@ def test_bad_arguments_name_the_layer_the_argument_and_the_value(make, message):
 
 @pytest.mark.parametrize("layer", [Resizing(2, 2), CenterCrop(2, 2), RandomFlip()])
 def test_inputs_must_be_image_batches(layer):
-    with pytest.raises(ValueError, match=r"expected a batch of channels-last images "
-                                         r"\(N, H, W, C\), received input shape \(None, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"expected 4-D inputs \(batch, height, width, "
+                                         r"channels\), received input shape \(None, 4, 4\)"):
         layer(np.zeros((1, 4, 4)))

@@ -113,8 +113,11 @@ def test_low_confidence_is_marked_and_the_threshold_moves_it(digits):
     assert not any(c.low_confidence for c in sure.chars)
     strict = ocr.read(page, min_confidence=1.0)
     assert all(c.low_confidence == (c.confidence < 1.0) for c in strict.chars)
-    with pytest.raises(ValueError, match=r"read: argument 'min_confidence' must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"read: argument 'min_confidence' must be a finite "
+                                         r"number >= 0.0 and <= 1.0, received 2"):
         ocr.read(page, min_confidence=2)
+    with pytest.raises(TypeError, match=r"read: argument 'min_confidence'"):
+        ocr.read(page, min_confidence="high")  # once a bare float() error
     with pytest.raises(ValueError, match=r"read: argument 'alphabet' must be one of"):
         ocr.read(page, alphabet="greek")
     with pytest.raises(ValueError, match=r"read: argument 'polarity' must be 'auto', 'dark' "

@@ -175,6 +175,17 @@ def single_shape(layer: str, input_shape) -> tuple:
     return tuple(input_shape)
 
 
+def channels_last(layer: str, data_format) -> str:
+    """Keras's ``data_format`` argument, accepted where it says channels-last (or None): svertka
+    is channels-last throughout, so anything else is an error naming the layer."""
+    if data_format is None or data_format == "channels_last":
+        return "channels_last"
+    raise ValueError(
+        f"{layer}: argument 'data_format' must be 'channels_last' or None (svertka is "
+        f"channels-last only), received {data_format!r}"
+    )
+
+
 def image_shape(layer: str, input_shape) -> tuple:
     """``(N, H, W, C)`` of a channels-last image input (N, H, W may be None)."""
     shape = single_shape(layer, input_shape)

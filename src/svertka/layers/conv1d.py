@@ -50,15 +50,6 @@ def _padding(layer: str, padding, causal: bool) -> str:
     return padding.lower()
 
 
-def _data_format(layer: str, data_format) -> str:
-    if data_format is None or data_format == "channels_last":
-        return "channels_last"
-    raise ValueError(
-        f"{layer}: argument 'data_format' must be 'channels_last' or None (svertka is "
-        f"channels-last only: inputs are (batch, steps, channels)), received {data_format!r}"
-    )
-
-
 def sequence_shape(layer: str, input_shape) -> tuple:
     """``(N, L, C)`` of a channels-last sequence input (N and L may be None)."""
     shape = _args.single_shape(layer, input_shape)
@@ -145,7 +136,7 @@ class Conv1D(Layer):
         self.strides = _one(op, "strides", strides)
         self.dilation_rate = _one(op, "dilation_rate", dilation_rate)
         self.padding = _padding(op, padding, causal=True)
-        self.data_format = _data_format(op, data_format)
+        self.data_format = _args.channels_last(op, data_format)
         _args.set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer,
                               kernel_regularizer, bias_regularizer)
         super().__init__(**kwargs)
@@ -217,7 +208,7 @@ class _Pooling1D(Layer):
         self.pool_size = _one(op, "pool_size", pool_size)
         self.strides = self.pool_size if strides is None else _one(op, "strides", strides)
         self.padding = _padding(op, padding, causal=False)
-        self.data_format = _data_format(op, data_format)
+        self.data_format = _args.channels_last(op, data_format)
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape):
@@ -278,7 +269,7 @@ class _GlobalPooling1D(Layer):
 
     def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
         op = type(self).__name__
-        self.data_format = _data_format(op, data_format)
+        self.data_format = _args.channels_last(op, data_format)
         self.keepdims = checks.flag(op, "keepdims", keepdims)
         super().__init__(**kwargs)
 

@@ -18,24 +18,11 @@ import warnings
 
 import numpy as np
 
-from svertka import checks, initializers, ops
+from svertka import checks, ops
 from svertka.autograd import Tensor
 from svertka.backend import asarray, to_numpy
 from svertka.layers import _args
 from svertka.layers.base import Layer
-from svertka.random import generator
-
-
-def uniform(shape, dtype="float32"):
-    """Keras's ``"uniform"`` (``RandomUniform(-0.05, 0.05)``), Embedding's default."""
-    return generator().uniform(-0.05, 0.05, shape).astype(dtype)
-
-
-def _initializer(value):
-    """``value`` checked; the name ``"uniform"`` is Keras's RandomUniform(-0.05, 0.05)."""
-    if value == "uniform" and "uniform" not in initializers.INITIALIZERS:
-        return value
-    return _args.initializer("Embedding", "embeddings_initializer", value)
 
 
 class Embedding(Layer):
@@ -47,14 +34,14 @@ class Embedding(Layer):
     table (an array, or a list holding one).
 
     >>> import numpy as np
-    >>> emb = Embedding(10, 4, weights=[np.arange(40.0).reshape(10, 4)])
+    >>> emb = Embedding(10, 4, weights=[np.arange(40.0).reshape(10, 4)], name="emb")
     >>> emb(np.array([[0, 2], [9, 2]])).numpy()[1].tolist()
     [[36.0, 37.0, 38.0, 39.0], [8.0, 9.0, 10.0, 11.0]]
     >>> emb.compute_output_shape((None, 20)), emb.count_params()
     ((None, 20, 4), 40)
     >>> emb(np.array([[3, 10]]))
     Traceback (most recent call last):
-    ValueError: Embedding 'embedding': ids must lie in [0, 10) (input_dim=10), received 10
+    ValueError: Embedding 'emb': ids must lie in [0, 10) (input_dim=10), received 10
     """
 
     def __init__(
@@ -70,7 +57,8 @@ class Embedding(Layer):
         op = "Embedding"
         self.input_dim = checks.positive_int(op, "input_dim", input_dim)
         self.output_dim = checks.positive_int(op, "output_dim", output_dim)
-        self.embeddings_initializer = _initializer(embeddings_initializer)
+        self.embeddings_initializer = _args.initializer("Embedding", "embeddings_initializer",
+                                                         embeddings_initializer)
         self.embeddings_regularizer = _args.regularizer(op, "embeddings_regularizer",
                                                         embeddings_regularizer)
         if checks.flag(op, "mask_zero", mask_zero):
@@ -97,10 +85,8 @@ class Embedding(Layer):
 
     def build(self, input_shape) -> None:
         _args.single_shape("Embedding", input_shape)
-        init = self.embeddings_initializer
-        if isinstance(init, str) and init not in initializers.INITIALIZERS:
-            init = uniform  # "uniform", which _initializer let through
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim), init,
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer)
         if self._initial is not None:
             self.set_weights([self._initial])
@@ -151,4 +137,4 @@ class Embedding(Layer):
         }
 
 
-__all__ = ["Embedding", "uniform"]
+__all__ = ["Embedding"]

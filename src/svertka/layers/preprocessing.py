@@ -65,27 +65,6 @@ FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
 # -- arguments -------------------------------------------------------------------------------
-def _image_shape(layer: str, input_shape) -> tuple:
-    """The (N, H, W, C) input shape, or a ValueError naming the layer."""
-    shape = tuple(_args.single_shape(layer, input_shape))
-    if len(shape) != 4:
-        raise ValueError(
-            f"{layer}: expected a batch of channels-last images (N, H, W, C), received input "
-            f"shape {shape} (one image: x[None])"
-        )
-    return shape
-
-
-def _pop_data_format(layer: str, kwargs: dict) -> None:
-    """Accept Keras's ``data_format`` argument where it says channels-last."""
-    fmt = kwargs.pop("data_format", None)
-    if fmt not in (None, "channels_last"):
-        raise ValueError(
-            f"{layer}: argument 'data_format' must be 'channels_last' (svertka is channels-last "
-            f"only), received {fmt!r}"
-        )
-
-
 def _choice(layer: str, arg: str, value, options: tuple) -> str:
     if value not in options:
         raise ValueError(
@@ -196,10 +175,10 @@ class _ImageLayer(Layer):
     """A layer on (N, H, W, C) batches that keeps their shape unless it says otherwise."""
 
     def compute_output_shape(self, input_shape):
-        return _image_shape(type(self).__name__, input_shape)
+        return _args.image_shape(type(self).__name__, input_shape)
 
     def check_input_shape(self, input_shape) -> None:
-        _image_shape(type(self).__name__, input_shape)
+        _args.image_shape(type(self).__name__, input_shape)
 
 
 class Resizing(_ImageLayer):
@@ -228,7 +207,7 @@ class Resizing(_ImageLayer):
                  fill_mode: str = "constant", fill_value: float = 0.0,
                  antialias: bool = False, **kwargs):
         op = "Resizing"
-        _pop_data_format(op, kwargs)
+        _args.channels_last(op, kwargs.pop("data_format", None))
         self.height = checks.positive_int(op, "height", height)
         self.width = checks.positive_int(op, "width", width)
         self.interpolation = _choice(op, "interpolation", interpolation, INTERPOLATIONS)
@@ -246,7 +225,7 @@ class Resizing(_ImageLayer):
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape):
-        n, _, _, c = _image_shape("Resizing", input_shape)
+        n, _, _, c = _args.image_shape("Resizing", input_shape)
         return (n, self.height, self.width, c)
 
     def call(self, inputs, training: bool = False):
@@ -281,13 +260,13 @@ class CenterCrop(_ImageLayer):
     """
 
     def __init__(self, height: int, width: int, **kwargs):
-        _pop_data_format("CenterCrop", kwargs)
+        _args.channels_last("CenterCrop", kwargs.pop("data_format", None))
         self.height = checks.positive_int("CenterCrop", "height", height)
         self.width = checks.positive_int("CenterCrop", "width", width)
         super().__init__(**kwargs)
 
     def compute_output_shape(self, input_shape):
-        n, _, _, c = _image_shape("CenterCrop", input_shape)
+        n, _, _, c = _args.image_shape("CenterCrop", input_shape)
         return (n, self.height, self.width, c)
 
     def call(self, inputs, training: bool = False):
@@ -308,7 +287,7 @@ class _RandomLayer(_ImageLayer):
 
     def __init__(self, seed, kwargs):
         op = type(self).__name__
-        _pop_data_format(op, kwargs)
+        _args.channels_last(op, kwargs.pop("data_format", None))
         self.seed = _seed(op, seed)
         self._rng = None if self.seed is None else np.random.default_rng(self.seed)
         super().__init__(**kwargs)

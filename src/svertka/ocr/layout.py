@@ -12,8 +12,9 @@
    vertical projection (the columns with least ink) and on a grid every sixth of a
    character, where overlapping strokes leave no minimum. The atoms, cut there, are the
    line's *pieces*.
-5. **Candidates.** A character is one to four consecutive pieces: the pieces of one atom, or
-   of neighbouring atoms that (nearly) touch, i.e. a character broken in two. Which candidates
+5. **Candidates.** A character is up to ``MAX_PIECES`` consecutive pieces (a whole atom
+   always): the pieces of one atom, or of neighbouring atoms that (nearly) touch, i.e. a
+   character broken in two, or a short fragment beside one. Which candidates
    make up the line is decided by the classifier (``best_path``), not here.
 
 Coordinates: boxes are ``(x0, y0, x1, y1)`` with the ends exclusive.
@@ -30,6 +31,7 @@ CUT_FROM = 0.75  # atoms wider than this many characters get candidate cuts
 EDGE = 5  # no cut within 1/EDGE of a character of an atom's edge
 SMALL = 0.45  # an atom shorter than this share of a character's height is a fragment
 SMALL_JOIN = 0.35  # ... and may join a neighbour this many character heights away
+PAIR_WIDTHS = (0.9, 2.4)  # runs of one atom this many characters wide may be a touching pair
 
 
 @dataclass
@@ -369,7 +371,7 @@ def small_atoms(line: Line) -> set:
     return out
 
 
-def pair_candidates(line: Line, widths: tuple = (0.9, 2.4), limit: int = 2 * MAX_PIECES):
+def pair_candidates(line: Line, widths: tuple = PAIR_WIDTHS, limit: int = 2 * MAX_PIECES):
     """``[(i, j, labels, x0, x1, 0), ...]``: the runs of pieces of one atom that may be two
     touching characters, ``widths`` character widths wide (``svertka.ocr.pairs``). Two
     characters that do not touch are two atoms, read one by one."""

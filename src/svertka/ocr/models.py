@@ -106,7 +106,7 @@ class Recognizer:
         at all."""
         x = np.asarray(glyphs)
         if x.ndim != 3 or x.shape[1:] != (28, 28):
-            raise ValueError(f"Recognizer.classify: argument 'glyphs' must have shape "
+            raise ValueError(f"Recognizer.probabilities: argument 'glyphs' must have shape "
                              f"(N, 28, 28), received {x.shape}")
         if len(x) == 0:
             return np.zeros((0, len(self.alphabet)), np.float32)

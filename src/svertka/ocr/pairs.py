@@ -6,7 +6,7 @@ text"). A pair of touching digits is still easy to read *as a pair*: the pair cl
 the whole candidate, normalised as MNIST's recipe does a glyph but into a field twice as wide
 (the ink box fitted in 20x48, centred by its centre of mass in 28x56), and answers one of the
 100 pairs "00".."99" or "not a pair" (one wide character, three, or a bad cut). The reader
-offers it the candidates about two characters wide that lie within one connected atom, and
+offers it the runs of one connected atom ``layout.PAIR_WIDTHS`` characters wide, and
 dynamic programming weighs "two characters read as a pair" against the cuts, on the same
 log-probability scale.
 
@@ -23,7 +23,6 @@ from svertka.ocr.normalize import fit_ink, ink_box  # noqa: F401 - ink_box: the 
 
 BOX = (20, 48)  # the ink box is fitted in this (height, width), aspect ratio kept
 FIELD = (28, 56)
-WIDTHS = (0.9, 2.4)  # candidates this many character widths wide are offered as pairs
 
 
 def normalize_pair(mask) -> np.ndarray:
@@ -82,10 +81,10 @@ def pair_examples(alphabet: str, count: int, rng: np.random.Generator, glyphs):
     (``{character: uint8 (N, 28, 28)}``, *training* glyphs) drawn touching (75%) or
     overlapping (25%) with ``synth``'s default slant, size and stroke: 60% pairs (label
     ``a * len(alphabet) + b``); and "not a pair" (label ``len(alphabet) ** 2``): one character
-    alone (12%), three (8%), a pair with a quarter to a half of one character cut off (10%);
-    the last 10% are two of three touching characters cut apart at their boundary (the pair)
-    or a third of a character beside it (not a pair), as the reader's cuts of a longer run
-    deliver them. ``(x uint8 (count, 28, 56), y)``."""
+    alone (12%), three (8%), a pair with 12-30% of its width cut off one side (10%); the last
+    10% are two of three touching characters cut apart where they meet (the pair, 60% of
+    them) or with a cut 25-60% of a character's width too deep (not a pair), as the reader's
+    cuts of a longer run deliver them. ``(x uint8 (count, 28, 56), y)``."""
     import dataclasses
 
     from svertka.ocr import synth

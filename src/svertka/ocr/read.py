@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from svertka import checks
 from svertka.ocr import layout, pairs
 from svertka.ocr.image import MAX_PIXELS, dark_ink, default_window, ink_mask, load_grey
 from svertka.ocr.models import check_alphabet, recognizer
@@ -84,9 +85,7 @@ def read(image, alphabet: str = "digits", min_confidence: float = LOW_CONFIDENCE
     []
     """
     check_alphabet("read", alphabet)
-    if not 0.0 <= float(min_confidence) <= 1.0:
-        raise ValueError(f"read: argument 'min_confidence' must be in [0, 1], "
-                         f"received {min_confidence!r}")
+    min_confidence = checks.finite_float("read", "min_confidence", min_confidence, 0.0, 1.0)
     if polarity not in ("auto", "dark", "light"):
         raise ValueError(f"read: argument 'polarity' must be 'auto', 'dark' or 'light', "
                          f"received {polarity!r}")
@@ -99,58 +98,57 @@ def read(image, alphabet: str = "digits", min_confidence: float = LOW_CONFIDENCE
         return Result([], alphabet, size, dark)
     rec = model if model is not None else recognizer(alphabet)
     runs = [layout.candidates(line) for line in lines]
-    glyphs = [normalize_glyph(line.mask(i, j)[0], slant=slant)
-              for line, line_runs in zip(lines, runs) for (i, j, *_rest) in line_runs]
-    probs = rec.probabilities(np.stack(glyphs))
-    pair_runs = [layout.pair_candidates(line, pairs.WIDTHS) if rec.pairs is not None else []
+    pair_runs = [layout.pair_candidates(line) if rec.pairs is not None else []
                  for line in lines]
-    images = [normalize_pair(line.mask(i, j)[0])
-              for line, line_runs in zip(lines, pair_runs) for (i, j, *_rest) in line_runs]
-    pair_probs = rec.pair_probabilities(np.stack(images) if images else np.zeros((0, 28, 56)))
+    # each candidate's ink, once: its glyph (or pair image), its height and its box
+    masks = [[line.mask(i, j) for i, j, *_rest in single + double]
+             for line, single, double in zip(lines, runs, pair_runs)]
+    glyphs = [normalize_glyph(ink, slant=slant)
+              for ms, single in zip(masks, runs) for ink, _ in ms[:len(single)]]
+    images = [normalize_pair(ink) for ms, single in zip(masks, runs) for ink, _ in ms[len(single):]]
+    probs = rec.probabilities(np.stack(glyphs))
+    pair_probs = rec.pair_probabilities(np.array(images, np.uint8).reshape(-1, *pairs.FIELD))
     out, k, kp = [], 0, 0
-    for line, line_runs, line_pairs in zip(lines, runs, pair_runs):
+    for line, line_runs, line_pairs, ms in zip(lines, runs, pair_runs, masks):
         p = probs[k:k + len(line_runs)]
         k += len(line_runs)
         pp = pair_probs[kp:kp + len(line_pairs)]
         kp += len(line_pairs)
         best = np.concatenate([p.argmax(axis=1), pp.argmax(axis=1)]).astype(int)
         conf = np.concatenate([p.max(axis=1, initial=0.0), pp.max(axis=1, initial=0.0)])
-        every = line_runs + line_pairs
-        short = _short_runs(line, every)
-        scored = [(i, j, x0, x1, float(np.log(max(c, 1e-12))) + PAIR_BIAS * (r >= len(p))
-                   - SHORT_COST * short[r], joins, 1 + (r >= len(p)))
-                  for r, ((i, j, _, x0, x1, joins), c) in enumerate(zip(every, conf))]
+        scored = []
+        for r, ((i, j, _, x0, x1, joins), c) in enumerate(zip(line_runs + line_pairs, conf)):
+            pair = r >= len(p)
+            logp = (float(np.log(max(c, 1e-12))) + PAIR_BIAS * pair
+                    - SHORT_COST * _short(ms[r][0], line.char_height))
+            scored.append((i, j, x0, x1, logp, joins, 1 + pair))
         path = layout.best_path(len(line.pieces), scored, line.char_width,
                                 cuts=layout.cut_boundaries(line))
         chars = []
         for r in path:
             c = float(conf[r])
             if r < len(p):
-                box = line.page_box(*every[r][:2])
+                box = line.mask_box(*ms[r])
                 chars.append(Char(rec.alphabet[best[r]], box, round(c, 4), c < min_confidence))
                 continue
             n = len(rec.alphabet)  # a pair read whole: both characters, the ink split between
             for text, box in zip((rec.alphabet[best[r] // n], rec.alphabet[best[r] % n]),
-                                 _pair_boxes(line, *every[r][:2])):
+                                 _pair_boxes(line, *ms[r])):
                 chars.append(Char(text, box, round(c, 4), c < min_confidence))
         out.append(_line(chars, line))
     return Result(out, alphabet, size, dark)
 
 
-def _short_runs(line, runs) -> list:
-    """Whether each run's ink is shorter than ``layout.SMALL`` of a character's height: a
-    fragment, read alone only when nothing can take it in."""
-    out = []
-    for i, j, *_rest in runs:
-        rows = np.flatnonzero(line.mask(i, j)[0].any(axis=1))
-        out.append(bool(rows.size) and rows[-1] + 1 - rows[0] < layout.SMALL * line.char_height)
-    return out
+def _short(ink: np.ndarray, char_height: float) -> bool:
+    """Whether a candidate's ink is shorter than ``layout.SMALL`` of a character: a fragment,
+    read alone only when nothing can take it in."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    return bool(rows.size) and rows[-1] + 1 - rows[0] < layout.SMALL * char_height
 
 
-def _pair_boxes(line, i: int, j: int) -> tuple:
-    """The page boxes of the two characters of a pair read whole: its ink split at the column
-    of least ink in its middle half."""
-    ink, x0 = line.mask(i, j)
+def _pair_boxes(line, ink: np.ndarray, x0: int) -> tuple:
+    """The page boxes of the two characters of a pair read whole (``ink`` from column ``x0``
+    of the upright line): its ink split at the column of least ink in its middle half."""
     profile = ink.sum(axis=0)
     w = len(profile)
     cut = w // 4 + int(np.argmin(profile[w // 4: max(w // 4 + 1, 3 * w // 4)]))
