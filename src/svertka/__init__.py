@@ -26,8 +26,10 @@ from svertka import (
     models,
     ops,
     optimizers,
+    preprocessing,
     random,
     regularizers,
+    saving,
     search,
     tools,
     transfer,
@@ -48,5 +50,6 @@ __all__ = [
     "Sequential", "Tensor",
     "__version__", "activations", "applications", "augment", "backend", "callbacks", "datasets",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "no_grad", "ops",
-    "optimizers", "random", "regularizers", "search", "tools", "transfer", "utils", "zoo",
+    "optimizers", "preprocessing", "random", "regularizers", "saving", "search", "tools",
+    "transfer", "utils", "zoo",
 ]

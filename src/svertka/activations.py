@@ -123,29 +123,44 @@ _NAMES_OF = {id(fn): name for name, fn in ALL_OBJECTS.items()}
 
 
 def serialize(activation) -> str:
-    """The Keras name of one of these functions (what a saved config holds).
+    """The name a saved config holds: the Keras name of one of these functions, or the
+    registered name (``"package>name"``) of a function decorated with
+    ``svertka.saving.register_keras_serializable`` (its code is never saved).
 
     >>> serialize(relu)
     'relu'
     """
+    from svertka.saving import registration
+
     name = _NAMES_OF.get(id(activation))
     if name is None:
+        name = registration.registered_name(activation)
+    if name is None:
         raise ValueError(f"activations.serialize: argument 'activation' must be one of "
-                         f"{sorted(ALL_OBJECTS)}, received {activation!r}; register custom "
-                         f"activations and save them by name")
+                         f"{sorted(ALL_OBJECTS)} or a registered function, received "
+                         f"{activation!r}; decorate custom activations with "
+                         f"@svertka.saving.register_keras_serializable() to save them by name")
     return name
 
 
 def deserialize(config, custom_objects=None):
-    """The function for a name (or ``{'class_name': 'function', 'config': name}``)."""
+    """The function for a name (or ``{'class_name': 'function', 'config': name}``): one of
+    these, or a custom one from ``custom_objects``, the active
+    ``svertka.saving.custom_object_scope`` or the registry."""
+    from svertka.saving import registration
+
     name = config.get("config") if isinstance(config, dict) else config
-    custom = custom_objects or {}
-    if isinstance(name, str) and name in custom:
-        return custom[name]
-    if isinstance(name, str) and (name in ALL_OBJECTS or name in ALIASES):
-        return ALL_OBJECTS.get(name) or ALIASES[name]
+    if isinstance(name, str):
+        if name in ALL_OBJECTS or name in ALIASES:
+            found = registration.get_registered_object(name, custom_objects)
+            return found if found is not None else ALL_OBJECTS.get(name) or ALIASES[name]
+        found = registration.resolve(name, custom_objects)
+        if found is not None and callable(found):
+            return found
     raise ValueError(f"activations.deserialize: argument 'config' must name one of "
-                     f"{sorted({*ALL_OBJECTS, *ALIASES})}, received {config!r}")
+                     f"{sorted({*ALL_OBJECTS, *ALIASES})} or a custom activation (given in "
+                     f"custom_objects, a custom_object_scope or registered with "
+                     f"@svertka.saving.register_keras_serializable()), received {config!r}")
 
 
 def get(identifier):

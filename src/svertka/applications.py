@@ -20,7 +20,7 @@ import numpy as np
 
 from svertka import zoo
 from svertka.layers import _args
-from svertka.layers.base import SymbolicTensor
+from svertka.layers.symbolic import SymbolicTensor
 from svertka.models import Model
 from svertka.zoo.weights import load
 

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 
 import numpy as np
 
 from svertka import random as srandom
+from svertka.naming import snake_case
 
 
 def fans(shape: tuple, input_axes=None, output_axes=None) -> tuple[int, int]:
@@ -335,8 +335,6 @@ CLASSES = {cls.__name__: cls for cls in (
     VarianceScaling, Zeros)}
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _alias(cls):
@@ -351,19 +349,19 @@ def _alias(cls):
         dtype = kwargs.pop("dtype", rest[0] if rest else None)
         return cls(**kwargs)(shape, dtype)
 
-    make.__name__ = make.__qualname__ = _snake(cls.__name__)
+    make.__name__ = make.__qualname__ = snake_case(cls.__name__)
     make.__doc__ = (f"``{cls.__name__}(**kwargs)``; with a shape, "
                     f"``{cls.__name__}(**kwargs)(shape, dtype)``.")
     return make
 
 
-INITIALIZERS = {_snake(name): _alias(cls) for name, cls in CLASSES.items()}
+INITIALIZERS = {snake_case(name): _alias(cls) for name, cls in CLASSES.items()}
 globals().update(INITIALIZERS)
 zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal = (
     INITIALIZERS[n] for n in ("zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform",
                               "he_normal"))
 _NAMES = {**CLASSES, **{n: CLASSES[c] for n, c in (
-    *((_snake(c), c) for c in CLASSES), ("normal", "RandomNormal"),
+    *((snake_case(c), c) for c in CLASSES), ("normal", "RandomNormal"),
     ("uniform", "RandomUniform"), ("one", "Ones"), ("zero", "Zeros"),
     ("IdentityInitializer", "Identity"), ("OrthogonalInitializer", "Orthogonal"))}}
 

@@ -101,7 +101,8 @@ def lr_find(model, x, y, start: float = 1e-7, end: float = 10, steps: int = 100,
     a loss is not finite. Afterwards the model's weights (batch-norm statistics included),
     the optimiser's state and svertka's random generator are exactly as before.
     """
-    from svertka.models.training import _batch_x, _require_compiled, train_step, trainable_params
+    from svertka.models.sources import batch_tensor
+    from svertka.models.training import _require_compiled, train_step, trainable_params
 
     name = "lr_find"
     _require_compiled(model, name)
@@ -129,7 +130,7 @@ def lr_find(model, x, y, start: float = 1e-7, end: float = 10, steps: int = 100,
             pos += batch_size
             rate = start * (end / start) ** (i / (steps - 1))
             opt._learning_rate = rate
-            loss, _ = train_step(model, _batch_x(x, idx), y[idx], trainable_params(model))
+            loss, _ = train_step(model, batch_tensor(x, idx), y[idx], trainable_params(model))
             if not math.isfinite(loss):
                 stopped = True
                 break

@@ -285,7 +285,7 @@ def fine_tune(base, data, head_classes: int, *, cut: str | None = None, strategy
         if strategy == "top" and top_blocks is None:
             top_blocks = max(1, math.ceil(fraction * len(groups)))
     if strategy == "scratch":
-        from svertka.models.saving import model_from_config, model_spec
+        from svertka.models.architecture import model_from_config, model_spec
 
         features = model_from_config(model_spec(features))  # same layers, fresh weights
         groups = blocks(features)

@@ -1,4 +1,5 @@
-"""Keras-compatible helpers: ``to_categorical`` and ``set_random_seed``."""
+"""Keras-compatible helpers: ``to_categorical``, ``set_random_seed``, ``plot_model`` and
+``model_to_dot``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import random as _pyrandom
 import numpy as np
 
 from svertka import random as _random
+from svertka.datasets.pydataset import PyDataset, Sequence  # noqa: F401 - keras.utils names
+from svertka.models.plot import model_to_dot, plot_model  # noqa: F401 - keras.utils names
 
 
 def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:

@@ -253,8 +253,9 @@ def test_model_checkpoint_format_errors(tmp_path):
         fit([checkpoint], val_losses(0.5))
     with pytest.raises(ValueError, match="ModelCheckpoint: argument 'mode'"):
         ModelCheckpoint("x", mode="up")
-    with pytest.raises(ValueError, match="'save_freq' must be 'epoch'"):
-        ModelCheckpoint("x", save_freq=100)
+    for bad in (0, "batch", 2.5, True):
+        with pytest.raises(ValueError, match="'save_freq' must be 'epoch' or a positive"):
+            ModelCheckpoint("x", save_freq=bad)
 
 
 def lr_trace(history):

@@ -82,7 +82,7 @@ def test_confusion_on_an_image_tree(model_file, tmp_path, capsys):
     (["gradcam", "{model}", "nope.png"], "argument IMAGE must be an image file.*'nope.png'"),
     (["maximize", "{model}", "--channel", "-1"], "--channel"),
     (["maximize", "{model}", "--layer", "c1", "--channel", "9"], "'channel'.*received 9"),
-    (["filters", "{model}", "--layer", "nope"], "no layer named 'nope'"),
+    (["filters", "{model}", "--layer", "nope"], "no such layer: 'nope'"),
     (["filters", "lenet9:mnist"], "show: argument MODEL must be a saved model file"),
 ])
 def test_bad_arguments_are_one_line(model_file, png, capsys, argv, message):

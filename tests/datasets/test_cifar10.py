@@ -37,6 +37,9 @@ def write_batches(directory, n=3):
 
 def check(loaded, expected):
     for got, want in zip([*loaded[0], *loaded[1]], [*expected[0], *expected[1]]):
+        if want.ndim == 1:  # labels: (N, 1), as Keras gives them
+            assert got.shape == (len(want), 1)
+            got = got[:, 0]
         np.testing.assert_array_equal(got, want)
         assert got.dtype == np.uint8
 
@@ -149,6 +152,8 @@ def png_tree(root, image_size=(32, 32)):
 def test_image_tree_uses_the_standard_labels_and_is_cached(tmp_path, monkeypatch):
     png_tree(tmp_path / "tree", image_size=(40, 36))  # not 32x32: resized
     (x_train, y_train), (x_test, y_test) = cifar10.load_data(tmp_path / "tree")
+    assert y_train.shape == (6, 1) and y_test.shape == (3, 1)
+    y_train, y_test = y_train.ravel(), y_test.ravel()
     assert x_train.shape == (6, 32, 32, 3) and sorted(y_train.tolist()) == [0, 0, 1, 1, 2, 2]
     assert x_test.shape == (3, 32, 32, 3) and sorted(y_test.tolist()) == [0, 1, 2]
     assert [1, 0, 9] in x_train[y_train == 1][:, 5, 5].tolist()  # automobile/0.png
@@ -197,8 +202,9 @@ def test_real_jpeg_archive_loads_50000_and_10000_then_comes_from_the_cache(monke
     first = time.perf_counter() - start
     assert x_train.shape == (50000, 32, 32, 3) and x_test.shape == (10000, 32, 32, 3)
     assert x_train.dtype == y_train.dtype == np.uint8
-    assert np.bincount(y_train).tolist() == [5000] * 10
-    assert np.bincount(y_test).tolist() == [1000] * 10
+    assert y_train.shape == (50000, 1)
+    assert np.bincount(y_train.ravel()).tolist() == [5000] * 10
+    assert np.bincount(y_test.ravel()).tolist() == [1000] * 10
     # JPEG at quality 75 keeps the published per-channel means within a unit
     np.testing.assert_allclose(x_train.mean(axis=(0, 1, 2)), [125.3, 123.0, 113.9], atol=1.0)
     start = time.perf_counter()

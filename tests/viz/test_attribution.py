@@ -61,7 +61,7 @@ def test_maximize_says_what_is_wrong():
         maximize(m, "edge", 5)
     with pytest.raises(ValueError, match="viz.maximize.*'steps'.*>= 1.*received 0"):
         maximize(m, "edge", 0, steps=0)
-    with pytest.raises(ValueError, match="no layer named 'nope'"):
+    with pytest.raises(ValueError, match="no such layer: 'nope'"):
         maximize(m, "nope", 0)
 
 

@@ -57,6 +57,19 @@ class Tensor:
         """The data as a NumPy array (copied from the GPU where needed)."""
         return backend.to_numpy(self.data)
 
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(tensor)``: the data at once (without it NumPy walked the tensor
+        element by element into an object array), as Keras's tensors convert.
+
+        >>> import numpy as np
+        >>> np.asarray(Tensor([[1.0, 2.0]]), dtype=np.float64).dtype
+        dtype('float64')
+        """
+        data = backend.to_numpy(self.data)
+        if dtype is not None and data.dtype != dtype:
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
     def item(self):
         return self.data.item()
 

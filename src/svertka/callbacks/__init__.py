@@ -1,5 +1,5 @@
-"""Keras-style training callbacks: hooks ``fit`` calls at the start and end of training, of
-each epoch and of each batch.
+"""Keras-style callbacks: hooks ``fit`` calls at the start and end of training, of each epoch
+and of each batch, and that ``evaluate`` and ``predict`` call around their batches.
 
 What a callback may rely on from the model (``set_model`` hands it over):
 
@@ -14,9 +14,12 @@ What a callback may rely on from the model (``set_model`` hands it over):
 
 ``params`` holds ``epochs``, ``steps`` (batches an epoch), ``batch_size``, ``samples`` and
 ``verbose``. ``logs`` at the end of an epoch is a dict such as ``{'loss': 0.3, 'accuracy':
-0.9, 'val_loss': 0.35, 'val_accuracy': 0.88}``; at the end of a batch ``{'loss': ...,
-'accuracy': ..., 'size': 32}`` (the batch's loss, the epoch's running metrics, the number of
-samples in the batch, as Keras 2 gave it). Epochs are 0-based in the hooks (as Keras) and
+0.9, 'val_loss': 0.35, 'val_accuracy': 0.88}``; at the end of a training batch ``{'loss': ...,
+'accuracy': ..., 'batch_loss': ..., 'size': 32}`` (the epoch's running loss and metrics, as
+Keras 3 gives them, plus svertka's own: the batch's loss and its number of samples). The
+``on_test_*`` hooks (``evaluate``, and ``fit``'s validation) see the running ``loss`` and
+metrics at each batch's end and the final ones in ``on_test_end``; ``on_predict_batch_end``
+sees ``{'outputs': the batch's predictions}``. Epochs are 0-based in the hooks (as Keras) and
 1-based in checkpoint file names and messages. ``ReduceLROnPlateau`` and
 ``LearningRateScheduler`` add ``'learning_rate'`` to the epoch logs, so ``History`` (placed
 last) records it.
@@ -39,8 +42,10 @@ from svertka.callbacks.base import Callback, CallbackList, History
 from svertka.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from svertka.callbacks.monitoring import EarlyStopping, ModelCheckpoint
 from svertka.callbacks.records import CSVLogger, TerminateOnNaN
+from svertka.callbacks.tensorboard import TensorBoard
 
 __all__ = [
     "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
-    "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN",
+    "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TensorBoard",
+    "TerminateOnNaN",
 ]

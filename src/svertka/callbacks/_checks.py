@@ -67,3 +67,17 @@ def _get_lr(owner: str, model) -> float:
 def _copy_weights(weights) -> list:
     # get_weights may hand out live parameter arrays that the optimizer updates in place.
     return [w.copy() if hasattr(w, "copy") else w for w in weights]
+
+
+def _frequency(owner: str, arg: str, value, names=("epoch",)):
+    """A callback's ``save_freq``/``update_freq``: one of ``names`` (``"epoch"``), kept as
+    is, or a positive number of batches (an int)."""
+    if isinstance(value, str) and value in names:
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        allowed = ", ".join(repr(n) for n in names[:-1])
+        allowed = f"{allowed}, {names[-1]!r}" if allowed else repr(names[-1])
+        raise ValueError(f"{owner}: argument '{arg}' must be {allowed} or a positive number "
+                         f"of batches, received {value!r}")
+    return int(value)
+

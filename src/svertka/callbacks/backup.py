@@ -29,8 +29,9 @@ import os
 import numpy as np
 
 from svertka import random as _random
+from svertka.callbacks._checks import _frequency
 from svertka.callbacks.base import Callback
-from svertka.checks import flag, positive_int
+from svertka.checks import flag
 
 FORMAT = "svertka-backup"
 FORMAT_VERSION = 1
@@ -76,13 +77,7 @@ class BackupAndRestore(Callback):
         super().__init__()
         owner = "BackupAndRestore"
         self.backup_dir = os.fspath(backup_dir)
-        if not (isinstance(save_freq, str) and save_freq == "epoch"):
-            try:
-                save_freq = positive_int(owner, "save_freq", save_freq)
-            except (TypeError, ValueError):
-                raise ValueError(f"{owner}: argument 'save_freq' must be 'epoch' or a positive "
-                                 f"number of batches, received {save_freq!r}") from None
-        self.save_freq = save_freq
+        self.save_freq = _frequency(owner, "save_freq", save_freq)
         self.delete_checkpoint = flag(owner, "delete_checkpoint", delete_checkpoint)
         self.path = os.path.join(self.backup_dir, FILE_NAME)
         self.restored: tuple[int, int] | None = None

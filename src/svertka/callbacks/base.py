@@ -8,6 +8,12 @@ from svertka.callbacks._checks import _plain
 class Callback:
     """Base class: every hook is a no-op; subclasses override the ones they need.
 
+    The hooks are Keras 3's: ``on_train_*``, ``on_epoch_*``, ``on_train_batch_*``, and the
+    ``on_test_*`` / ``on_predict_*`` ones that ``evaluate`` and ``predict`` call (``fit``'s
+    validation too, as ``evaluate`` does). As in Keras, the default ``on_train_batch_begin`` /
+    ``on_train_batch_end`` call ``on_batch_begin`` / ``on_batch_end``, so a callback written
+    against the older names runs during training.
+
     ``self.model`` and ``self.params`` (``{'epochs': ..., 'steps': ..., ...}`` from ``fit``)
     are set through ``set_model`` and ``set_params`` before training starts.
     """
@@ -34,12 +40,41 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         pass
 
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Keras's older name: ``on_train_batch_begin`` calls it unless overridden."""
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Keras's older name: ``on_train_batch_end`` calls it unless overridden."""
+
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        pass
+        self.on_batch_begin(batch, logs=logs)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.on_batch_end(batch, logs=logs)
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
         pass
 
+    def on_test_end(self, logs: dict | None = None) -> None:
+        pass
+
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        pass
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        pass
+
+    def on_predict_begin(self, logs: dict | None = None) -> None:
+        pass
+
+    def on_predict_end(self, logs: dict | None = None) -> None:
+        pass
+
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        pass
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        pass
 
 class CallbackList:
     """Calls each hook on every callback, in order, passing all of them the same ``logs`` dict
@@ -90,36 +125,58 @@ class CallbackList:
         for cb in self.callbacks:
             cb.set_params(params)
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
+    def _call(self, hook: str, *args, logs: dict | None = None) -> None:
         logs = {} if logs is None else logs
         for cb in self.callbacks:
-            cb.on_train_begin(logs)
+            getattr(cb, hook)(*args, logs)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._call("on_train_begin", logs=logs)
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        logs = {} if logs is None else logs
-        for cb in self.callbacks:
-            cb.on_train_end(logs)
+        self._call("on_train_end", logs=logs)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        logs = {} if logs is None else logs
-        for cb in self.callbacks:
-            cb.on_epoch_begin(epoch, logs)
+        self._call("on_epoch_begin", epoch, logs=logs)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = {} if logs is None else logs
-        for cb in self.callbacks:
-            cb.on_epoch_end(epoch, logs)
+        self._call("on_epoch_end", epoch, logs=logs)
+
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._call("on_batch_begin", batch, logs=logs)
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._call("on_batch_end", batch, logs=logs)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        logs = {} if logs is None else logs
-        for cb in self.callbacks:
-            cb.on_train_batch_begin(batch, logs)
+        self._call("on_train_batch_begin", batch, logs=logs)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        logs = {} if logs is None else logs
-        for cb in self.callbacks:
-            cb.on_train_batch_end(batch, logs)
+        self._call("on_train_batch_end", batch, logs=logs)
 
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        self._call("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        self._call("on_test_end", logs=logs)
+
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._call("on_test_batch_begin", batch, logs=logs)
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._call("on_test_batch_end", batch, logs=logs)
+
+    def on_predict_begin(self, logs: dict | None = None) -> None:
+        self._call("on_predict_begin", logs=logs)
+
+    def on_predict_end(self, logs: dict | None = None) -> None:
+        self._call("on_predict_end", logs=logs)
+
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._call("on_predict_batch_begin", batch, logs=logs)
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._call("on_predict_batch_end", batch, logs=logs)
 
 class History(Callback):
     """What ``fit`` returns: ``history`` maps each log key to its list of per-epoch values,

@@ -9,6 +9,7 @@ import string
 from svertka import checks
 from svertka.callbacks._checks import (
     _copy_weights,
+    _frequency,
     _improved,
     _monitor_value,
     _plain,
@@ -93,13 +94,38 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (or only its weights) at the end of every epoch.
+    """Save the model (or only its weights) at the end of every epoch, or every ``save_freq``
+    batches.
 
-    ``filepath`` may hold format fields filled from the epoch logs and the 1-based epoch,
-    e.g. ``'ckpt/{epoch:02d}-{val_loss:.2f}.npz'``; missing folders are created. With
+    ``filepath`` may hold format fields filled from the logs, the 1-based epoch and, when
+    saving by batches, the 1-based batch of the epoch, e.g. ``'ckpt/{epoch:02d}-{val_loss:.2f}
+    .keras'`` or ``'ckpt/e{epoch}-b{batch}.weights.h5'``; missing folders are created. With
     ``save_best_only`` a file is written only when ``monitor`` beats the best value so far
     (strictly, in the direction of ``mode``), starting from ``initial_value_threshold``; the
-    best is kept across ``fit`` calls, as Keras does. Only ``save_freq='epoch'`` is supported.
+    best is kept across ``fit`` calls, as Keras does. A monitor missing from the logs is
+    warned about and nothing is saved.
+
+    ``save_freq`` is ``'epoch'`` or a number of batches: as in Keras, batches are counted
+    across epochs and ``fit`` calls (``save_freq=3`` with 2 batches an epoch saves after epoch
+    2's first batch, then epoch 3's second, ...), and the monitored value is then the epoch's
+    running one.
+
+    The file is in svertka's own format whatever its name: a Keras program's ``.keras`` (full
+    model) and ``.weights.h5`` (``save_weights_only``) names are accepted and written in it,
+    and load back with ``svertka.models.load_model`` / ``model.load_weights``; other names
+    are accepted too (Keras 3 refuses them).
+
+    >>> import svertka, numpy as np, os, tempfile
+    >>> from svertka.layers import Dense
+    >>> model = svertka.Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    >>> model.compile("sgd", "sparse_categorical_crossentropy")
+    >>> folder = tempfile.mkdtemp()
+    >>> ckpt = ModelCheckpoint(os.path.join(folder, "e{epoch}-b{batch}.weights.h5"),
+    ...                        save_weights_only=True, save_freq=3)
+    >>> _ = model.fit(np.ones((8, 3)), np.zeros(8), batch_size=4, epochs=3, verbose=0,
+    ...               callbacks=[ckpt])
+    >>> sorted(os.listdir(folder))
+    ['e2-b1.weights.h5', 'e3-b2.weights.h5']
     """
 
     def __init__(
@@ -123,10 +149,7 @@ class ModelCheckpoint(Callback):
                 f"{owner}: argument 'filepath' is not a valid format string "
                 f"({e}), received {self.filepath!r}"
             ) from None
-        if save_freq != "epoch":
-            raise ValueError(
-                f"{owner}: argument 'save_freq' must be 'epoch', received {save_freq!r}"
-            )
+        self.save_freq = _frequency(owner, "save_freq", save_freq)
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
@@ -140,20 +163,39 @@ class ModelCheckpoint(Callback):
             initial_value_threshold = math.inf if self.mode == "min" else -math.inf
         self.best = initial_value_threshold
         self.last_saved: str | None = None
+        self._since = 0  # batches since the last save, across epochs (save_freq an int)
+        self._epoch = 0
 
-    def _file_path(self, epoch: int, logs: dict) -> str:
+    def _file_path(self, epoch: int, logs: dict, batch: int | None = None) -> str:
         fields = {key: _plain(value) for key, value in logs.items()}
+        fields["epoch"] = epoch + 1
+        if batch is not None and "batch" not in logs:
+            fields["batch"] = batch + 1
         try:
-            return self.filepath.format(**{**fields, "epoch": epoch + 1})
+            return self.filepath.format(**fields)
         except (KeyError, IndexError) as e:
             raise ValueError(
                 f"ModelCheckpoint: argument 'filepath' {self.filepath!r} uses the "
-                f"field {e} which is not in the logs; available: "
-                f"{['epoch', *sorted(fields)]}"
+                f"field {e} which is not in the logs; available: {sorted(fields)}"
             ) from None
 
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.save_freq == "epoch":
+            return
+        self._since += 1
+        if self._since >= self.save_freq:
+            self._since = 0
+            self._save(self._epoch, logs or {}, batch)
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        path = self._file_path(epoch, logs or {})
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _save(self, epoch: int, logs: dict, batch: int | None = None) -> None:
+        path = self._file_path(epoch, logs, batch)
         if self.save_best_only:
             current = _monitor_value("ModelCheckpoint", logs, self.monitor)
             if current is None:
@@ -168,6 +210,8 @@ class ModelCheckpoint(Callback):
                     f"{current}, saving model to {path}"
                 )
             self.best = current
+        elif self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)

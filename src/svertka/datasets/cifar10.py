@@ -1,9 +1,10 @@
 """CIFAR-10 (A. Krizhevsky), Keras-style: ``(x_train, y_train), (x_test, y_test) = load_data()``.
 
-Images are uint8 (N, 32, 32, 3) channels-last, labels uint8 (N,) (Keras gives (N, 1); a flat
-vector matches the other loaders), 50,000 training and 10,000 test images, classes in
-:data:`CLASS_NAMES` order, which is alphabetical, so a folder tree sorted by class name gets
-the standard labels. Read from any of:
+Images are uint8 (N, 32, 32, 3) channels-last, labels uint8 (N, 1) as Keras gives them (the
+readers ``read_binary``, ``load_binary`` and ``load_tree`` give a flat (N,) vector, as
+``svertka.datasets.load("cifar10")`` does for every set), 50,000 training and 10,000 test
+images, classes in :data:`CLASS_NAMES` order, which is alphabetical, so a folder tree sorted
+by class name gets the standard labels. Read from any of:
 
 - the official binary batches ``data_batch_1.bin`` .. ``data_batch_5.bin`` and
   ``test_batch.bin`` (each record: 1 label byte, then 3,072 pixel bytes, channel-major
@@ -204,15 +205,22 @@ def _unpack_download(directory: Path) -> None:
 
 
 def load_data(path: str | os.PathLike | None = None, download: bool = True):
-    """``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 32, 32, 3), labels (N,).
+    """``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 32, 32, 3), uint8 labels
+    (N, 1), as Keras's ``keras.datasets.cifar10.load_data()`` (sparse cross-entropy and
+    accuracy take (N, 1) labels as they are; ``y.ravel()`` gives the flat vector).
 
     ``path`` is a folder or an archive in any of the module's layouts; without it,
     ``$SVERTKA_DATA``, the cache and (when ``download``) the official archive are tried.
 
     >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
-    >>> x_train.shape, CLASS_NAMES[y_train[0]]  # doctest: +SKIP
-    ((50000, 32, 32, 3), 'airplane')
+    >>> x_train.shape, y_train.shape, CLASS_NAMES[y_train[0, 0]]  # doctest: +SKIP
+    ((50000, 32, 32, 3), (50000, 1), 'frog')
     """
+    (x_train, y_train), (x_test, y_test) = _load_flat(path, download)
+    return (x_train, y_train.reshape(-1, 1)), (x_test, y_test.reshape(-1, 1))
+
+
+def _load_flat(path, download):
     if path is not None:
         loader = _loader(Path(path))
         if loader is None:

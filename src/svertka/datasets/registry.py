@@ -70,6 +70,9 @@ def load(name_or_path: str | os.PathLike, path: str | os.PathLike | None = None,
                              f"the named data set {canonical!r}")
         loader, names = _DATASETS[canonical]
         (x_train, y_train), (x_test, y_test) = loader(path, download=download)
+        # one shape for every set: CIFAR-10's Keras-style (N, 1) labels come out flat (N,)
+        y_train, y_test = (y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+                           for y in (y_train, y_test))
         return (x_train, y_train), (x_test, y_test), list(names)
     tree = Path(name_or_path)
     if tree.is_dir() or is_archive(tree):

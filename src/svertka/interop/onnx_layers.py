@@ -387,9 +387,34 @@ def _global_pool(onnx_op):
     return convert
 
 
-def _add(g, layer, node):
+def _merge(op_type: str, variadic: bool = True):
+    """A merge of inputs of one shape (Add, Average, ...) as one ONNX op: a variadic one (Sum,
+    Mean, Max, Min) takes them all, a binary one (Sub, Mul) is chained left to right."""
+    def convert(g, layer, node):
+        layout = g.layout(node.parents[0])
+        xs = [g.get(p, layout) for p in node.parents]
+        if variadic:
+            y = g.op(op_type, xs, layer.name)
+        else:
+            y = xs[0]
+            for x in xs[1:]:
+                y = g.op(op_type, [y, x], layer.name)
+        g.set(node, y, layout)
+    return convert
+
+
+_ARITHMETIC = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div"}
+
+
+def _arithmetic(g, layer, node):
+    """svertka's Arithmetic (symbolic ``x + 2``, ``a / b``): one binary ONNX op, the constant
+    (if any) an initializer on its side of the operator."""
     layout = g.layout(node.parents[0])
-    g.set(node, g.op("Sum", [g.get(p, layout) for p in node.parents], layer.name), layout)
+    xs = [g.get(p, layout) for p in node.parents]
+    if layer.constant is not None:
+        c = g.const(f"{layer.name}/constant", layer.constant)
+        xs = [c, xs[0]] if layer.reverse else [xs[0], c]
+    g.set(node, g.op(_ARITHMETIC[layer.op], xs, layer.name), layout)
 
 
 def _concatenate(g, layer, node):
@@ -636,7 +661,13 @@ CONVERTERS = {
     layers.GlobalMaxPooling2D: _global_pool("GlobalMaxPool"),
     layers.BatchNormalization: _batch_norm,
     layers.LocalResponseNormalization: _lrn,
-    layers.Add: _add,
+    layers.Add: _merge("Sum"),
+    layers.Subtract: _merge("Sub", variadic=False),
+    layers.Multiply: _merge("Mul", variadic=False),
+    layers.Average: _merge("Mean"),
+    layers.Maximum: _merge("Max"),
+    layers.Minimum: _merge("Min"),
+    layers.Arithmetic: _arithmetic,
     layers.IdentityShortcut: _identity_shortcut,
     layers.ZeroPadding2D: _zero_padding,
     layers.NetVLAD: _netvlad,

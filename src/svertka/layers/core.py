@@ -19,18 +19,46 @@ import numpy as np
 from svertka import checks, ops
 from svertka import random as srandom
 from svertka.layers import _args
-from svertka.layers.base import Layer, SymbolicTensor
+from svertka.layers.base import Layer
+from svertka.layers.symbolic import SymbolicTensor
 
 
-def Input(shape, name: str | None = None) -> SymbolicTensor:  # noqa: N802 - Keras's name
-    """The start of a functional model: a placeholder of ``shape`` (without the batch axis).
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None,  # noqa: N802
+          batch_shape=None, name: str | None = None, tensor=None,
+          optional: bool = False) -> SymbolicTensor:
+    """The start of a functional model: a placeholder of ``shape`` (without the batch axis),
+    or of ``batch_shape`` (with it), as Keras 3's ``keras.Input``.
 
     Returns ``SymbolicTensor((None, *shape))``; calling layers on it records the graph that
-    ``svertka.Model(inputs, outputs)`` runs. Height and width may be None (any size).
+    ``svertka.Model(inputs, outputs)`` runs. Height and width may be None (any size). The
+    batch axis stays None even when ``batch_size`` or ``batch_shape`` fix it: svertka's
+    graphs take any batch size. Sparse and ragged inputs, wrapping an existing tensor and
+    optional inputs are Keras features svertka does not have; asking for them raises.
 
-    >>> Input((28, 28, 1)).shape
-    (None, 28, 28, 1)
+    >>> Input((28, 28, 1)).shape, Input(batch_shape=(8, 4), name="x").name
+    ((None, 28, 28, 1), 'x')
     """
+    for argument, value in (("sparse", sparse), ("ragged", ragged), ("tensor", tensor),
+                            ("optional", optional)):
+        if value is not None and value is not False:
+            raise ValueError(f"Input: argument '{argument}' is not supported (svertka's inputs "
+                             f"are dense NumPy arrays), received {argument}={value!r}")
+    if batch_shape is not None:
+        if shape is not None:
+            raise ValueError(f"Input: give 'shape' or 'batch_shape', not both; received "
+                             f"shape={shape!r}, batch_shape={batch_shape!r}")
+        if isinstance(batch_shape, (str, numbers.Integral)) or not hasattr(batch_shape,
+                                                                           "__len__") \
+                or len(batch_shape) < 1:
+            raise ValueError(f"Input: argument 'batch_shape' must be a tuple with the batch "
+                             f"axis first, received {batch_shape!r}")
+        batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
+    if shape is None:
+        raise ValueError("Input: give argument 'shape' (without the batch axis) or "
+                         "'batch_shape' (with it); received neither")
+    if batch_size is not None and not (checks.is_int(batch_size) and batch_size >= 1):
+        raise ValueError(f"Input: the batch size must be a positive int or None, received "
+                         f"{batch_size!r}")
     dims = (shape,) if isinstance(shape, numbers.Integral) else shape
     if (
         isinstance(dims, str)
@@ -46,6 +74,8 @@ def Input(shape, name: str | None = None) -> SymbolicTensor:  # noqa: N802 - Ker
         )
     t = SymbolicTensor((None, *(None if d is None else int(d) for d in dims)))
     t.name = name
+    if dtype is not None:
+        t.dtype = np.dtype(dtype).name
     return t
 
 

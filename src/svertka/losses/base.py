@@ -3,24 +3,18 @@ weighting and reductions; ``LossFunctionWrapper`` for a loss made of a function.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from svertka import checks, ops
 from svertka.autograd import Tensor
 from svertka.backend import get_array_module
+from svertka.naming import snake_case
 from svertka.ops._inputs import float_input
 from svertka.ops.losses import targets_like
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
-def _snake_case(name: str) -> str:
-    """``'MyHuberLoss'`` -> ``'my_huber_loss'``, as Keras names a loss after its class."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _reshape(x, shape):
@@ -161,7 +155,7 @@ class Loss:
             if dtype not in ("float16", "float32", "float64"):
                 raise ValueError(f"{where}: argument 'dtype' must be None or a float dtype "
                                  f"('float32', 'float64', ...), received {dtype!r}")
-        self.name = name or _snake_case(where)
+        self.name = name or snake_case(where)
         self.reduction = reduction
         self._dtype = dtype
 

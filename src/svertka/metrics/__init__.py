@@ -50,7 +50,7 @@ from svertka.metrics.accuracy import (
     TopKCategoricalAccuracy,
     _AutoAccuracy,
 )
-from svertka.metrics.base import Mean, Metric, MetricVariable, Sum, _snake_case
+from svertka.metrics.base import Mean, Metric, MetricVariable, Sum
 from svertka.metrics.confusion import AUC, Precision, Recall
 from svertka.metrics.regression import (
     MeanAbsoluteError,
@@ -63,6 +63,7 @@ from svertka.metrics.regression import (
     mean_squared_error,
     mean_squared_logarithmic_error,
 )
+from svertka.naming import snake_case
 
 CLASSES = {cls.__name__: cls for cls in (
     Mean, Sum, MeanMetricWrapper, CategoricalAccuracy, SparseCategoricalAccuracy,
@@ -75,7 +76,7 @@ FUNCTIONS = {fn.__name__: fn for fn in (
 # Keras's names: each class by its name and in snake case, and the short aliases
 _BY_NAME = {
     **{name.lower(): cls for name, cls in CLASSES.items()},
-    **{_snake_case(name): cls for name, cls in CLASSES.items()},
+    **{snake_case(name): cls for name, cls in CLASSES.items()},
     "mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
     "msle": MeanSquaredLogarithmicError,
 }
@@ -144,7 +145,7 @@ def get(identifier, loss=None) -> Metric:
         cls = _BY_NAME.get(key)
         if cls is not None and cls is not MeanMetricWrapper:
             return cls(name=identifier)
-        known = ["accuracy", "acc", *sorted({_snake_case(n) for n in CLASSES} - {
+        known = ["accuracy", "acc", *sorted({snake_case(n) for n in CLASSES} - {
             "mean_metric_wrapper"}), "mse", "mae", "mape", "msle"]
         raise ValueError(
             f"metrics.get: argument 'identifier' must be one of {known} (any case), a "

@@ -14,9 +14,9 @@ from svertka.metrics.base import (
     _pair,
     _same_rank,
     _SampleMean,
-    _snake_case,
     _sparse_targets,
 )
+from svertka.naming import snake_case
 
 
 class CategoricalAccuracy(_SampleMean):
@@ -206,8 +206,8 @@ class MeanMetricWrapper(_SampleMean):
 def _function_name(fn) -> str:
     """Keras's ``get_object_name`` for a function: its ``__name__`` in snake case."""
     if hasattr(fn, "__name__"):
-        return _snake_case(fn.__name__)
-    return _snake_case(type(fn).__name__)
+        return snake_case(fn.__name__)
+    return snake_case(type(fn).__name__)
 
 
 class _AutoAccuracy(_SampleMean):

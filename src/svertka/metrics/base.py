@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import numbers
 import operator
-import re
 
 import numpy as np
 
@@ -13,6 +12,7 @@ from svertka import checks
 from svertka import initializers as initializers_mod
 from svertka.autograd import Tensor
 from svertka.backend import get_array_module, to_numpy
+from svertka.naming import snake_case
 from svertka.ops.losses import class_ids
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): MAPE's floor on |y_true|, AUC's end thresholds
@@ -90,12 +90,6 @@ def _sparse_targets(owner: str, t, p):
     return class_ids(owner, "y_true", t, p.shape[-1])
 
 
-def _snake_case(name: str) -> str:
-    """Keras's ``to_snake_case``: ``'TruePositives'`` -> ``'true_positives'``, ``'AUC'`` ->
-    ``'auc'``."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _plain(value):
@@ -231,7 +225,7 @@ class Metric:
                 f"{type(self).__name__}: argument 'name' must be a string, "
                 f"received {type(name).__name__}"
             )
-        default = getattr(type(self), "default_name", None) or _snake_case(type(self).__name__)
+        default = getattr(type(self), "default_name", None) or snake_case(type(self).__name__)
         self.name = name or default
         self._dtype = _dtype_name(type(self).__name__, dtype)
         self._variables: list[MetricVariable] = []

@@ -1,7 +1,11 @@
-"""Sequential and functional models, their summary, training loop and saving."""
+"""Sequential and functional models, their summary, training loop and saving; Keras's
+``clone_model``, ``model_from_json``, ``load_model`` and ``save_model``."""
 
 from svertka.models.model import Model
 from svertka.models.saving import load_model
 from svertka.models.sequential import Sequential
+from svertka.saving import save_model
+from svertka.saving.cloning import clone_model, model_from_json, model_to_json
 
-__all__ = ["Model", "Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json",
+           "model_to_json", "save_model"]

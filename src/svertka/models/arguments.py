@@ -109,3 +109,93 @@ def epochs_range(where: str, epochs, initial_epoch) -> tuple[int, int]:
                          f"index of the epoch to stop before), received initial_epoch="
                          f"{initial_epoch}, epochs={epochs}: that would train nothing")
     return epochs, initial_epoch
+
+
+def _arrays_like(value) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
+        hasattr(v, "shape") or isinstance(v, Tensor) for v in value)
+
+
+def inputs(where: str, model, x, arg: str = "x") -> list:
+    """``x`` as one array per model input: an array, a list of arrays (one per input, in the
+    order of ``model.inputs``) or a dict keyed by the inputs' names."""
+    syms = list(getattr(model, "inputs", None) or [])
+    names = [getattr(s, "name", None) for s in syms]
+    if isinstance(x, dict):
+        if not syms or not all(names):
+            raise ValueError(f"{where}: argument '{arg}' is a dict, but the model's inputs have no "
+                             f"names to match its keys (give Input(..., name=...))")
+        missing = [n for n in names if n not in x]
+        if missing:
+            raise ValueError(f"{where}: argument '{arg}' has no data for the inputs {missing}; its "
+                             f"keys are {sorted(x)}, the model's inputs {names}")
+        xs = [samples(where, f"{arg}[{n!r}]", x[n]) for n in names]
+    elif len(syms) > 1 or (not syms and _arrays_like(x) and len(x) > 1):
+        if not isinstance(x, (list, tuple)) or (syms and len(x) != len(syms)):
+            received = f"{len(x)} arrays" if isinstance(x, (list, tuple)) else "one array"
+            raise ValueError(f"{where}: argument '{arg}' must hold one array per model input "
+                             f"({len(syms)}), received {received}")
+        xs = [samples(where, f"{arg}[{i}]", v) for i, v in enumerate(x)]
+    elif _arrays_like(x) and len(x) == 1:
+        xs = [samples(where, arg, x[0])]
+    else:
+        xs = [samples(where, arg, x)]
+    _same_length(where, arg, xs)
+    return xs
+
+
+def targets(where: str, names: list[str], y, n: int | None = None, arg: str = "y") -> list | None:
+    """``y`` as one array per output (None for an output without targets): an array, a list
+    of arrays (one per output) or a dict keyed by output name."""
+    if y is None:
+        return None
+    if isinstance(y, dict):
+        unknown = sorted(set(y) - set(names))
+        if unknown:
+            raise ValueError(f"{where}: argument '{arg}' names outputs {unknown} that the model "
+                             f"does not have; its outputs are {names}")
+        ys = [None if y.get(k) is None else samples(where, f"{arg}[{k!r}]", y[k])
+              for k in names]
+    elif len(names) > 1:
+        if not isinstance(y, (list, tuple)) or len(y) != len(names):
+            received = f"{len(y)} arrays" if isinstance(y, (list, tuple)) else "one array"
+            raise ValueError(f"{where}: argument '{arg}' must hold one array per model output "
+                             f"({len(names)}: {names}), or a dict keyed by their names, "
+                             f"received {received}")
+        ys = [None if v is None else samples(where, f"{arg}[{i}]", v) for i, v in enumerate(y)]
+    elif _arrays_like(y) and len(y) == 1:
+        ys = [samples(where, arg, y[0])]
+    else:
+        ys = [samples(where, arg, y)]
+    _same_length(where, arg, [v for v in ys if v is not None], n)
+    return ys
+
+
+def sample_weights(where: str, sample_weight, names: list[str], n: int,
+                   arg: str = "sample_weight"):
+    """Keras's ``sample_weight``: one non-negative finite weight per sample (shape (N,) or
+    (N, 1)), for every output, or a list/dict of them, one per output."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, (list, tuple, dict)) and len(names) > 1:
+        from svertka.models.compiled import as_list
+
+        per_output = as_list(where, arg, sample_weight, names)
+        return [None if w is None else _weights(where, arg, w, n) for w in per_output]
+    return _weights(where, arg, sample_weight, n)
+
+
+def _weights(where: str, arg: str, w, n: int) -> np.ndarray:
+    from svertka.models.data_adapters import check_sample_weight
+
+    return check_sample_weight(where, w.data if isinstance(w, Tensor) else w, n, arg)
+
+
+def _same_length(where: str, arg: str, arrays: list, n: int | None = None) -> None:
+    lengths = [len(a) for a in arrays]
+    if n is not None:
+        lengths = [n, *lengths]
+    if len(set(lengths)) > 1:
+        against = " (the first is x's)" if n is not None else ""
+        raise ValueError(f"{where}: the arrays of argument '{arg}' and x must have the same "
+                         f"number of samples, received {lengths}{against}")

@@ -16,8 +16,11 @@ import numpy as np
 from svertka.autograd import Tensor
 from svertka.autograd.function import grad_enabled, no_grad
 from svertka.backend import asarray, get_array_module
-from svertka.layers.base import Layer, SymbolicTensor, unique_name
+from svertka.layers.base import Layer, _is_users, unique_name
+from svertka.layers.calling import call_scope, in_call
+from svertka.layers.symbolic import SymbolicTensor
 from svertka.models import fusion
+from svertka.naming import snake_case
 from svertka.parallel import over_batch, region
 
 
@@ -25,15 +28,55 @@ def _as_list(x) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-class Model:
+def _is_users_model(model) -> bool:
+    """A user's ``Model`` subclass that runs its own ``call`` (not a graph)."""
+    return type(model).call is not Model.call and not model._nodes
+
+
+class Model(Layer):
     """Layers wired from ``inputs`` to ``outputs`` (SymbolicTensors from ``svertka.layers.Input``).
 
     ``model(x)`` runs the graph on arrays or Tensors; ``compile``/``fit``/``evaluate``/``predict``
     train and use it; ``summary()`` prints its table; ``save`` writes one file.
+
+    A model is a layer (as in Keras): called on symbolic tensors it is one node of another
+    graph, its weights shared; it can sit in a ``Sequential``. ``inputs`` and ``outputs`` may
+    be single tensors, lists or dicts. Subclassing is Keras's too: layers assigned in
+    ``__init__``, ``call(inputs, training=False)`` run by ``model(x)``, built on the first
+    call.
+
+    >>> import numpy as np
+    >>> from svertka.layers import Dense, Input
+    >>> x = Input((4,))
+    >>> encoder = Model(x, Dense(2, name="code")(x), name="encoder")
+    >>> y = Input((4,))
+    >>> outer = Model(y, Dense(1)(encoder(y)))
+    >>> [layer.name for layer in outer.layers][:1], outer.count_params()
+    (['encoder'], 13)
+    >>> class TwoLayers(Model):
+    ...     def __init__(self, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.hidden = Dense(8, activation="relu")
+    ...         self.out = Dense(1)
+    ...     def call(self, inputs, training=False):
+    ...         return self.out(self.hidden(inputs))
+    >>> m = TwoLayers()
+    >>> m(np.ones((3, 4), np.float32)).shape, len(m.layers), m.count_params()
+    ((3, 1), 2, 49)
     """
 
-    def __init__(self, inputs=None, outputs=None, name: str | None = None):
+    def __init__(self, inputs=None, outputs=None, name: str | None = None,
+                 trainable: bool = True, **kwargs):
+        kwargs.pop("dtype", None)  # accepted for Keras compatibility; weights are float32
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
+                            f"{sorted(kwargs)}")
         self.name = name or unique_name(self._default_name())
+        self._trainable = bool(trainable)
+        self.declared_input_shape = None
+        self._layer_input_shape = self._layer_output_shape = None
+        self._input_keys: list | None = None  # Model(inputs={"a": ...}): the keys, in order
+        self._output_keys: list | None = None
         self.stop_training = False
         self.interrupted = False  # set by fit when Ctrl-C stopped it
         self.divergence: str | None = None  # why fit's guard stopped the last run, if it did
@@ -54,13 +97,19 @@ class Model:
             if inputs is None or outputs is None:
                 raise ValueError(f"Model: arguments 'inputs' and 'outputs' must both be given, "
                                  f"received inputs={inputs!r}, outputs={outputs!r}")
+            if isinstance(inputs, dict):
+                self._input_keys, inputs = list(inputs), list(inputs.values())
+            if isinstance(outputs, dict):
+                self._output_keys, outputs = list(outputs), list(outputs.values())
             self._set_graph(_as_list(inputs), _as_list(outputs))
             self._single_input = not isinstance(inputs, (list, tuple))
             self._single_output = not isinstance(outputs, (list, tuple))
+            self.built = True
 
     @classmethod
     def _default_name(cls) -> str:
-        return "functional"
+        """``functional``; a user's subclass is named after its class (``custom_model``)."""
+        return snake_case(cls.__name__) if _is_users(cls) else "functional"
 
     def _set_graph(self, inputs: list, outputs: list) -> None:
         for t in inputs + outputs:
@@ -95,6 +144,10 @@ class Model:
     # -- structure -----------------------------------------------------------------------
     @property
     def layers(self) -> list[Layer]:
+        """The layers in graph order, each once (a model used as a layer is one of them); for
+        a subclassed model, the layers assigned as attributes, in assignment order."""
+        if not self._nodes:
+            return Layer._children(self)
         seen, layers = set(), []
         for n in self._nodes:
             if id(n.layer) not in seen:
@@ -102,12 +155,37 @@ class Model:
                 layers.append(n.layer)
         return layers
 
-    def get_layer(self, name: str) -> Layer:
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"{self.name}.get_layer: no layer named {name!r}; layers are "
-                         f"{[la.name for la in self.layers]}")
+    def _children(self) -> list[Layer]:
+        return self.layers
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer named ``name`` or at ``index`` in ``layers``, as Keras's ``get_layer``.
+
+        >>> from svertka.layers import Dense, Input
+        >>> x = Input((3,))
+        >>> m = Model(x, Dense(2, name="out")(Dense(4, name="hidden")(x)))
+        >>> m.get_layer("out").units, m.get_layer(index=0).name
+        (2, 'hidden')
+        """
+        layers = self.layers
+        if index is not None and name is not None:
+            raise ValueError(f"{self.name}.get_layer: provide only a layer name or a layer "
+                             f"index, received index={index}, name={name!r}")
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+                raise TypeError(f"{self.name}.get_layer: argument 'index' must be an int, "
+                                f"received {index!r}")
+            if len(layers) <= index:
+                raise ValueError(f"{self.name}.get_layer: was asked to retrieve the layer at "
+                                 f"index {index} but the model only has {len(layers)} layers")
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"{self.name}.get_layer: no such layer: {name!r}; existing layers "
+                             f"are {[la.name for la in layers]}")
+        raise ValueError(f"{self.name}.get_layer: provide either a layer name or a layer index")
 
     @property
     def input(self):
@@ -138,6 +216,9 @@ class Model:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for _, t, trainable in self._weights:
+            t.requires_grad = trainable and self._trainable
         for layer in self.layers:
             layer.trainable = value
 
@@ -190,45 +271,63 @@ class Model:
 
     @property
     def input_shape(self):
+        if not self.inputs:  # a subclassed model: the shape of its first call
+            return self._layer_input_shape
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
+    @input_shape.setter
+    def input_shape(self, value) -> None:
+        self._layer_input_shape = value
+
     @property
     def output_shape(self):
+        if not self.outputs:
+            return self._layer_output_shape
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
-    @property
-    def weights(self) -> list[Tensor]:
-        return [w for layer in self.layers for w in layer.weights]
+    @output_shape.setter
+    def output_shape(self, value) -> None:
+        self._layer_output_shape = value
 
-    @property
-    def trainable_weights(self) -> list[Tensor]:
-        return [w for layer in self.layers for w in layer.trainable_weights]
-
-    @property
-    def non_trainable_weights(self) -> list[Tensor]:
-        return [w for layer in self.layers for w in layer.non_trainable_weights]
-
-    def get_weights(self) -> list[np.ndarray]:
-        return [a for layer in self.layers for a in layer.get_weights()]
-
-    def set_weights(self, arrays) -> None:
-        arrays, i = list(arrays), 0
-        if len(arrays) != len(self.weights):
-            raise ValueError(f"{self.name}.set_weights: expected {len(self.weights)} arrays, "
-                             f"received {len(arrays)}")
-        for layer in self.layers:
-            n = len(layer.weights)
-            layer.set_weights(arrays[i:i + n])
-            i += n
+    # weights, trainable_weights, get/set_weights and count_params are Layer's: the model's
+    # own weights (a subclassed model may add some), then its layers', each shared one once
 
     def _build_for(self, x) -> None:
-        """Make the weights before training on ``x`` if the model has none yet (a graph model
-        is built when wired; ``Sequential`` overrides this)."""
+        """Make the weights before training on ``x`` if the model has none yet: a graph model
+        is built when wired (``Sequential`` overrides this); a subclassed model runs one
+        forward pass on the first sample, so that ``fit`` finds its weights."""
+        if self.built or not _is_users_model(self):
+            return
+        if not (hasattr(x, "shape") or isinstance(x, (list, tuple, dict))):
+            return  # batches from an iterable: the caller builds on the first batch
+        first = ([v[:1] for v in x] if isinstance(x, (list, tuple))
+                 else {k: v[:1] for k, v in x.items()} if isinstance(x, dict) else x[:1])
+        with no_grad():
+            self(first, training=False)
 
-    def count_params(self) -> int:
-        return sum(layer.count_params() for layer in self.layers)
+    def _ensure_built(self, input_shape) -> None:
+        """A subclassed model's first call builds its layers as it runs them; a ``build`` of
+        the subclass's own runs first, as in Keras."""
+        if self.built:
+            return
+        self.input_shape = input_shape
+        if type(self).build is not Model.build:
+            self.build(input_shape)
+        self.built = True
+
+    def build(self, input_shape) -> None:
+        """Build a subclassed model for inputs of ``input_shape`` (batch axis first or not;
+        unknown sizes run as 32) by calling it once on zeros, as Keras's ``build``."""
+        if not _is_users_model(self):
+            self.built = True
+            return
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        xs = [np.zeros((1, *(32 if d is None else d for d in tuple(s)[1:])), np.float32)
+              for s in shapes]  # Keras's shapes include the batch axis
+        with no_grad():
+            self(xs if isinstance(input_shape, list) else xs[0], training=False)
 
     # -- running -------------------------------------------------------------------------
     # samples per pass in inference: bounds the memory a large batch takes
@@ -241,8 +340,58 @@ class Model:
     # warning; False trains on regardless, as Keras does
     stop_on_divergence = True
 
-    def __call__(self, x, training: bool = False):
-        """Run the graph on ``x`` (one array or Tensor per input).
+    def call(self, inputs, training=False):
+        """Run the graph on Tensors (what ``model(x)`` does without the inference paths)."""
+        outs = self._run([t if isinstance(t, Tensor) else Tensor(asarray(t))
+                          for t in self._input_list(inputs)], training)
+        return self._structure(outs)
+
+    def _input_list(self, x) -> list:
+        if isinstance(x, dict):
+            keys = self._input_keys
+            if keys is None:  # Keras: a dict's keys name the Input(name=...) tensors
+                keys = [getattr(t, "_name", None) for t in self.inputs]
+                if None in keys:
+                    raise ValueError(f"{self.name}: received a dict of inputs, but the "
+                                     f"model's inputs are neither a dict nor all named "
+                                     f"(Input(name=...))")
+            missing = [k for k in keys if k not in x]
+            if missing:
+                raise ValueError(f"{self.name}: the dict of inputs lacks {missing}; expected "
+                                 f"the keys {keys}")
+            return [x[k] for k in keys]
+        return _as_list(x)
+
+    def _structure(self, outs: list):
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, outs))
+        return outs[0] if len(outs) == 1 else outs
+
+    def _symbolic_model_call(self, x):
+        """One node of the enclosing graph (one per output for several outputs)."""
+        xs = self._input_list(x)
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"{self.name}: expected {len(self.inputs)} input(s), received "
+                             f"{len(xs)}")
+        for sym, t in zip(self.inputs, xs):
+            if not isinstance(t, SymbolicTensor):
+                raise TypeError(f"{self.name}: called on a mix of symbolic tensors and "
+                                f"{type(t).__name__}; pass symbolic tensors only")
+            if len(t.shape) != len(sym.shape) or any(
+                    s is not None and d is not None and s != d
+                    for s, d in zip(sym.shape[1:], t.shape[1:])):
+                raise ValueError(f"{self.name}: input must have shape {sym.shape}, received "
+                                 f"{t.shape}")
+        many = len(xs) > 1 or isinstance(x, (list, tuple, dict))
+        shapes = [t.shape for t in self.outputs]
+        nodes = self._make_nodes(shapes if len(shapes) > 1 else shapes[0], xs, many)
+        nodes = nodes if isinstance(nodes, list) else [nodes]
+        return self._structure(nodes)
+
+    def __call__(self, x, training=None, **kwargs):
+        """Run the graph on ``x`` (one array or Tensor per input; a list, or a dict for a
+        model whose inputs are a dict). Called on symbolic tensors, the model becomes one
+        node of the enclosing graph. A subclassed model runs its ``call``.
 
         In inference (``training=False`` under ``no_grad``) the batch is cut into one slice
         per core (:mod:`svertka.parallel`), and each core runs its slice through the whole
@@ -253,7 +402,13 @@ class Model:
         cache, and the cores meet once per call, not once per layer. Convolution + pooling
         pairs run fused there (:mod:`svertka.models.fusion`).
         """
-        xs = _as_list(x)
+        if _is_users_model(self):
+            return Layer.__call__(self, x, training=training, **kwargs)
+        if kwargs:
+            raise TypeError(f"{self.name}: unexpected keyword arguments {sorted(kwargs)}")
+        xs = self._input_list(x)
+        if any(isinstance(t, SymbolicTensor) for t in xs):
+            return self._symbolic_model_call(x)
         if len(xs) != len(self.inputs):
             raise ValueError(f"{self.name}: expected {len(self.inputs)} input(s), received "
                              f"{len(xs)}")
@@ -266,12 +421,15 @@ class Model:
                                  f"{tuple(t.shape)}")
             ts.append(t)
         n = len(ts[0])
-        with region():
-            if training or grad_enabled() or n == 0 or any(len(t) != n for t in ts):
+        nested = in_call()  # a model inside another's call runs plainly, in the caller's thread
+        with call_scope(self, training) as training, region():
+            training = bool(training)
+            if (training or nested or grad_enabled() or n == 0
+                    or any(len(t) != n for t in ts)):
                 outs = self._run(ts, training)
             else:
                 outs = self._infer(ts, n)
-        return outs[0] if len(outs) == 1 else outs
+        return self._structure(outs)
 
     def _infer(self, ts, n):
         """Inference over slices of the batch in parallel, chunk by chunk (see __call__)."""
@@ -321,29 +479,60 @@ class Model:
                 if y is not None:
                     values[id(follower)] = y
                     continue
-            values[id(node)] = node.layer(args if node.many else args[0], training=training)
+            if node.positional:  # layer(a, b, ...)
+                y = node.layer(*args, training=training, **node.call_kwargs)
+            else:
+                y = node.layer(args if node.many else args[0], training=training,
+                               **node.call_kwargs)
+            if node.index is None:
+                values[id(node)] = y
+            else:  # one call of a layer of several outputs gives all its nodes' values
+                ys = list(y.values()) if isinstance(y, dict) else list(y)
+                for sibling in node.siblings:
+                    values[id(sibling)] = ys[sibling.index]
         return [values[id(o)] for o in self.outputs]
 
-    def predict(self, x, batch_size: int = 32, verbose=0, tta: int = 1,
-                tta_augment=None) -> np.ndarray:
-        """Outputs for ``x`` as a NumPy array, ``batch_size`` samples at a time; ``tta=n``
-        averages each prediction over n augmented copies (test-time augmentation)."""
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, tta: int = 1,
+                tta_augment=None):
+        """Outputs for ``x`` as a NumPy array (a list of them for several outputs),
+        ``batch_size`` (default 32) samples at a time; ``x`` may also be a ``PyDataset``, a
+        generator or an iterable of batches (``steps`` of them). ``tta=n`` averages each
+        prediction over n augmented copies (test-time augmentation)."""
         from svertka.models.training import predict
 
-        return predict(self, x, batch_size=batch_size, verbose=verbose, tta=tta,
-                       tta_augment=tta_augment)
+        return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
+                       callbacks=callbacks, tta=tta, tta_augment=tta_augment)
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
-        """Choose the optimiser, loss and metrics (names or objects), as in Keras."""
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, **kwargs) -> None:
+        """Choose the optimiser, loss and metrics (names or objects), as in Keras 3: for a
+        model of several outputs, ``loss``, ``loss_weights`` and ``metrics`` may be lists or
+        dicts keyed by output name (see :mod:`svertka.models.compiled`); ``loss=None`` when
+        ``add_loss`` gives the loss. Keras's execution options (``run_eagerly``,
+        ``steps_per_execution``, ``jit_compile``, ``auto_scale_loss``) are accepted and
+        change nothing: svertka always runs eagerly."""
         from svertka.models.training import compile_model
 
-        compile_model(self, optimizer, loss, metrics)
+        unknown = sorted(set(kwargs) - {"run_eagerly", "steps_per_execution", "jit_compile",
+                                        "auto_scale_loss"})
+        if unknown:
+            raise TypeError(f"{self.name}.compile: unexpected keyword arguments {unknown}")
+        compile_model(self, optimizer, loss, metrics, loss_weights=loss_weights,
+                      weighted_metrics=weighted_metrics)
 
-    def fit(self, x=None, y=None, batch_size: int = 32, epochs: int = 1, verbose="auto",
+    def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto",
             callbacks=None, validation_split: float = 0.0, validation_data=None,
-            shuffle: bool = True, initial_epoch: int = 0, augment=None, prefetch: int = 2):
+            shuffle: bool = True, class_weight=None, sample_weight=None,
+            initial_epoch: int = 0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq: int = 1, augment=None,
+            prefetch: int = 2):
         """Train; returns a ``History``. Ctrl-C stops cleanly after the current batch.
 
+        Keras 3's arguments: ``x``/``y`` arrays (lists or dicts of them for several inputs
+        or outputs), or ``x`` a ``PyDataset``, a generator or an iterable of ``(x, y[, sw])``
+        batches (a torch ``DataLoader`` too), ``steps_per_epoch`` of them per epoch;
+        ``batch_size`` (default 32) for arrays; ``sample_weight`` and ``class_weight``
+        weigh the loss and the ``weighted_metrics``.
         ``epochs`` is the index of the epoch to stop before, ``initial_epoch`` the one to start
         at (``0 <= initial_epoch < epochs``), as Keras. ``verbose``: 0 silent, 1 a progress
         bar, 2 one line per epoch, ``"auto"`` 1 on a terminal and 2 otherwise (a log file).
@@ -361,28 +550,102 @@ class Model:
         return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                    callbacks=callbacks, validation_split=validation_split,
                    validation_data=validation_data, shuffle=shuffle,
-                   initial_epoch=initial_epoch, augment=augment, prefetch=prefetch)
+                   class_weight=class_weight, sample_weight=sample_weight,
+                   initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                   validation_steps=validation_steps,
+                   validation_batch_size=validation_batch_size,
+                   validation_freq=validation_freq, augment=augment, prefetch=prefetch)
 
-    def evaluate(self, x=None, y=None, batch_size: int = 32, verbose="auto",
-                 return_dict: bool = False):
-        """Loss (and metrics) on ``x, y``: a float, or a list ``[loss, metric, ...]``."""
+    def fit_generator(self, generator, steps_per_epoch=None, epochs: int = 1, workers=None,
+                      use_multiprocessing=None, max_queue_size=None, **kwargs):
+        """Keras 2's name for ``fit`` on a generator (``ImageDataGenerator.flow``); its
+        ``workers``, ``use_multiprocessing`` and ``max_queue_size`` are accepted and change
+        nothing (the batches are made in this process, as a ``PyDataset`` gives them)."""
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, **kwargs)
+
+    def evaluate_generator(self, generator, steps=None, workers=None,
+                           use_multiprocessing=None, max_queue_size=None, **kwargs):
+        """Keras 2's name for ``evaluate`` on a generator (see ``fit_generator``)."""
+        return self.evaluate(generator, steps=steps, **kwargs)
+
+    def predict_generator(self, generator, steps=None, workers=None,
+                          use_multiprocessing=None, max_queue_size=None, **kwargs):
+        """Keras 2's name for ``predict`` on a generator (see ``fit_generator``)."""
+        return self.predict(generator, steps=steps, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict: bool = False):
+        """Loss (and metrics) on ``x, y``: a float, or a list ``[loss, metric, ...]`` (a dict
+        with ``return_dict``); ``x`` as in ``fit``; ``callbacks`` get the ``on_test_*``
+        calls."""
         from svertka.models.training import evaluate
 
         return evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                        sample_weight=sample_weight, steps=steps, callbacks=callbacks,
                         return_dict=return_dict)
 
-    def summary(self, print_fn=print, flops: bool = False) -> None:
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of ``evaluate``'s values, in order (Keras's ``metrics_names``)."""
+        compiled = getattr(self, "_compiled_loss", None)
+        if compiled is None:
+            return []
+        return ["loss", *compiled.log_names, *self._compiled_metrics.log_names]
+
+    def summary(self, line_length=None, positions=None, print_fn=None,
+                expand_nested: bool = False, show_trainable: bool = False, layer_range=None,
+                flops: bool = False) -> None:
         """Print the layer table with output shapes, parameters and receptive fields;
-        ``flops=True`` adds each layer's multiply-accumulates per image."""
+        ``show_trainable`` adds Keras's Trainable column, ``expand_nested`` the layers of
+        nested models, ``layer_range`` (two layer names) a slice of the table;
+        ``flops=True`` adds each layer's multiply-accumulates per image. ``line_length``
+        and ``positions`` are accepted for Keras's signature (the table sizes itself)."""
         from svertka.models.summary import summary_text
 
-        print_fn(summary_text(self, flops=flops))
+        kwargs = {}
+        if show_trainable:
+            kwargs["show_trainable"] = True
+        if expand_nested:
+            kwargs["expand_nested"] = True
+        if layer_range is not None:
+            kwargs["layer_range"] = layer_range
+        (print_fn or print)(summary_text(self, flops=flops, **kwargs))
 
     # -- saving --------------------------------------------------------------------------
     def get_config(self) -> dict:
-        from svertka.models.saving import functional_config
+        """The graph's config (``functional_config``); for a subclassed model without its own
+        ``get_config``, Keras 3's automatic config of its constructor arguments."""
+        if _is_users_model(self):
+            config = {"name": self.name, "trainable": self.trainable}
+            if type(self).get_config is Model.get_config:
+                config.update(self._auto_config())
+            return config
+        from svertka.models.architecture import functional_config, sequential_config
+        from svertka.models.sequential import Sequential
 
+        # a Sequential's: its name, input shape and layers (also for a subclass of either)
+        if isinstance(self, Sequential):
+            return sequential_config(self)
         return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """A new model (fresh weights) from ``get_config()``'s dict; custom classes come
+        from ``custom_objects``, the active ``custom_object_scope`` or the registry. A
+        subclassed model is ``cls(**config)``, as Keras."""
+        from svertka.models.sequential import Sequential
+
+        if cls in (Model, Sequential):
+            from svertka.models.architecture import config_to_model
+
+            return config_to_model(cls, config, custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as a JSON string (``svertka.models.model_from_json`` reads it)."""
+        from svertka.saving.cloning import model_to_json
+
+        return model_to_json(self, **kwargs)
 
     def save(self, path) -> None:
         """Write architecture, compile config, weights and optimiser state to one file."""

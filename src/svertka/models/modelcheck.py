@@ -17,6 +17,8 @@ layer's config are checked by the layer's own constructor, under the loader's gu
 
 from __future__ import annotations
 
+import math
+
 FORMAT_MODEL = "svertka-model"
 FORMAT_WEIGHTS = "svertka-weights"
 FORMAT_VERSION = 1
@@ -152,7 +154,8 @@ def check_weight_table(table, where: str = "weights") -> None:
 def check_compile(config) -> None:
     if config is None:
         return
-    _dict(config, "compile", {"optimizer", "loss", "metrics"})
+    _dict(config, "compile", {"optimizer", "loss", "metrics"},
+          optional={"loss_weights", "weighted_metrics"})
     opt = config["optimizer"]
     if not isinstance(opt, str):
         _dict(opt, "compile.optimizer", {"class_name", "config"})
@@ -163,12 +166,29 @@ def check_compile(config) -> None:
     loss = config["loss"]
     _expect(loss is None or isinstance(loss, (str, dict)), "compile.loss",
             "null, a name or an object", loss)
-    metrics = config["metrics"]
-    _expect(metrics is None or (isinstance(metrics, list) and len(metrics) <= 100
-                                and all(isinstance(m, str) or _is_metric_config(m)
-                                        for m in metrics)),
-            "compile.metrics", "null or a list of names and {class_name, config} objects",
-            metrics)
+    if isinstance(loss, dict) and "class_name" not in loss:  # one per output name
+        _expect(len(loss) <= MAX_NODES and all(
+            isinstance(k, str) and (v is None or isinstance(v, (str, dict)))
+            for k, v in loss.items()), "compile.loss",
+            "an object of output names to null, names or objects", loss)
+    for key in ("metrics", "weighted_metrics"):
+        metrics = config.get(key)
+        per_output = metrics.values() if isinstance(metrics, dict) else [metrics]
+        _expect(metrics is None or (len(per_output) <= MAX_NODES and all(
+            ms is None or _metric_list(ms) for ms in per_output)), f"compile.{key}",
+            "null, a list of names and {class_name, config} objects, or an object of output "
+            "names to such lists", metrics)
+    weights = config.get("loss_weights")
+    numbers = weights.values() if isinstance(weights, dict) else [weights]
+    _expect(weights is None or (len(numbers) <= MAX_NODES and all(
+        isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w)
+        for w in numbers)), "compile.loss_weights",
+        "null, a finite number or an object of output names to numbers", weights)
+
+
+def _metric_list(ms) -> bool:
+    return isinstance(ms, list) and len(ms) <= 100 and all(
+        isinstance(m, str) or _is_metric_config(m) for m in ms)
 
 
 def _is_metric_config(m) -> bool:

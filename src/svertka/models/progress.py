@@ -14,9 +14,10 @@ def format_logs(logs: dict) -> str:
 
 
 class EpochProgress:
-    """The output of one epoch of ``steps`` batches; a resumed epoch starts at ``done``."""
+    """The output of one epoch of ``steps`` batches (None: not known before the data runs out,
+    as for a generator); a resumed epoch starts at ``done``."""
 
-    def __init__(self, epoch: int, epochs: int, steps: int, verbose: int, done: int = 0):
+    def __init__(self, epoch: int, epochs: int, steps: int | None, verbose: int, done: int = 0):
         self.title = f"Epoch {epoch + 1}/{epochs}"
         self.steps, self.verbose, self.done = steps, verbose, done
         self.start = time.perf_counter()
@@ -39,12 +40,15 @@ class EpochProgress:
             self.bar.close()
         elif self.verbose == 2:
             seconds = time.perf_counter() - self.start
-            print(f"{self.title} - {self.done}/{self.steps} - {seconds:.1f}s - "
-                  f"{format_logs(logs)}", flush=True)
+            print(f"{self.title} - {self._count()} - {seconds:.1f}s - {format_logs(logs)}",
+                  flush=True)
+
+    def _count(self) -> str:
+        return f"{self.done}" if self.steps is None else f"{self.done}/{self.steps}"
 
     def interrupted(self) -> None:
         """The epoch stopped part-way (Ctrl-C): close the bar, or say so in one line."""
         if self.bar is not None:
             self.bar.close()
         elif self.verbose == 2:
-            print(f"{self.title} - stopped after {self.done}/{self.steps} batches", flush=True)
+            print(f"{self.title} - stopped after {self._count()} batches", flush=True)

@@ -14,11 +14,20 @@ file's arrays hold (``svertka.layers.base.weight_budget``), so a small file that
 huge model is refused at its first oversized weight, with no initialiser run and no random
 number drawn: loading leaves ``svertka.random.generator()`` as it was. Every failure is a
 :class:`svertka.ModelFileError` naming the file; a missing file is a ``FileNotFoundError``.
+
+The architecture is stored as its spec (:mod:`svertka.models.architecture`, where custom
+layers and models are written by name only). Custom losses and metrics are written by name
+too: their registered name (``svertka.saving.register_keras_serializable``) or their class
+name. Loading resolves each name from ``custom_objects=``, the active
+``custom_object_scope`` or the registry before anything is built, and refuses an unknown
+class with a message that names it (an unknown loss or metric is left out, with a warning).
+Weights are stored in ``model.weights`` order.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import warnings
 import zipfile
@@ -26,12 +35,23 @@ import zipfile
 import numpy as np
 
 from svertka import layers as layers_mod
+from svertka.backend import asarray
 from svertka.errors import ModelFileError
 from svertka.layers.base import weight_budget
 from svertka.models import modelcheck
+from svertka.models.architecture import (
+    BUILD_SHAPE,
+    MODEL_CLASSES,
+    _strip_extras,
+    model_from_config,
+    model_spec,
+)
 from svertka.models.atomic import atomic_write
+from svertka.models.model import Model
 from svertka.models.modelcheck import FORMAT_MODEL, FORMAT_VERSION, FORMAT_WEIGHTS
 from svertka.models.modelfile import INDEX, ModelFile
+from svertka.models.sequential import Sequential
+from svertka.saving import registration
 
 __all__ = ["atomic_write", "load_model", "load_weights", "save_model", "save_weights"]
 
@@ -53,78 +73,21 @@ def write_container(path, index: dict, arrays: dict[str, np.ndarray],
     atomic_write(path, write)
 
 
-# -- architecture ------------------------------------------------------------------------
-def functional_config(model) -> dict:
-    """Inputs, layers and the call graph of a model, as plain JSON."""
-    names = {id(t): f"input_{i}" for i, t in enumerate(model.inputs)}
-    nodes = []
-    for i, node in enumerate(model._nodes):
-        names[id(node)] = f"node_{i}"
-        nodes.append({"layer": node.layer.name, "parents": [names[id(p)] for p in node.parents],
-                      "many": node.many})
-    return {
-        "name": model.name,
-        "inputs": [list(t.shape[1:]) for t in model.inputs],
-        "layers": [layers_mod.serialize(layer) for layer in model.layers],
-        "nodes": nodes,
-        "outputs": [names[id(t)] for t in model.outputs],
-        "single_input": getattr(model, "_single_input", True),
-        "single_output": getattr(model, "_single_output", True),
-    }
-
-
-def model_from_config(spec: dict):
-    """Rebuild a ``Sequential`` or ``Model`` from ``{"class_name", "config"}``."""
-    from svertka.layers import Input
-    from svertka.models.model import Model
-    from svertka.models.sequential import Sequential
-
-    cls, config = spec.get("class_name"), spec.get("config", {})
-    if cls == "Sequential":
-        model = Sequential(name=config["name"])
-        # all layers first, then one build: adding them to a built model would rebuild its
-        # graph once per layer, quadratic in a long (or hostile) stack
-        model._layers.extend(layers_mod.deserialize(s) for s in config["layers"])
-        model.build((None, *config["input_shape"]))
-        return model
-    if cls != "Model":
-        raise ValueError(f"load_model: unknown model class {cls!r}; expected 'Sequential' or "
-                         f"'Model'")
-    built = {}
-    for layer_spec in config["layers"]:
-        layer = layers_mod.deserialize(layer_spec)
-        built[layer.name] = layer
-    values = {f"input_{i}": Input(tuple(shape)) for i, shape in enumerate(config["inputs"])}
-    inputs = list(values.values())
-    for i, node in enumerate(config["nodes"]):
-        parents = [values[p] for p in node["parents"]]
-        values[f"node_{i}"] = built[node["layer"]](parents if node["many"] else parents[0])
-    outputs = [values[o] for o in config["outputs"]]
-    return Model(inputs[0] if config.get("single_input", True) else inputs,
-                 outputs[0] if config.get("single_output", True) else outputs,
-                 name=config["name"])
-
-
-def model_spec(model) -> dict:
-    from svertka.models.sequential import Sequential
-
-    if isinstance(model, Sequential):
-        model._require_built("save")
-        return {"class_name": "Sequential", "config": {
-            "name": model.name, "input_shape": list(model.inputs[0].shape[1:]),
-            "layers": [layers_mod.serialize(layer) for layer in model.layers]}}
-    return {"class_name": "Model", "config": functional_config(model)}
-
-
 # -- saving ------------------------------------------------------------------------------
+def _named_weights(model) -> list[tuple[str, object]]:
+    """``(name, tensor)`` of every weight in ``model.weights`` order (the layers in order,
+    each layer's weights in order; a nested or subclassed model's in its own order)."""
+    return [(getattr(t, "name", None) or f"weight_{i}", t) for i, t in enumerate(model.weights)]
+
+
 def _weight_table(model) -> tuple[list[dict], dict[str, np.ndarray]]:
     table, arrays = [], {}
-    for layer in model.layers:
-        for wname, array in zip(layer.weight_names, layer.get_weights()):
-            entry = f"weights/{len(table)}.npy"
-            table.append({"name": f"{layer.name}/{wname}", "shape": list(array.shape),
-                          "dtype": str(array.dtype), "file": entry})
-            arrays[entry] = array
+    for name, tensor in _named_weights(model):
+        array = tensor.numpy().copy()
+        entry = f"weights/{len(table)}.npy"
+        table.append({"name": name, "shape": list(array.shape), "dtype": str(array.dtype),
+                      "file": entry})
+        arrays[entry] = array
     return table, arrays
 
 
@@ -134,13 +97,57 @@ def save_weights(model, path) -> None:
     write_container(path, index, arrays)
 
 
+def _custom_name(obj) -> str | None:
+    """The name a custom function or class is saved by: registered, or its own."""
+    name = registration.registered_name(obj)
+    return name if name is not None else getattr(obj, "__name__", None)
+
+
+def _custom_entry(obj):
+    """A custom loss or metric as the file holds it: a function by name, an object by its
+    class's name and ``get_config()``; None if it has neither."""
+    if inspect.isfunction(obj):
+        return _custom_name(obj)
+    if callable(getattr(obj, "get_config", None)):
+        try:
+            config = obj.get_config()
+            json.dumps(config)
+        except (TypeError, ValueError, NotImplementedError):
+            return None
+        return {"class_name": _custom_name(type(obj)), "config": config}
+    return None
+
+
+def _compile_config(model):
+    """The compile settings to save: custom losses and metrics by name (``_custom_entry``)
+    where the training loop's own record could not name them."""
+    config = model._compile_config
+    if config is None:
+        return None
+    config = dict(config)
+    if config["loss"] is None and model.loss is not None:
+        config["loss"] = _custom_entry(model.loss)
+    if config["metrics"] and isinstance(config["metrics"], list):
+        saved = []
+        for entry, metric in zip(config["metrics"], model.compiled_metrics):
+            fn = getattr(metric, "fn", None)
+            if isinstance(entry, str) and registration.registered_name(type(metric)):
+                entry = _custom_entry(metric) or entry
+            elif isinstance(entry, str) and inspect.isfunction(fn) and (
+                    registration.registered_name(fn)):
+                entry = registration.registered_name(fn)
+            saved.append(entry)
+        config["metrics"] = saved
+    return config
+
+
 def save_model(model, path) -> None:
     from svertka import __version__
 
     table, arrays = _weight_table(model)
     index = {"format": FORMAT_MODEL, "format_version": FORMAT_VERSION,
              "svertka_version": __version__, "model": model_spec(model),
-             "compile": model._compile_config, "weights": table, "optimizer": None,
+             "compile": _compile_config(model), "weights": table, "optimizer": None,
              "class_names": model.class_names,
              "epochs_trained": int(getattr(model, "epochs_trained", 0))}
     if model.optimizer is not None and model._compile_config is not None:
@@ -172,6 +179,98 @@ def _reading(path, op: str):
             raise f.error(f"cannot be read ({type(e).__name__}: {e})") from e
 
 
+class _KnownClasses:
+    """The layer classes a file may name: ``LAYERS``, the model classes, and every custom
+    class resolvable now (custom_objects, scope, registry); what ``modelcheck`` checks
+    each ``class_name`` against."""
+
+    def __contains__(self, name) -> bool:
+        return layers_mod.resolve_class(name) is not None
+
+
+_PLACEHOLDER = {"class_name": "Sequential",
+                "config": {"name": "subclassed", "input_shape": [1], "layers": []}}
+
+
+def _check_build_shape(shape, where: str) -> None:
+    many = isinstance(shape, list) and bool(shape) and isinstance(shape[0], list)
+    for s in (shape if many else [shape]):
+        ok = (isinstance(s, list) and 2 <= len(s) <= modelcheck.MAX_RANK
+              and all(d is None or (type(d) is int and 1 <= d <= 1 << 20) for d in s[1:]))
+        if not ok or (many and len(shape) > modelcheck.MAX_IO):
+            raise modelcheck.Bad(f"{where}.config.{BUILD_SHAPE} must be an input shape (a "
+                                 f"list of 2 to {modelcheck.MAX_RANK} sizes, batch axis "
+                                 f"first, each in [1, 2**20] or null) or a list of them, "
+                                 f"received {shape!r}"[:400])
+
+
+def _check_nested(spec, where: str, known: _KnownClasses) -> None:
+    """Every layer entry of ``spec`` (a model spec) names a resolvable class, and every
+    nested model is itself well formed, recursively (``modelcheck`` checks one level)."""
+    config = spec.get("config") if isinstance(spec, dict) else None
+    entries = config.get("layers") if isinstance(config, dict) else None
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        here = f"{where}.config.layers[{i}]"
+        name = entry.get("class_name")
+        cls = layers_mod.resolve_class(name)
+        if cls is None:
+            raise _Unknown(name)
+        if isinstance(cls, type) and issubclass(cls, Model):
+            _check_model(entry, here, known, cls)
+
+
+class _Unknown(Exception):
+    """A class name in the file that resolves to nothing (the message says how to fix it)."""
+
+
+def _check_model(spec, where: str, known: _KnownClasses, cls) -> None:
+    if cls in (Sequential, Model):
+        _check_nested(spec, where, known)  # unknown names first: their message says more
+        try:
+            modelcheck.check_model_spec({**_strip_extras(spec, where), "class_name": "Model"
+                                         if cls is Model else "Sequential"}, known)
+        except modelcheck.Bad as e:
+            raise modelcheck.Bad(f"{where} (a nested model): {e}") from None
+        return
+    modelcheck._dict(spec, where, {"class_name", "config"})
+    config = spec["config"]
+    modelcheck._expect(isinstance(config, dict), f"{where}.config", "an object", config)
+    modelcheck._name(config.get("name"), f"{where}.config.name")
+    _check_build_shape(config.get(BUILD_SHAPE), where)
+
+
+def _check_architecture(f: ModelFile, index: dict) -> dict:
+    """Check the model spec, nested models included, resolving every custom name; return
+    the index with a subclassed top-level model replaced by a placeholder, for
+    ``modelcheck.check_model_index`` to check the rest."""
+    spec = index.get("model")
+    name = spec.get("class_name") if isinstance(spec, dict) else None
+    custom = isinstance(spec, dict) and isinstance(name, str) and name not in MODEL_CLASSES
+    if custom:
+        cls = layers_mod.resolve_class(name)
+        if cls is None:
+            raise f.error(registration.unknown_name_message(None, "model class", name))
+        if not (isinstance(cls, type) and issubclass(cls, Model)):
+            raise f.error(f"has a damaged description: model.class_name must name a model "
+                          f"class, received {name!r} (a {cls!r})")
+    try:
+        if custom:
+            _check_model(spec, "model", _KnownClasses(), cls)
+            return {**index, "model": _PLACEHOLDER}
+        _check_nested(spec, "model", _KnownClasses())
+        index = {**index, "model": _strip_extras(spec, "model")}
+    except _Unknown as e:
+        raise f.error("names a class that is not a registered layer class "
+                      "(svertka.layers.LAYERS) nor a custom object: " +
+                      registration.unknown_name_message(None, "layer class", e.args[0])
+                      ) from None
+    except modelcheck.Bad as e:
+        raise f.error(f"has a damaged description: {e}") from None
+    return index
+
+
 def _checked_index(f: ModelFile, expected_format: str) -> tuple[dict, dict]:
     """The index (checked in full) and the checked header of every array it names."""
     index = f.read_index()
@@ -179,7 +278,7 @@ def _checked_index(f: ModelFile, expected_format: str) -> tuple[dict, dict]:
         raise f.error(f"is not a {expected_format} file (its format is "
                       f"{index.get('format')!r})")
     if expected_format == FORMAT_MODEL:
-        problem = modelcheck.check_model_index(index, layers_mod.LAYERS)
+        problem = modelcheck.check_model_index(_check_architecture(f, index), _KnownClasses())
     else:
         problem = modelcheck.check_weights_index(index)
     if problem:
@@ -199,10 +298,9 @@ def _checked_index(f: ModelFile, expected_format: str) -> tuple[dict, dict]:
 
 
 def _check_fits(f: ModelFile, model, table: list[dict]) -> None:
-    """Weights are matched by position (layers in order, each layer's weights in order), as
-    Keras does, so a rebuilt model with fresh layer names loads; shapes must agree."""
-    expected = [(f"{layer.name}/{n}", t.shape) for layer in model.layers
-                for n, t in zip(layer.weight_names, layer.weights)]
+    """Weights are matched by position (``model.weights`` order), as Keras does, so a
+    rebuilt model with fresh layer names loads; shapes must agree."""
+    expected = [(name, t.shape) for name, t in _named_weights(model)]
     if len(table) != len(expected):
         raise f.error(f"the file holds {len(table)} weight arrays, the model has "
                       f"{len(expected)}: the architectures differ")
@@ -215,7 +313,8 @@ def _check_fits(f: ModelFile, model, table: list[dict]) -> None:
 def _set_weights(f: ModelFile, model, table, headers, allow_nonfinite: bool) -> None:
     arrays = [f.read_array(e["file"], headers[e["file"]], allow_nonfinite, e["name"])
               for e in table]
-    model.set_weights(arrays)
+    for t, a in zip(model.weights, arrays):  # shapes checked by _check_fits
+        t.data = asarray(a, dtype=t.dtype).copy()
 
 
 def load_weights(model, path, allow_nonfinite: bool = False) -> None:
@@ -234,32 +333,74 @@ def _build(f: ModelFile, index: dict, headers: dict):
     values the file's weight arrays hold."""
     budget = sum(headers[entry["file"]].size for entry in index["weights"])
     try:
-        with weight_budget(budget):
+        # layers that infer their output shape run on the unset (np.empty) weights
+        with weight_budget(budget), np.errstate(all="ignore"):
             return model_from_config(index["model"])
     except Exception as e:
         raise f.error(f"describes an architecture that cannot be built from it: "
                       f"{type(e).__name__}: {e}") from e
 
 
+def _custom(entry):
+    """A custom loss or metric the file names (``_custom_entry``'s form), resolved from the
+    custom objects; None if it is not one."""
+    if isinstance(entry, str):
+        obj = registration.resolve(entry)
+        return obj() if inspect.isclass(obj) else obj
+    if isinstance(entry, dict) and isinstance(entry.get("class_name"), str):
+        cls = registration.resolve(entry["class_name"])
+        if inspect.isclass(cls):
+            from_config = getattr(cls, "from_config", None)
+            config = entry.get("config") or {}
+            return from_config(config) if callable(from_config) else cls(**config)
+    return None
+
+
+def _unknown_warning(kind: str, name) -> None:
+    warnings.warn(f"load_model: the {kind} {name!r} is not one of svertka's and resolves to "
+                  f"no custom object (its code is not in the file); the model is loaded "
+                  f"without it. Provide it with custom_objects={{{name!r}: ...}}, a "
+                  f"custom_object_scope or @svertka.saving.register_keras_serializable(), or "
+                  f"compile the model again", stacklevel=4)
+
+
 def _known_metrics(saved):
-    """The saved metrics that can be rebuilt from the file; a custom one (saved by its name,
-    never its code) is left out with a warning rather than refusing the whole model."""
+    """The saved metrics that can be rebuilt: svertka's own, and custom ones the custom
+    objects provide; any other (saved by its name, never its code) is left out with a
+    warning rather than refusing the whole model."""
     from svertka import metrics
 
     if saved is None:
         return None
+    if isinstance(saved, dict):  # several outputs: a list per output name
+        return {name: _known_metrics(ms) for name, ms in saved.items()}
     known = []
     for m in saved:
+        custom = _custom(m)
+        if custom is not None:
+            known.append(custom)
+            continue
         try:
             metrics.get(m)
         except (ValueError, TypeError):
-            name = m if isinstance(m, str) else m.get("class_name")
-            warnings.warn(f"load_model: the metric {name!r} is not one of svertka's and its "
-                          f"code is not in the file; the model is compiled without it "
-                          f"(compile it again to add it)", stacklevel=3)
+            _unknown_warning("metric", m if isinstance(m, str) else m.get("class_name"))
             continue
         known.append(m)
     return known
+
+
+def _loss(saved):
+    """The saved loss: a custom one resolved from the custom objects, or svertka's."""
+    from svertka import losses
+
+    custom = _custom(saved)
+    if custom is not None:
+        return custom
+    try:
+        return losses.get(saved)
+    except (ValueError, TypeError):
+        _unknown_warning("loss", saved if isinstance(saved, str) else saved.get("class_name"))
+        return None
 
 
 def _compile(f: ModelFile, model, index: dict, headers: dict, allow_nonfinite: bool) -> None:
@@ -268,8 +409,20 @@ def _compile(f: ModelFile, model, index: dict, headers: dict, allow_nonfinite: b
 
     config = index["compile"]
     try:
-        model.compile(optimizer=optimizers.get(config["optimizer"]), loss=config["loss"],
-                      metrics=_known_metrics(config["metrics"]))
+        saved = config["loss"]
+        if isinstance(saved, dict) and "class_name" not in saved:  # one loss per output
+            loss = {name: None if entry is None else _loss(entry)
+                    for name, entry in saved.items()}
+            if any(v is None for k, v in loss.items() if saved[k] is not None):
+                return
+        else:
+            loss = _loss(saved)
+            if loss is None:
+                return
+        model.compile(optimizer=optimizers.get(config["optimizer"]), loss=loss,
+                      loss_weights=config.get("loss_weights"),
+                      metrics=_known_metrics(config["metrics"]),
+                      weighted_metrics=_known_metrics(config.get("weighted_metrics")))
     except Exception as e:
         raise f.error(f"has compile settings that cannot be used: {type(e).__name__}: "
                       f"{e}") from e
@@ -293,11 +446,21 @@ def _compile(f: ModelFile, model, index: dict, headers: dict, allow_nonfinite: b
         raise f.error(f"has optimiser state that does not fit: {e}") from e
 
 
-def load_model(path, compile: bool = True, allow_nonfinite: bool = False):  # noqa: A002
+def load_model(path, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
+               safe_mode: bool = True, allow_nonfinite: bool = False):
     """A model saved by ``model.save``: architecture, weights, epoch count and (if compiled)
-    optimiser. NaN or infinite arrays are refused unless ``allow_nonfinite``; ``compile``
-    is Keras's argument name."""
-    with _reading(path, "load_model") as f:
+    optimiser, as Keras's ``load_model``.
+
+    Custom classes and functions the file names are taken from ``custom_objects`` (name ->
+    class or function), the active ``svertka.saving.custom_object_scope`` or the registry;
+    an unknown one raises ``ModelFileError`` naming it. ``safe_mode`` is accepted for
+    Keras's signature: a svertka file never holds code, so loading is always safe. NaN or
+    infinite arrays are refused unless ``allow_nonfinite``."""
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(f"load_model: argument 'custom_objects' must be a dict of name -> "
+                        f"class or function, received {type(custom_objects).__name__}")
+    with registration.custom_object_scope(custom_objects or {}), \
+            _reading(path, "load_model") as f:
         index, headers = _checked_index(f, FORMAT_MODEL)
         model = _build(f, index, headers)
         _check_fits(f, model, index["weights"])

@@ -29,38 +29,70 @@ import warnings
 import numpy as np
 
 from svertka import callbacks as callbacks_mod
-from svertka import losses, metrics, ops, optimizers
+from svertka import losses, metrics, optimizers
 from svertka import random as _random
 from svertka.autograd import Tensor, no_grad
-from svertka.backend import asarray, to_numpy
+from svertka.backend import to_numpy
 from svertka.callbacks.divergence import DivergenceCheck
 from svertka.checks import flag, non_negative_int, positive_int
-from svertka.models import arguments
+from svertka.models import arguments, compiled, sources
 from svertka.models.progress import EpochProgress, format_logs
 from svertka.parallel import region
 
 
-def compile_model(model, optimizer, loss, metric_list) -> None:
-    if loss is None:
-        raise ValueError(f"{model.name}.compile: argument 'loss' is required (a name such as "
-                         f"'categorical_crossentropy', or a callable), received None")
+def compile_model(model, optimizer, loss, metric_list, loss_weights=None,
+                  weighted_metrics=None) -> None:
+    """Keras 3's ``compile``: see :mod:`svertka.models.compiled` for the per-output rules.
+    ``loss=None`` is allowed (the model's ``add_loss`` terms are then the loss); ``fit``
+    refuses to start when there is no loss at all."""
+    where = f"{model.name}.compile"
     model.optimizer = optimizers.get(optimizer)
     model.optimizer.bind(model)  # per-layer rates (LayerRates) learn the model's layers
-    model.loss = losses.get(loss)
-    if metric_list is not None and not isinstance(metric_list, (list, tuple)):
-        raise TypeError(f"{model.name}.compile: argument 'metrics' must be a list of names or "
-                        f"metrics, received {metric_list!r}")
-    metric_list = list(metric_list or [])
+    names = compiled.output_names(model)
+    if isinstance(loss, dict) and "class_name" in loss and "class_name" not in names:
+        loss = losses.get(loss)  # one loss's saved config, not a dict per output
+    if metric_list is not None and not isinstance(metric_list, (list, tuple, dict)):
+        raise TypeError(f"{where}: argument 'metrics' must be a list of names or metrics, "
+                        f"received {metric_list!r}")
+    model._compiled_loss = cl = compiled.CompiledLoss(where, loss, loss_weights, names)
+    model.loss = cl.fns[0] if len(names) == 1 else loss
     # the loss object itself, so "accuracy" after BinaryCrossentropy(from_logits=True)
     # thresholds the logits at 0
-    model.compiled_metrics = [metrics.get(m, loss=loss if isinstance(loss, str) else model.loss)
-                              for m in metric_list]
+    fns = [loss if isinstance(loss, str) and len(names) == 1 else f for f in cl.fns]
+    cm = model._compiled_metrics = compiled.CompiledMetrics(where, metric_list,
+                                                            weighted_metrics, names, fns)
+    model.compiled_metrics = cm.objects
     model._compile_config = {
         "optimizer": optimizers.serialize(model.optimizer),
-        "loss": _serializable_loss(model.loss),
-        "metrics": [_serializable_metric(m, obj)
-                    for m, obj in zip(metric_list, model.compiled_metrics)],
+        "loss": _serializable_losses(loss, cl, names),
+        "metrics": _serializable_metrics(metric_list, cm, names, weighted=False),
     }
+    if loss_weights is not None:
+        model._compile_config["loss_weights"] = (
+            dict(zip(names, cl.weights)) if len(names) > 1 else cl.weights[0])
+    if weighted_metrics:
+        model._compile_config["weighted_metrics"] = _serializable_metrics(
+            weighted_metrics, cm, names, weighted=True)
+
+
+def _serializable_losses(loss, cl, names):
+    """The loss as saved: one loss's description, or a dict of them keyed by output name."""
+    if len(names) == 1 or not isinstance(loss, (list, tuple, dict)):
+        return None if cl.fns[0] is None else _serializable_loss(cl.fns[0])
+    return {name: None if f is None else _serializable_loss(f) for name, f in zip(names, cl.fns)}
+
+
+def _serializable_metrics(given, cm, names, weighted: bool):
+    """Metrics as saved: a list for one output, a dict of lists keyed by output name for
+    several (see ``_serializable_metric``)."""
+    if given is None:
+        return [] if not weighted else None
+    saved = [(i, _serializable_metric(ident, obj))
+             for (i, _, w), ident, obj in zip(cm.entries, cm.identifiers, cm.objects)
+             if w == weighted]
+    if len(names) == 1:
+        return [s for _, s in saved]
+    return {name: [s for i, s in saved if i == k] for k, name in enumerate(names)}
 
 
 def _serializable_metric(identifier, metric):
@@ -88,50 +120,71 @@ def _serializable_loss(loss):
 
 
 def _require_compiled(model, what: str) -> None:
-    if model.optimizer is None or model.loss is None:
+    if model.optimizer is None or getattr(model, "_compiled_loss", None) is None:
         raise ValueError(f"{model.name}.{what}: call compile(optimizer=..., loss=...) first")
 
 
-def _batch_x(x, idx, dtype=np.float32):
-    """One batch as a float32 Tensor: user data stays as given (uint8, float64...) and is
-    converted a batch at a time, so the whole set is never copied."""
-    xb = x[idx]
-    if xb.dtype != dtype:
-        xb = xb.astype(dtype)
-    return Tensor(asarray(xb))
+def _outputs(model, out) -> list:
+    """The model's outputs as a list, in ``output_names`` order."""
+    if isinstance(out, dict):
+        return [out[k] for k in compiled.output_names(model)]
+    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-def _batches(n: int, batch_size: int, order=None):
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        yield order[start:stop] if order is not None else slice(start, stop)
+def _forward(model, xts: list, training: bool) -> list:
+    return _outputs(model, model(xts[0] if len(xts) == 1 else xts, training=training))
 
 
-def _loss_value(model, yb, out) -> Tensor:
-    loss = model.loss(yb, out)
-    if isinstance(loss, Tensor) and loss.ndim:  # a loss per sample, as Keras's guides write
-        loss = ops.mean(loss)
-    for layer in model.layers:
-        for weight, regularizer in layer.regularizers:
-            if weight.requires_grad:
-                loss = loss + regularizer(weight)
-    return loss
+def _penalties(model) -> list:
+    """The ``add_loss`` terms of the latest forward pass and the weight penalties: Keras's
+    ``model.losses``."""
+    if isinstance(getattr(type(model), "losses", None), property):
+        return list(model.losses)
+    return [regularizer(weight) for layer in model.layers
+            for weight, regularizer in getattr(layer, "regularizers", [])
+            if weight.requires_grad]
+
+
+def _loss_terms(model, ys, outs, sample_weight=None) -> tuple[Tensor, list]:
+    """The total loss (compiled losses, weighted, plus penalties and ``add_loss`` terms) and
+    each output's term."""
+    cl = model._compiled_loss
+    if len(outs) != len(cl.names):
+        raise ValueError(f"{model.name}: the model returned {len(outs)} outputs, compile() "
+                         f"was given losses for {len(cl.names)} ({cl.names})")
+    total, parts = cl(ys, outs, sample_weight)
+    for term in _penalties(model):
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError(f"{model.name}: no loss to compute; give compile() a 'loss', or "
+                         f"add one in the model with add_loss()")
+    return total, parts
 
 
 def trainable_params(model) -> list[Tensor]:
-    return model.trainable_weights + list(getattr(model.loss, "trainable_weights", []))
+    fns = getattr(getattr(model, "_compiled_loss", None), "fns", [model.loss])
+    return model.trainable_weights + [w for f in fns for w in getattr(f, "trainable_weights", [])]
 
 
-def train_step(model, xb: Tensor, yb, params) -> tuple[float, object]:
-    """One optimisation step; returns the loss value and the model's output array."""
+def _step(model, xts: list, ys, sample_weight, params) -> tuple[float, list, list]:
+    """One optimisation step: the loss value, the output Tensors and each output's term."""
     with region():  # svertka's threads own the cores (see svertka.parallel)
-        out = model(xb, training=True)
-        loss = _loss_value(model, yb, out)
+        outs = _forward(model, xts, True)
+        loss, parts = _loss_terms(model, ys, outs, sample_weight)
         loss.backward()
         model.optimizer.apply_gradients(params)
     for p in params:
         p.grad = None
-    return float(loss.item()), out.data
+    return float(loss.item()), outs, parts
+
+
+def train_step(model, xb, yb, params) -> tuple[float, object]:
+    """One optimisation step on one batch (a Tensor, or a list for several inputs); returns
+    the loss value and the model's output array (the list of them for several outputs)."""
+    xts = list(xb) if isinstance(xb, (list, tuple)) else [xb]
+    many = len(model._compiled_loss.names) > 1
+    loss, outs, _ = _step(model, xts, list(yb) if many else [yb], None, params)
+    return loss, [o.data for o in outs] if many else outs[0].data
 
 
 @contextlib.contextmanager
@@ -156,11 +209,38 @@ def _interrupt_guard(model):
         signal.signal(signal.SIGINT, previous)
 
 
-def _metric_logs(loss_mean, metric_objs, prefix: str = "") -> dict:
-    logs = {prefix + "loss": loss_mean.result()}
-    for m in metric_objs:
-        logs[prefix + m.name] = m.result()
-    return logs
+class _Tracker:
+    """The running means of an epoch or an evaluation: the loss, each output's loss (when
+    there are several) and the compiled metrics, with their log names."""
+
+    def __init__(self, model):
+        cl, self.cm = model._compiled_loss, model._compiled_metrics
+        self.loss = metrics.Mean(name="loss")
+        self.parts = [metrics.Mean(name=n) for n in cl.log_names]
+
+    @property
+    def states(self) -> list:
+        return [self.loss, *self.parts, *self.cm.objects]
+
+    def reset(self) -> None:
+        for m in self.states:
+            m.reset_state()
+
+    def update(self, loss: float, parts: list, ys, outs, sw) -> None:
+        n = len(outs[0])
+        self.loss.update_state(loss, sample_weight=n)
+        for m, p in zip(self.parts, parts):
+            m.update_state(float(p.item()), sample_weight=n)
+        if ys is not None:
+            self.cm.update(ys, outs, sw)
+
+    def logs(self, prefix: str = "") -> dict:
+        logs = {prefix + "loss": self.loss.result()}
+        for m in self.parts:
+            logs[prefix + m.name] = m.result()
+        for name, m in zip(self.cm.log_names, self.cm.objects):
+            logs[prefix + name] = m.result()
+        return logs
 
 
 class FitPosition:
@@ -194,27 +274,6 @@ def _epoch_seed(shuffle: bool, augment) -> int | None:
     return int(_random.generator().integers(2**63))
 
 
-def _epoch_batches(x, y, batch_size, shuffle, seed, augment, prefetch, skip=0):
-    """One epoch of ``(xb Tensor, yb)``, the first ``skip`` batches left out. Plain arrays are
-    gathered batch by batch in the order ``seed`` shuffles them into; with online augmentation
-    a ``BatchLoader`` seeded with ``seed`` augments in a background thread (skipped batches are
-    still made, as the augmentation draws run in sequence)."""
-    if augment is None:
-        order = np.random.default_rng(seed).permutation(len(x)) if shuffle else None
-        for b, idx in enumerate(_batches(len(x), batch_size, order)):
-            if b >= skip:
-                yield _batch_x(x, idx), y[idx]
-        return
-    from svertka.datasets.loader import BatchLoader
-
-    loader = BatchLoader(x, y, batch_size, shuffle=shuffle, rng=seed, augment=augment,
-                         prefetch=prefetch)
-    with contextlib.closing(iter(loader)) as batches:
-        for b, (xb, yb) in enumerate(batches):
-            if b >= skip:
-                yield Tensor(asarray(xb)), yb
-
-
 def _diverged(model, guard_reason: str | None, where: str) -> None:
     """fit's own guard: stop, keep the history, record and warn (unless a callback such as
     ``TerminateOnNaN`` stopped the run already and said so)."""
@@ -227,47 +286,68 @@ def _diverged(model, guard_reason: str | None, where: str) -> None:
         model.stop_training = True
 
 
-def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
-        validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-        augment=None, prefetch=2):
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+        validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+        sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+        validation_batch_size=None, validation_freq=1, augment=None, prefetch=2):
     name = f"{model.name}.fit"
     _require_compiled(model, "fit")
-    x, y = arguments.xy(name, x, y)
-    batch_size = positive_int(name, "batch_size", batch_size)
+    if batch_size is not None:
+        batch_size = positive_int(name, "batch_size", batch_size)
     epochs, initial_epoch = arguments.epochs_range(name, epochs, initial_epoch)
     split = arguments.validation_fraction(name, validation_split)
     shuffle = flag(name, "shuffle", shuffle)
     prefetch = non_negative_int(name, "prefetch", prefetch)
     verbose = arguments.verbosity(name, verbose)
-    if validation_data is not None:
-        validation_data = arguments.validation_pair(name, validation_data)
-    elif split > 0:
-        (x, y), validation_data = arguments.split_validation(name, x, y, split)
+    validation_freq = positive_int(name, "validation_freq", validation_freq)
+    if steps_per_epoch is not None:
+        steps_per_epoch = positive_int(name, "steps_per_epoch", steps_per_epoch)
+    names = compiled.output_names(model)
+    need_y = bool(model._compiled_loss.terms)
+    data = sources.source(name, model, names, x, y, sample_weight, batch_size, steps_per_epoch,
+                          class_weight, need_y=need_y, shuffle=shuffle)
     if isinstance(augment, str):
         from svertka import augment as augment_mod
 
         augment = augment_mod.get(augment)
-    model._build_for(x)  # an unbuilt Sequential: its weights must exist before the first step
-    n = len(x)
-    steps = -(-n // batch_size)
+    if augment is not None and not (isinstance(data, sources.Arrays) and len(data.xs) == 1):
+        raise ValueError(f"{name}: argument 'augment' works on one input array; augment a "
+                         f"dataset or generator in its own code")
+    val_size = validation_batch_size if validation_batch_size is not None else batch_size
+    if validation_data is not None:
+        validation = _validation_source(model, name, names, validation_data, val_size,
+                                        validation_steps, need_y)
+    elif split > 0:
+        if not isinstance(data, sources.Arrays):
+            raise ValueError(f"{name}: argument 'validation_split' needs arrays; for a "
+                             f"{type(x).__name__} give validation_data")
+        data, validation = data.split(name, split)
+        if val_size is not None:
+            validation.batch_size = val_size
+    else:
+        validation = None
+    if data.first_x is not None:
+        model._build_for(data.first_x)  # an unbuilt model: weights before the first step
+    steps = data.steps
     history = callbacks_mod.History()
     cbs = callbacks_mod.CallbackList([*(callbacks or []), history], model=model)
     cbs.set_params({"epochs": epochs, "steps": steps, "verbose": verbose,
-                    "batch_size": batch_size, "samples": n})
-    loss_mean = metrics.Mean(name="loss")
+                    "batch_size": getattr(data, "batch_size", None),
+                    "samples": getattr(data, "n", None)})
+    tracker = _Tracker(model)
     model.stop_training = False
     model.interrupted = False
     model.divergence = None
     guard = DivergenceCheck(model)
-    position = model._fit_position = FitPosition(initial_epoch, loss_mean, model.compiled_metrics)
+    position = model._fit_position = FitPosition(initial_epoch, tracker.loss,
+                                                 tracker.states[1:])
     logs: dict = {}
+    built = data.first_x is not None
     with _interrupt_guard(model), region():
         cbs.on_train_begin({})
         resume = model.__dict__.pop("_fit_resume", None)  # set by BackupAndRestore
         for epoch in range(initial_epoch if resume is None else resume["epoch"], epochs):
-            loss_mean.reset_state()
-            for m in model.compiled_metrics:
-                m.reset_state()
+            tracker.reset()
             cbs.on_epoch_begin(epoch, {})
             if resume is not None and resume["batch"] > 0:
                 seed, done = resume["epoch_seed"], resume["batch"]
@@ -277,70 +357,111 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose="auto", callbacks=None,
             resume = None
             position.epoch, position.batch, position.epoch_seed = epoch, done, seed
             progress = EpochProgress(epoch, epochs, steps, verbose, done)
-            batches = _epoch_batches(x, y, batch_size, shuffle, seed, augment, prefetch, done)
-            for step, (xb, yb) in enumerate(batches, start=done):
+            batches = data.batches(shuffle, seed, augment, prefetch, done)
+            step = done - 1
+            for step, (xts, ys, sw) in enumerate(batches, start=done):
+                if not built:  # a dataset's first batch tells an unbuilt model its input
+                    model._build_for(xts[0].data if len(xts) == 1 else [t.data for t in xts])
+                    built = True
                 cbs.on_train_batch_begin(step, {})
                 # taken every step: a layer frozen or unfrozen since (by a callback, say)
                 # stops or starts training at once
-                loss, out = train_step(model, xb, yb, trainable_params(model))
-                loss_mean.update_state(loss, sample_weight=len(yb))
-                for m in model.compiled_metrics:
-                    m.update_state(yb, to_numpy(out))
+                loss, outs, parts = _step(model, xts, ys, sw, trainable_params(model))
+                tracker.update(loss, parts, ys, outs, sw)
                 position.batch = step + 1
-                running = _metric_logs(loss_mean, model.compiled_metrics)
+                running = tracker.logs()
                 # as Keras, "loss" is the epoch's running mean; "batch_loss" is this
                 # iteration's (History keeps them all) and "size" the batch's
-                cbs.on_train_batch_end(step, {**running, "batch_loss": loss, "size": len(yb)})
+                size = len(outs[0])
+                cbs.on_train_batch_end(step, {**running, "batch_loss": loss, "size": size})
                 progress.update(running)
-                _diverged(model, guard.batch(loss, len(yb)),
-                          f"epoch {epoch + 1}, batch {step + 1}")
+                _diverged(model, guard.batch(loss, size), f"epoch {epoch + 1}, batch {step + 1}")
                 if model.stop_training:
                     break
             batches.close()  # stops a loader's background thread at once
             if model.interrupted:  # a partial epoch: its iterations stay in history.batch_losses
                 progress.interrupted()
                 break
-            logs = _metric_logs(loss_mean, model.compiled_metrics)
-            if validation_data is not None:
-                logs.update(_evaluate(model, *validation_data, batch_size, prefix="val_"))
-            if position.batch == steps:  # a complete epoch: counted, and the next one is due
+            if step < 0 and getattr(data, "exhausted", False):  # the adapter warned
+                break
+            logs = tracker.logs()
+            if validation is not None and (epoch + 1) % validation_freq == 0:
+                logs.update(_evaluate(model, validation, prefix="val_", cbs=cbs))
+            if steps is None or position.batch == steps:  # a complete epoch
                 model.epochs_trained += 1
                 position.epoch, position.batch, position.epoch_seed = epoch + 1, 0, None
+            data.on_epoch_end()
             progress.end(logs)
             cbs.on_epoch_end(epoch, logs)
             _diverged(model, guard.epoch_end(), f"the end of epoch {epoch + 1}")
             if model.stop_training:
                 break
         cbs.on_train_end(logs)
+    data.close()
     model.history = history
     return history
 
 
-def _evaluate(model, x, y, batch_size: int, prefix: str = "") -> dict:
-    loss_mean = metrics.Mean(name="loss")
-    states = model.compiled_metrics  # the epoch's training values were read before this
-    for m in states:
-        m.reset_state()
+def _validation_source(model, where, names, validation_data, batch_size, steps, need_y):
+    from svertka.models import data_adapters
+
+    if not data_adapters.is_plain(validation_data) and not isinstance(validation_data, tuple):
+        return sources.source(where, model, names, validation_data, steps=steps,
+                              kind="evaluate")
+    if not isinstance(validation_data, (tuple, list)) or not 2 <= len(validation_data) <= 3:
+        raise ValueError(f"{where}: argument 'validation_data' must be a tuple (x_val, y_val) "
+                         f"or (x_val, y_val, val_sample_weight), or a dataset, received "
+                         f"{type(validation_data).__name__}")
+    x, y, *sw = validation_data
+    return sources.source(where, model, names, x, y, sw[0] if sw else None, batch_size, steps,
+                          kind="evaluate", need_y=need_y,
+                          args=("validation_data[0]", "validation_data[1]",
+                                "validation_data[2]"))
+
+
+def _evaluate(model, data, prefix: str = "", cbs=None) -> dict:
+    """Loss and metrics over a source's batches; ``cbs`` get Keras's ``on_test_*`` calls."""
+    tracker = _Tracker(model)  # the compiled metrics: the epoch's values were read before
+    tracker.reset()
+    if cbs is not None:
+        cbs.on_test_begin({})
     with no_grad(), region():
-        for idx in _batches(len(x), batch_size):
-            yb = y[idx]
-            out = model(_batch_x(x, idx), training=False)
-            loss = float(_loss_value(model, yb, out).item())
-            loss_mean.update_state(loss, sample_weight=len(yb))
-            for m in states:
-                m.update_state(yb, to_numpy(out.data))
-    return _metric_logs(loss_mean, states, prefix)
+        for b, (xts, ys, sw) in enumerate(data.batches()):
+            if cbs is not None:
+                cbs.on_test_batch_begin(b, {})
+            outs = _forward(model, xts, False)
+            loss, parts = _loss_terms(model, ys, outs, sw)
+            tracker.update(float(loss.item()), parts, ys, outs, sw)
+            if cbs is not None:
+                cbs.on_test_batch_end(b, tracker.logs())
+    data.on_epoch_end()
+    logs = tracker.logs(prefix)
+    if cbs is not None:
+        cbs.on_test_end(tracker.logs())
+    return logs
 
 
-def evaluate(model, x, y, batch_size=32, verbose="auto", return_dict=False):
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+             steps=None, callbacks=None, return_dict=False):
     """Loss and metrics over ``x, y``; ``verbose`` 1, 2 or "auto" prints them on one line."""
     name = f"{model.name}.evaluate"
     _require_compiled(model, "evaluate")
-    x, y = arguments.xy(name, x, y)
-    batch_size = positive_int(name, "batch_size", batch_size)
+    if batch_size is not None:
+        batch_size = positive_int(name, "batch_size", batch_size)
+    if steps is not None:
+        steps = positive_int(name, "steps", steps)
     verbose = arguments.verbosity(name, verbose)
     return_dict = flag(name, "return_dict", return_dict)
-    logs = _evaluate(model, x, y, batch_size)
+    names = compiled.output_names(model)
+    data = sources.source(name, model, names, x, y, sample_weight, batch_size, steps,
+                          kind="evaluate", need_y=bool(model._compiled_loss.terms))
+    cbs = callbacks_mod.CallbackList(callbacks, model=model,
+                                     params={"epochs": 1, "steps": data.steps,
+                                             "verbose": verbose})
+    try:
+        logs = _evaluate(model, data, cbs=cbs)
+    finally:
+        data.close()
     if verbose:
         print(format_logs(logs), flush=True)
     if return_dict:
@@ -349,30 +470,55 @@ def evaluate(model, x, y, batch_size=32, verbose="auto", return_dict=False):
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size=32, verbose=0, tta=1, tta_augment=None) -> np.ndarray:
-    """Outputs batch by batch; with ``tta > 1`` each is the mean over ``tta`` copies of the
-    image, the first unaugmented, the rest augmented by ``tta_augment`` (default: flips and
-    small shifts, see ``svertka.augment.tta``). Prints nothing (``verbose`` is checked and
-    accepted for Keras's signature)."""
+def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tta=1,
+            tta_augment=None):
+    """Outputs batch by batch (a list of arrays for a model of several outputs); with
+    ``tta > 1`` each is the mean over ``tta`` copies of the image, the first unaugmented, the
+    rest augmented by ``tta_augment`` (default: flips and small shifts, see
+    ``svertka.augment.tta``). Prints nothing (``verbose`` is checked and accepted for
+    Keras's signature). ``callbacks`` get Keras's ``on_predict_*`` calls."""
     name = f"{model.name}.predict"
-    x = arguments.samples(name, "x", x)
-    batch_size = positive_int(name, "batch_size", batch_size)
+    if batch_size is not None:
+        batch_size = positive_int(name, "batch_size", batch_size)
+    if steps is not None:
+        steps = positive_int(name, "steps", steps)
     arguments.verbosity(name, verbose)
     tta = positive_int(name, "tta", tta)
+    names = compiled.output_names(model)
+    data = sources.source(name, model, names, x, None, None, batch_size, steps,
+                          kind="predict")
+    cbs = callbacks_mod.CallbackList(callbacks, model=model,
+                                     params={"epochs": 1, "steps": data.steps,
+                                             "verbose": verbose})
 
-    def plain(data):
-        outs = []
+    def plain(source):
+        parts = []
+        cbs.on_predict_begin({})
         with no_grad(), region():
-            for idx in _batches(len(data), batch_size):
-                outs.append(to_numpy(model(_batch_x(data, idx), training=False).data))
-        return np.concatenate(outs)
+            for b, (xts, _, _) in enumerate(source.batches()):
+                cbs.on_predict_batch_begin(b, {})
+                outs = [to_numpy(o.data) for o in _forward(model, xts, False)]
+                parts.append(outs)
+                cbs.on_predict_batch_end(b, {"outputs": outs[0] if len(outs) == 1 else outs})
+        cbs.on_predict_end({})
+        if not parts:
+            raise ValueError(f"{name}: argument 'x' gave no batch")
+        joined = [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+        return joined[0] if len(joined) == 1 else joined
 
-    if tta == 1:
-        return plain(x)
-    from svertka import augment as augment_mod
-    from svertka.augment.tta import tta_predict
+    try:
+        if tta == 1:
+            return plain(data)
+        if not isinstance(data, sources.Arrays) or len(data.xs) != 1:
+            raise ValueError(f"{name}: argument 'tta' works on one input array")
+        from svertka import augment as augment_mod
+        from svertka.augment.tta import tta_predict
 
-    if isinstance(tta_augment, str):
-        tta_augment = augment_mod.get(tta_augment)
-    return tta_predict(plain, x, n=tta, augment=tta_augment, rng=_random.generator(),
-                       batch_size=batch_size)
+        if isinstance(tta_augment, str):
+            tta_augment = augment_mod.get(tta_augment)
+        size = data.batch_size
+        return tta_predict(lambda a: plain(sources.Arrays([a], None, None, size)), data.xs[0],
+                           n=tta, augment=tta_augment, rng=_random.generator(),
+                           batch_size=size)
+    finally:
+        data.close()

@@ -216,7 +216,60 @@ def one_hot(x, num_classes: int, axis: int = -1, dtype=None) -> Tensor:
 subtract, multiply, divide, negative = sub, mul, div, neg
 
 
+def _creation(op: str, shape, dtype) -> tuple[tuple, np.dtype]:
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in dims):
+        raise ValueError(f"ops.{op}: argument 'shape' must be a non-negative int or a tuple of "
+                         f"them, received {shape!r}")
+    return tuple(int(d) for d in dims), np.dtype("float32" if dtype is None else dtype)
+
+
+def zeros(shape, dtype=None) -> Tensor:
+    """A Tensor of zeros (Keras's default dtype float32).
+
+    >>> zeros((2, 3)).shape, zeros(2, dtype="int32").numpy().tolist()
+    ((2, 3), [0, 0])
+    """
+    shape, dtype = _creation("zeros", shape, dtype)
+    return Tensor(np.zeros(shape, dtype))
+
+
+def ones(shape, dtype=None) -> Tensor:
+    """A Tensor of ones (Keras's default dtype float32)."""
+    shape, dtype = _creation("ones", shape, dtype)
+    return Tensor(np.ones(shape, dtype))
+
+
+def full(shape, fill_value, dtype=None) -> Tensor:
+    """A Tensor of ``shape`` filled with ``fill_value``."""
+    shape, dtype = _creation("full", shape, dtype)
+    return Tensor(np.full(shape, fill_value, dtype))
+
+
+def zeros_like(x, dtype=None) -> Tensor:
+    data = _data(x)
+    return Tensor(np.zeros(data.shape, dtype or data.dtype))
+
+
+def ones_like(x, dtype=None) -> Tensor:
+    data = _data(x)
+    return Tensor(np.ones(data.shape, dtype or data.dtype))
+
+
+def eye(N, M=None, k: int = 0, dtype=None) -> Tensor:  # noqa: N803 - Keras's names
+    return Tensor(np.eye(N, M, k, dtype=np.dtype("float32" if dtype is None else dtype)))
+
+
+def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+    """NumPy's ``arange``; ints give int32 (Keras's default), floats float32."""
+    values = np.arange(start, stop, step)
+    if dtype is None:
+        dtype = "int32" if values.dtype.kind in "iu" else "float32"
+    return Tensor(values.astype(dtype))
+
+
 __all__ = [
+    "arange", "eye", "full", "ones", "ones_like", "zeros", "zeros_like",
     "abs", "absolute", "argmax", "argmin", "cast", "clip", "concatenate", "convert_to_numpy",
     "convert_to_tensor", "divide", "equal", "expand_dims", "maximum", "min", "minimum",
     "multiply", "negative", "not_equal", "one_hot", "shape", "sqrt", "square", "squeeze",

@@ -55,8 +55,9 @@ class Adam(Optimizer):
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         name: str | None = None,
+        **kwargs,
     ):
-        super().__init__(learning_rate, clipnorm, clipvalue, name)
+        super().__init__(learning_rate, clipnorm, clipvalue, name, **kwargs)
         owner = type(self).__name__
         self.beta_1 = checks.finite_float(owner, "beta_1", beta_1, 0.0, 1.0, high_open=True)
         self.beta_2 = checks.finite_float(owner, "beta_2", beta_2, 0.0, 1.0, high_open=True)
@@ -117,7 +118,9 @@ class AdamW(Adam):
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         name: str | None = None,
+        **kwargs,
     ):
         super().__init__(
-            learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm, clipvalue, name
+            learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm, clipvalue,
+            name, **kwargs,
         )

@@ -30,6 +30,7 @@ either, as ReduceLROnPlateau does); ``current_learning_rate`` is the float the n
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -40,6 +41,27 @@ from svertka.backend import get_array_module, to_numpy
 from svertka.optimizers import schedules
 
 _REGISTRY: dict[str, type] = {}
+
+
+# Keras 3 optimiser arguments svertka takes at their "off" value (what Keras programs pass)
+_OFF = {"global_clipnorm": None, "use_ema": False, "ema_momentum": 0.99,
+        "ema_overwrite_frequency": None, "loss_scale_factor": None,
+        "gradient_accumulation_steps": None}
+
+
+def _keras_options(owner: str, kwargs: dict) -> None:
+    """Keras 3's other optimiser arguments: ``decay`` is ignored with a warning, as Keras 3
+    does (Keras 2's learning-rate decay; use a schedule); the rest are accepted at their
+    default and refused, naming them, otherwise."""
+    if kwargs.pop("decay", None) is not None:
+        warnings.warn(f"{owner}: argument 'decay' is no longer supported and will be ignored "
+                      f"(as in Keras 3); use svertka.optimizers.schedules", stacklevel=4)
+    for key, value in kwargs.items():
+        if key not in _OFF:
+            raise TypeError(f"{owner}: unexpected keyword argument {key!r}")
+        if value != _OFF[key]:
+            raise ValueError(f"{owner}: argument {key!r} is not supported by svertka, received "
+                             f"{value!r}; only its default {_OFF[key]!r} is accepted")
 
 
 class Optimizer:
@@ -65,8 +87,10 @@ class Optimizer:
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         name: str | None = None,
+        **kwargs,
     ):
         owner = type(self).__name__
+        _keras_options(owner, kwargs)
         if clipnorm is not None and clipvalue is not None:
             raise ValueError(
                 f"{owner}: only one of 'clipnorm' and 'clipvalue' can be set, "

@@ -51,8 +51,9 @@ class RMSprop(Optimizer):
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         name: str | None = None,
+        **kwargs,
     ):
-        super().__init__(learning_rate, clipnorm, clipvalue, name)
+        super().__init__(learning_rate, clipnorm, clipvalue, name, **kwargs)
         owner = "RMSprop"
         self.rho = checks.finite_float(owner, "rho", rho, 0.0, 1.0, high_open=True)
         self.momentum = checks.finite_float(owner, "momentum", momentum, 0.0, 1.0, high_open=True)

@@ -48,8 +48,9 @@ class SGD(Optimizer):
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         name: str | None = None,
+        **kwargs,
     ):
-        super().__init__(learning_rate, clipnorm, clipvalue, name)
+        super().__init__(learning_rate, clipnorm, clipvalue, name, **kwargs)
         self.momentum = checks.finite_float("SGD", "momentum", momentum, 0.0, 1.0, high_open=True)
         self.nesterov = checks.flag("SGD", "nesterov", nesterov)
         self.weight_decay = checks.finite_float("SGD", "weight_decay", weight_decay, 0.0)
