@@ -207,3 +207,23 @@ def test_a_model_of_two_outputs_saves_and_loads_with_its_compile_settings(tmp_pa
             z.writestr(n, data)
     with pytest.raises(svertka.ModelFileError, match="compile.loss_weights"):
         svertka.load_model(tmp_path / "bad.svk")
+
+
+class NonNegative(layers.Layer):
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], 2), initializer="random_normal",
+                                 constraint=lambda w: ops.maximum(w, 0.0))
+
+    def call(self, x):
+        return ops.matmul(x, self.w)
+
+
+def test_a_weight_constraint_is_applied_after_every_update():
+    x = svertka.Input((4,))
+    m = svertka.Model(x, NonNegative()(x))
+    m.compile(svertka.optimizers.SGD(0.5), loss="mse")
+    m.fit(X, -np.abs(Y) - 1.0, epochs=2, batch_size=4, verbose=0)  # pulls the weights below 0
+    w = m.layers[-1].get_weights()[0]
+    assert w.min() == 0.0 and (w == 0).any()
+    with pytest.raises(TypeError, match="argument 'constraint' must be a callable"):
+        m.layers[-1].add_weight(shape=(2,), constraint="non_neg")

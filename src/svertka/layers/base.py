@@ -240,7 +240,11 @@ class Layer:
         tensor = Tensor(asarray(data, dtype=dtype), requires_grad=trainable and self._trainable,
                         name=f"{owner}/{name}")
         if constraint is not None:
-            tensor.constraint = constraint  # applied after each update by optimisers that do
+            if not callable(constraint):
+                raise TypeError(f"{owner}.add_weight: argument 'constraint' must be a callable "
+                                f"of the weight (Keras's constraint objects are), received "
+                                f"{constraint!r}")
+            tensor.constraint = constraint  # fit applies it after each update, as Keras
         self._weights.append((name, tensor, trainable))
         if regularizer is not None:
             from svertka import regularizers

@@ -32,7 +32,7 @@ from svertka import callbacks as callbacks_mod
 from svertka import losses, metrics, optimizers
 from svertka import random as _random
 from svertka.autograd import Tensor, no_grad
-from svertka.backend import to_numpy
+from svertka.backend import asarray, to_numpy
 from svertka.callbacks.divergence import DivergenceCheck
 from svertka.checks import flag, non_negative_int, positive_int
 from svertka.models import arguments, compiled, sources
@@ -175,7 +175,21 @@ def _step(model, xts: list, ys, sample_weight, params) -> tuple[float, list, lis
         model.optimizer.apply_gradients(params)
     for p in params:
         p.grad = None
+        if getattr(p, "constraint", None) is not None:
+            _constrain(p)
     return float(loss.item()), outs, parts
+
+
+def _constrain(p: Tensor) -> None:
+    """Keras's weight constraint (``add_weight(constraint=...)``): the updated weight is
+    replaced by ``constraint(weight)``, of the same shape."""
+    with no_grad():
+        value = p.constraint(p)
+    data = value.data if isinstance(value, Tensor) else value
+    if tuple(data.shape) != tuple(p.shape):
+        raise ValueError(f"{p.name}: its constraint returned shape {tuple(data.shape)}, the "
+                         f"weight has shape {tuple(p.shape)}")
+    p.data = asarray(data, dtype=p.dtype)
 
 
 def train_step(model, xb, yb, params) -> tuple[float, object]:
