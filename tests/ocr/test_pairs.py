@@ -94,3 +94,19 @@ def test_pair_examples_are_labelled_pairs_and_rejects_of_the_right_shape():
     assert y.min() >= 0 and y.max() <= 100
     assert 0 < np.mean(y == 100) < 1  # both pairs and "not a pair"
     assert all(x[k].any() for k in range(60))
+
+
+def test_a_recognizer_with_its_own_glyph_weights_keeps_the_shipped_pair_model(tmp_path):
+    """recognizer(weights=...) used to load no pair model, so benchmarks/ocr.py --weights
+    measured the reader without it."""
+    shipped = models.recognizer("digits")
+    shipped.model.save_weights(tmp_path / "glyphs.weights")
+    own = models.recognizer("digits", weights=tmp_path / "glyphs.weights")
+    assert own is not shipped and own.pairs is not None
+    for a, b in zip(own.pairs.get_weights(), shipped.pairs.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    shipped.pairs.save_weights(tmp_path / "pairs.weights")
+    from_file = models.recognizer("digits", pair_weights=tmp_path / "pairs.weights")
+    assert from_file is not shipped and from_file.pairs is not None
+    assert models.recognizer("digits", pair_weights=False).pairs is None
+    assert models.recognizer("digits") is shipped  # the shipped one stays cached

@@ -82,7 +82,7 @@ TORCH_CASES = [  # (name, ours, torch's; torch functions take torch tensors)
     ("sigmoid", ops.sigmoid, lambda t: t.sigmoid()),
     ("tanh", ops.tanh, lambda t: t.tanh()),
     ("relu", ops.relu, lambda t: t.relu()),
-    ("leaky_relu", ops.leaky_relu, "leaky_relu:0.3"),
+    ("leaky_relu", ops.leaky_relu, "leaky_relu:0.2"),
     ("leaky_relu_0.05", lambda x: ops.leaky_relu(x, 0.05), "leaky_relu:0.05"),
     ("elu", ops.elu, "elu:1.0"),
     ("elu_1.7", lambda x: ops.elu(x, alpha=1.7), "elu:1.7"),
@@ -230,10 +230,16 @@ def test_elu_range_and_slope(alpha):
     np.testing.assert_array_equal(g[~neg], 1.0)
 
 
-def test_leaky_relu_default_slope_is_keras_0_3():
+def test_leaky_relu_default_slope_is_keras_3s_0_2_and_the_layers_0_3():
+    """As Keras 3: keras.ops.leaky_relu and activation="leaky_relu" use 0.2, the LeakyReLU
+    layer 0.3 (svertka used 0.3 for the name too)."""
     y, g = grad_of(ops.leaky_relu, np.array([-2.0, 3.0]))
-    np.testing.assert_allclose(y, [-0.6, 3.0])
-    np.testing.assert_allclose(g, [0.3, 1.0])
+    np.testing.assert_allclose(y, [-0.4, 3.0])
+    np.testing.assert_allclose(g, [0.2, 1.0])
+    x = np.array([[-1.0]])
+    named = svertka.layers.Activation("leaky_relu")(x).numpy()
+    assert named.tolist() == [[pytest.approx(-0.2)]]
+    assert svertka.layers.LeakyReLU()(x).numpy().tolist() == [[pytest.approx(-0.3)]]
 
 
 def test_linear_threshold_kinks_have_zero_gradient():

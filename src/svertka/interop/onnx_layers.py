@@ -67,7 +67,7 @@ _ACTIVATIONS = {
     "softsign": lambda g, x, hint, axis: g.op("Softsign", [x], hint),
     "swish": lambda g, x, hint, axis: _swish(g, x, hint),
     "silu": lambda g, x, hint, axis: _swish(g, x, hint),
-    "leaky_relu": lambda g, x, hint, axis, alpha=0.3: g.op("LeakyRelu", [x], hint,
+    "leaky_relu": lambda g, x, hint, axis, alpha=0.2: g.op("LeakyRelu", [x], hint,
                                                            alpha=float(alpha)),
     "elu": lambda g, x, hint, axis, alpha=1.0: g.op("Elu", [x], hint, alpha=float(alpha)),
     "gelu": lambda g, x, hint, axis, approximate=False: _gelu(g, x, hint, approximate),

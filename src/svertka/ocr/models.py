@@ -124,15 +124,19 @@ class Recognizer:
 _CACHE: dict = {}
 
 
-def recognizer(alphabet: str = "digits", weights=None) -> Recognizer:
+def recognizer(alphabet: str = "digits", weights=None, pair_weights=None) -> Recognizer:
     """The classifier for ``alphabet`` with its shipped weights (or those of the file
-    ``weights``, a ``save_weights`` file of ``glyph_cnn``). Shipped ones are loaded once.
+    ``weights``, a ``save_weights`` file of ``glyph_cnn``), and the classifier of touching
+    pairs (``svertka.ocr.pairs``) where the alphabet has one: the shipped one
+    (``pair_weights=None``, also beside other glyph weights), the ``save_weights`` file
+    ``pair_weights`` of ``pair_cnn``, or none (``False``). Shipped ones are loaded once.
 
     >>> recognizer("digits").alphabet  # doctest: +SKIP
     '0123456789'
     """
     check_alphabet("recognizer", alphabet)
-    if weights is None and alphabet in _CACHE:
+    shipped = weights is None and pair_weights is None
+    if shipped and alphabet in _CACHE:
         return _CACHE[alphabet]
     model = glyph_cnn(len(ALPHABETS[alphabet]) + 1)
     if weights is not None:
@@ -145,15 +149,20 @@ def recognizer(alphabet: str = "digits", weights=None) -> Recognizer:
         with resources.as_file(file) as local:
             model.load_weights(local)
     pairs = None
-    if weights is None and alphabet in PAIR_WEIGHTS:
+    if pair_weights is not False and (pair_weights is not None or alphabet in PAIR_WEIGHTS):
         from svertka.ocr.pairs import pair_cnn
 
-        file = resources.files("svertka.ocr") / "weights" / PAIR_WEIGHTS[alphabet]
-        if file.is_file():
-            pairs = pair_cnn(len(ALPHABETS[alphabet]) ** 2 + 1)
-            with resources.as_file(file) as local:
-                pairs.load_weights(local)
+        pairs = pair_cnn(len(ALPHABETS[alphabet]) ** 2 + 1)
+        if pair_weights is not None:
+            pairs.load_weights(pair_weights)
+        else:
+            file = resources.files("svertka.ocr") / "weights" / PAIR_WEIGHTS[alphabet]
+            if file.is_file():
+                with resources.as_file(file) as local:
+                    pairs.load_weights(local)
+            else:
+                pairs = None
     rec = Recognizer(model, alphabet, pairs)
-    if weights is None:
+    if shipped:
         _CACHE[alphabet] = rec
     return rec

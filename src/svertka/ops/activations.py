@@ -158,8 +158,10 @@ def relu(x) -> Tensor:
     return _apply("relu", x, (ka.relu_forward, ka.relu_backward))
 
 
-def leaky_relu(x, alpha: float = 0.3) -> Tensor:
-    """y = x for x > 0, alpha * x otherwise (Keras's LeakyReLU; its default alpha = 0.3).
+def leaky_relu(x, alpha: float = 0.2) -> Tensor:
+    """y = x for x > 0, alpha * x otherwise. The default slope is Keras 3's for the function
+    (``keras.ops.leaky_relu``, and ``activation="leaky_relu"``): 0.2; the ``LeakyReLU``
+    layer's own default is 0.3, as Keras's layer.
 
     The gradient at x = 0 is alpha (the x <= 0 branch), as in PyTorch.
 
