@@ -10,7 +10,7 @@ from svertka.autograd import Tensor
 from svertka.backend import get_array_module
 from svertka.naming import snake_case
 from svertka.ops._inputs import float_input
-from svertka.ops.losses import targets_like
+from svertka.ops.losses import same_rank, targets_like
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
@@ -21,21 +21,6 @@ def _reshape(x, shape):
     return ops.reshape(x, shape) if isinstance(x, Tensor) else x.reshape(shape)
 
 
-def _same_rank(x1, x2):
-    """Keras's ``squeeze_or_expand_to_same_rank``: when the ranks differ by one and the longer
-    ends in a 1, labels (N,) meet predictions (N, 1) as (N, 1), otherwise the 1 is dropped."""
-    r1, r2 = len(x1.shape), len(x2.shape)
-    if r1 == r2 + 1 and x1.shape[-1] == 1:
-        if r2 == 1:
-            x2 = _reshape(x2, (*x2.shape, 1))
-        else:
-            x1 = _reshape(x1, x1.shape[:-1])
-    elif r2 == r1 + 1 and x2.shape[-1] == 1:
-        if r1 == 1:
-            x1 = _reshape(x1, (*x1.shape, 1))
-        else:
-            x2 = _reshape(x2, x2.shape[:-1])
-    return x1, x2
 
 
 def _maximum(x: Tensor, c: float) -> Tensor:
@@ -61,8 +46,8 @@ def _axis(where: str, axis, ndim: int) -> int:
 
 
 def _fit(where: str, values, sample_weight):
-    """Values and weights brought to one rank (``_same_rank``), checked to broadcast."""
-    values, sample_weight = _same_rank(values, sample_weight)
+    """Values and weights brought to one rank (``same_rank``), checked to broadcast."""
+    values, sample_weight = same_rank(values, sample_weight)
     try:
         np.broadcast_shapes(values.shape, sample_weight.shape)
     except ValueError:
@@ -218,7 +203,7 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred) -> Tensor:
-        y_true, y_pred = _same_rank(y_true, y_pred)
+        y_true, y_pred = same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> dict:

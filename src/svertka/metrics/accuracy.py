@@ -12,11 +12,11 @@ from svertka.metrics.base import (
     MetricVariable,
     _host,
     _pair,
-    _same_rank,
     _SampleMean,
     _sparse_targets,
 )
 from svertka.naming import snake_case
+from svertka.ops.losses import same_rank
 
 
 class CategoricalAccuracy(_SampleMean):
@@ -78,7 +78,7 @@ class BinaryAccuracy(_SampleMean):
 
     def _values(self, y_true, y_pred):
         t, p, _ = _pair(y_true, y_pred)
-        t, p = _same_rank(t, p)
+        t, p = same_rank(t, p, expand_rank_1=False)
         if t.shape != p.shape:
             raise ValueError(
                 f"BinaryAccuracy: arguments 'y_true' and 'y_pred' must have the "

@@ -13,7 +13,7 @@ from svertka import initializers as initializers_mod
 from svertka.autograd import Tensor
 from svertka.backend import get_array_module, to_numpy
 from svertka.naming import snake_case
-from svertka.ops.losses import class_ids
+from svertka.ops.losses import class_ids, same_rank
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): MAPE's floor on |y_true|, AUC's end thresholds
 NEG_INF = -1e10  # Keras's score for the classes outside the top k
@@ -43,29 +43,8 @@ def _host(a) -> np.ndarray:
     return to_numpy(a)
 
 
-def _same_rank(y_true, y_pred):
-    """Drop a trailing axis of length 1 from whichever side has one more axis ((N, 1) vs (N,))."""
-    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        y_true = y_true[..., 0]
-    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        y_pred = y_pred[..., 0]
-    return y_true, y_pred
 
 
-def _squeeze_or_expand(x1, x2, expand_rank_1=True):
-    """Keras's rule for arrays whose ranks differ by one with a trailing axis of length 1: a
-    1-D other side gains that axis (unless ``expand_rank_1`` is False), else it is dropped."""
-    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
-        if x2.ndim == 1 and expand_rank_1:
-            x2 = x2[..., None]
-        else:
-            x1 = x1[..., 0]
-    if x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
-        if x1.ndim == 1 and expand_rank_1:
-            x1 = x1[..., None]
-        else:
-            x2 = x2[..., 0]
-    return x1, x2
 
 
 def _divide_no_nan(a, b):
@@ -346,7 +325,7 @@ def _reduce_samplewise(owner: str, values, sample_weight, reduce="mean"):
     w = None
     if sample_weight is not None:
         w = _array(sample_weight, xp).astype(float)
-        values, w = _squeeze_or_expand(values, w)
+        values, w = same_rank(values, w)
         if values.ndim > w.ndim:
             values = getattr(values, reduce)(axis=tuple(range(w.ndim, values.ndim)))
         elif values.ndim == 0 and w.ndim == 1:  # one batch value standing for N samples

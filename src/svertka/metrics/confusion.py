@@ -11,8 +11,8 @@ from svertka.metrics.base import (
     Metric,
     _divide_no_nan,
     _host,
-    _squeeze_or_expand,
 )
+from svertka.ops.losses import same_rank
 
 
 def _thresholds(owner: str, thresholds, default: float) -> list[float]:
@@ -48,11 +48,11 @@ def _confusion(owner, y_true, y_pred, thresholds, sample_weight, *, top_k=None, 
     every entry of ``y_pred`` is one prediction (per column with ``multi_label``). Returns
     ``tp, fp, tn, fn`` of shape (T,) or (T, L)."""
     t, p = _host(y_true).astype(float), _host(y_pred).astype(float)
-    p, t = _squeeze_or_expand(p, t)
+    p, t = same_rank(p, t)
     w = None
     if sample_weight is not None:
         w = _host(sample_weight).astype(float)[..., None]
-        _, w = _squeeze_or_expand(t, w, expand_rank_1=False)
+        _, w = same_rank(t, w, expand_rank_1=False)
     if top_k is not None:
         if p.ndim < 1:
             raise ValueError(f"{owner}: top_k needs 'y_pred' of shape (N, K), received a scalar")

@@ -6,14 +6,15 @@ import math
 
 import numpy as np  # noqa: F401 - the examples below use it
 
-from svertka.metrics.base import EPSILON, Mean, _pair, _SampleMean, _squeeze_or_expand
+from svertka.metrics.base import EPSILON, Mean, _pair, _SampleMean
+from svertka.ops.losses import same_rank
 
 
 def _float_pair(y_true, y_pred):
     """``y_true`` as floats of ``y_pred``'s module, both brought to the same rank (Keras)."""
     t, p, xp = _pair(y_true, y_pred)
     p = p.astype(float)
-    t, p = _squeeze_or_expand(t.astype(float), p)
+    t, p = same_rank(t.astype(float), p)
     return t, p, xp
 
 

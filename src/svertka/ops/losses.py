@@ -99,6 +99,34 @@ class RobustLoss(Function):
         return tuple(unbroadcast(gy * g, v.shape) for g, v in ((gx, x), (ga, a), (gc, c)))
 
 
+def same_rank(x1, x2, expand_rank_1: bool = True):
+    """Keras's ``squeeze_or_expand_to_same_rank``, for Tensors or arrays: when the ranks differ
+    by one and the longer ends in a 1, a 1-D other side gains that axis ((N,) labels meet
+    (N, 1) predictions as (N, 1); not with ``expand_rank_1=False``), otherwise the 1 is
+    dropped. The losses, the metrics and their sample weights share this one rule.
+
+    >>> [a.shape for a in same_rank(np.zeros(3), np.zeros((3, 1)))]
+    [(3, 1), (3, 1)]
+    >>> [a.shape for a in same_rank(np.zeros((3, 2)), np.zeros((3, 2, 1)))]
+    [(3, 2), (3, 2)]
+    """
+    def resized(x, shape):
+        return reshape(x, shape) if isinstance(x, Tensor) else x.reshape(shape)
+
+    r1, r2 = len(x1.shape), len(x2.shape)
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = resized(x2, (*x2.shape, 1))
+        else:
+            x1 = resized(x1, x1.shape[:-1])
+    elif r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = resized(x1, (*x1.shape, 1))
+        else:
+            x2 = resized(x2, x2.shape[:-1])
+    return x1, x2
+
+
 def class_ids(op: str, arg: str, labels, classes: int):
     """Integer class ids ``labels`` (an array) checked to lie in ``[0, classes)``, as int64.
 
