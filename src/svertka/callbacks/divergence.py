@@ -33,16 +33,10 @@ _TOLERANCE = 1e-3  # distance of k = loss * n / C from an integer that counts as
 
 def terms_per_sample(model) -> int | None:
     """The number of clamped terms the model's loss averages over per sample, or None when
-    the loss has no clamp (logits, MSE, custom)."""
-    from svertka import losses, ops
-
+    the loss has no clamp (logits, MSE, custom): a loss declares its clamp with a true
+    ``clamped_terms`` attribute (the cross-entropies on probabilities do)."""
     loss = getattr(model, "loss", None)
-    per_row = (losses.categorical_crossentropy, losses.sparse_categorical_crossentropy,
-               ops.categorical_crossentropy)
-    clamped_class = (isinstance(loss, (losses.CategoricalCrossentropy,
-                                       losses.SparseCategoricalCrossentropy))
-                     and not loss.from_logits and not getattr(loss, "label_smoothing", 0))
-    if loss is None or not (clamped_class or any(loss is fn for fn in per_row)):
+    if loss is None or not getattr(loss, "clamped_terms", False):
         return None
     shape = getattr(model, "output_shape", None)
     if not isinstance(shape, tuple) or any(d is None for d in shape[1:-1]):

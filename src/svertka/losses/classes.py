@@ -244,6 +244,12 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         return {**Loss.get_config(self), "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing, "axis": self.axis}
 
+    @property
+    def clamped_terms(self) -> bool:
+        """Each sample's loss is a sum of -log p with p clipped to [1e-7, 1 - 1e-7]: a
+        stuck run sits at a multiple of -log(1e-7) (fit's divergence guard reads this)."""
+        return not self.from_logits and not self.label_smoothing
+
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Categorical cross-entropy with integer class ids for labels: shape (N,) or (N, 1) for
@@ -269,6 +275,11 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         super().__init__(_sparse_categorical_crossentropy, name=name, reduction=reduction,
                          dtype=dtype, from_logits=self.from_logits,
                          ignore_class=self.ignore_class, axis=self.axis)
+
+    @property
+    def clamped_terms(self) -> bool:
+        """As ``CategoricalCrossentropy.clamped_terms``."""
+        return not self.from_logits
 
     def get_config(self) -> dict:
         config = {**Loss.get_config(self), "from_logits": self.from_logits,

@@ -143,3 +143,9 @@ def poisson(y_true, y_pred) -> Tensor:
     return Poisson()(y_true, y_pred)
 
 
+# fit's divergence guard: these average -log p over clipped probabilities (see
+# CategoricalCrossentropy.clamped_terms); with logits or label smoothing they do not, but the
+# function form used by name is the plain one
+categorical_crossentropy.clamped_terms = True
+sparse_categorical_crossentropy.clamped_terms = True
+

@@ -250,6 +250,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits: bool = False) -> Tenso
     return CategoricalCrossentropy()(t, p)
 
 
+categorical_crossentropy.clamped_terms = True  # fit's divergence guard (losses.classes)
+
+
 def binary_crossentropy(y_true, y_pred, from_logits: bool = False) -> Tensor:
     """Keras's ``binary_crossentropy``, averaged over every element.
 
