@@ -59,8 +59,6 @@ def deslant(glyph: np.ndarray) -> np.ndarray:
     >>> np.flatnonzero((deslant(g) > 0.5).any(axis=0)).size  # upright: one column of ink
     1
     """
-    from PIL import Image
-
     g = np.asarray(glyph, dtype=np.float32)
     total = float(g.sum())
     if total <= 0:
@@ -71,15 +69,28 @@ def deslant(glyph: np.ndarray) -> np.ndarray:
     mu11 = float((g * (ys - cy) * (xs - cx)).sum()) / total
     if mu02 < 1e-6:
         return g
-    shear = mu11 / mu02
+    return shear_rows(g, mu11 / mu02, cy)
+
+
+def shear_rows(image: np.ndarray, shear: float, centre_row: float) -> np.ndarray:
+    """``image`` (float grey levels) sheared horizontally: row y moves by ``shear * (y -
+    centre_row)`` pixels to the left (the top leans right for a positive ``shear`` when the
+    centre is below it), bilinear, on a canvas widened by ``ceil(|shear| * height)`` so that
+    the ink stays inside.
+
+    >>> shear_rows(np.ones((4, 3), np.float32), 0.5, 2.0).shape
+    (4, 5)
+    """
+    from PIL import Image
+
+    g = np.asarray(image, dtype=np.float32)
     h, w = g.shape
     extra = int(np.ceil(abs(shear) * h))
-    out_w = w + extra
     # output (x, y) samples input (x + shear * (y - cy) - offset, y): the offset keeps it inside
     offset = extra / 2
     img = Image.fromarray(g, mode="F")
-    sheared = img.transform((out_w, h), Image.Transform.AFFINE,
-                            (1.0, shear, -shear * cy - offset, 0.0, 1.0, 0.0),
+    sheared = img.transform((w + extra, h), Image.Transform.AFFINE,
+                            (1.0, shear, -shear * centre_row - offset, 0.0, 1.0, 0.0),
                             resample=Image.Resampling.BILINEAR)
     return np.asarray(sheared, dtype=np.float32)
 

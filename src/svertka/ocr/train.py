@@ -14,7 +14,7 @@ import numpy as np
 
 from svertka import checks
 from svertka.ocr.models import ALPHABETS, check_alphabet, glyph_cnn
-from svertka.ocr.normalize import normalize_glyph
+from svertka.ocr.normalize import normalize_glyph, shear_rows
 
 
 def upscale_mask(glyph: np.ndarray, factor: int = 2, threshold: int = 128) -> np.ndarray:
@@ -34,15 +34,8 @@ def upscale_mask(glyph: np.ndarray, factor: int = 2, threshold: int = 128) -> np
 
 
 def _shear(mask: np.ndarray, shear: float) -> np.ndarray:
-    from PIL import Image
-
-    h, w = mask.shape
-    extra = int(np.ceil(abs(shear) * h))
-    img = Image.fromarray(mask.astype(np.uint8) * 255)
-    out = img.transform((w + extra, h), Image.Transform.AFFINE,
-                        (1.0, shear, -shear * h / 2 - extra / 2, 0.0, 1.0, 0.0),
-                        resample=Image.Resampling.BILINEAR)
-    return np.asarray(out) >= 128
+    """An ink mask sheared about its middle row (``normalize.shear_rows``)."""
+    return shear_rows(mask.astype(np.float32), shear, mask.shape[0] / 2) >= 0.5
 
 
 def _sliver(neighbour: np.ndarray, width: int, right_side: bool) -> np.ndarray:
