@@ -15,6 +15,9 @@ previous backup whole, and read back by ``ModelFile`` with its checks). It holds
   one (shuffling seeds, dropout masks, ``BatchLoader`` seeds) and each layer's own
   (``Dropout(seed=...)``).
 
+On several ranks (``svertka.distributed``) rank 0 writes the backup, with the metric sums of
+all ranks, and every rank restores from it (on a file system they share).
+
 Restoring puts all of it back, so the resumed run makes the same draws and the same
 floating-point operations in the same order, and ends bit for bit where the uninterrupted run
 ends (on the same machine and thread count: see ``svertka.utils.set_random_seed``). Other
@@ -28,6 +31,7 @@ import os
 
 import numpy as np
 
+from svertka import distributed
 from svertka import random as _random
 from svertka.callbacks._checks import _frequency
 from svertka.callbacks.base import Callback
@@ -87,6 +91,7 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._since = 0
         self.restored = None
+        distributed.barrier()  # on several ranks: rank 0's last backup is whole by now
         if os.path.exists(self.path):
             self.restore()
 
@@ -106,6 +111,8 @@ class BackupAndRestore(Callback):
         if getattr(self.model, "interrupted", False) or not self.delete_checkpoint:
             self.save()  # Ctrl-C: the exact place to resume from; or the final state kept
             return
+        if not distributed.is_main():  # rank 0 deletes the backup every rank restored
+            return
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
         with contextlib.suppress(OSError):  # only when nothing else lives there
@@ -113,7 +120,8 @@ class BackupAndRestore(Callback):
 
     # -- writing -----------------------------------------------------------------------------
     def save(self) -> None:
-        """Write the backup of the model and of ``fit``'s position now."""
+        """Write the backup of the model and of ``fit``'s position now. On several ranks
+        every rank calls it (the epoch's metric sums are gathered) and rank 0 writes."""
         from svertka.models.saving import write_container
         from svertka.models.training import trainable_params
 
@@ -151,7 +159,8 @@ class BackupAndRestore(Callback):
             },
         }
 
-        write_container(self.path, state, arrays, index_name=_STATE)
+        if distributed.is_main():
+            write_container(self.path, state, arrays, index_name=_STATE)
 
     # -- reading -----------------------------------------------------------------------------
     def restore(self) -> None:

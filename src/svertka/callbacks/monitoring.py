@@ -6,7 +6,7 @@ import math
 import os
 import string
 
-from svertka import checks
+from svertka import checks, distributed
 from svertka.callbacks._checks import (
     _copy_weights,
     _frequency,
@@ -113,7 +113,8 @@ class ModelCheckpoint(Callback):
     The file is in svertka's own format whatever its name: a Keras program's ``.keras`` (full
     model) and ``.weights.h5`` (``save_weights_only``) names are accepted and written in it,
     and load back with ``svertka.models.load_model`` / ``model.load_weights``; other names
-    are accepted too (Keras 3 refuses them).
+    are accepted too (Keras 3 refuses them). On several ranks (``svertka.distributed``) rank 0
+    alone writes.
 
     >>> import svertka, numpy as np, os, tempfile
     >>> from svertka.layers import Dense
@@ -212,11 +213,12 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
-        folder = os.path.dirname(path)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        if self.save_weights_only:
-            self.model.save_weights(path)
-        else:
-            self.model.save(path)
+        if distributed.is_main():  # on several ranks, rank 0 alone writes
+            folder = os.path.dirname(path)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            if self.save_weights_only:
+                self.model.save_weights(path)
+            else:
+                self.model.save(path)
         self.last_saved = path

@@ -253,6 +253,10 @@ def _main(argv) -> int:
         return e.code if isinstance(e.code, int) else 2
     try:
         check_options(args)
+        from svertka import distributed
+
+        if distributed.launched():  # mpiexec -n N svertka train ...: one rank of N
+            distributed.init()
         args.run(args)
     except KeyboardInterrupt:
         print("svertka: interrupted", file=sys.stderr)

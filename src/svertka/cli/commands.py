@@ -61,16 +61,19 @@ def train(args) -> None:
     """Train an architecture from the zoo (built for the data's image shape and classes, with
     pixels rescaled to [0, 1] inside the model) or continue training a saved model."""
     import svertka
-    from svertka import zoo
+    from svertka import distributed, zoo
     from svertka.layers import Rescaling
     from svertka.utils import set_random_seed
 
+    main = distributed.is_main()  # under mpiexec, rank 0 alone prints and saves
     set_random_seed(args.seed)
     saved = svertka.load_model(args.model) if Path(args.model).is_file() else None
     (x_train, y_train), (x_test, y_test), class_names = _load_data(args, saved)
     _require_images("train", args.data, {"train": x_train, "test": x_test})
     x_train, x_test = _with_channels(x_train), _with_channels(x_test)
-    steps = -(-int(len(x_train) * (1 - args.validation_split)) // args.batch_size)
+    # each of the N ranks takes --batch-size samples of a global batch N times larger
+    global_batch = args.batch_size * distributed.size()
+    steps = -(-int(len(x_train) * (1 - args.validation_split)) // global_batch)
     if saved is not None:
         # a saved model goes on with its own optimiser and state, unless --learning-rate asks
         # for a new run of the options' optimiser and schedule on the trained weights
@@ -84,7 +87,8 @@ def train(args) -> None:
         model.compile(optimizer=_optimizer(args, steps), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
     model.class_names = list(class_names)
-    model.summary()
+    if main:
+        model.summary()
     augment = None
     if args.augment:
         from svertka import augment as augment_mod
@@ -104,6 +108,8 @@ def train(args) -> None:
     model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
               validation_split=args.validation_split, augment=augment, callbacks=callbacks,
               **monitor)
+    if not main:
+        return
     if len(x_test):
         loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
         print(f"Test accuracy: {accuracy:.4f} (loss {loss:.4f})")

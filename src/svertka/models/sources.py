@@ -17,6 +17,7 @@ import numpy as np
 
 from svertka.autograd import Tensor
 from svertka.backend import asarray
+from svertka.distributed import fit as distributed
 from svertka.models import arguments
 
 
@@ -51,6 +52,7 @@ class Arrays:
         self.n = len(xs[0])
         full = -(-self.n // batch_size)
         self.steps = full if steps is None else min(steps, full)
+        self.part: tuple[int, int] | None = None  # (rank, ranks): see svertka.distributed
 
     @property
     def first_x(self):
@@ -74,13 +76,16 @@ class Arrays:
         """One epoch, the first ``skip`` batches left out. With online augmentation a
         ``BatchLoader`` seeded with ``seed`` augments in a background thread (skipped batches
         are still made, as the augmentation draws run in sequence); it carries the sample
-        indices, so the targets and weights of any structure follow their images."""
+        indices, so the targets and weights of any structure follow their images. Sharded
+        (``part``), each batch is global and this rank keeps its share of it."""
         if augment is None:
             order = np.random.default_rng(seed).permutation(self.n) if shuffle else None
             for b, idx in enumerate(index_batches(self.n, self.batch_size, order)):
                 if b >= self.steps:
                     break
                 if b >= skip:
+                    if self.part is not None:
+                        idx = distributed.local(idx, self.part)
                     yield ([batch_tensor(x, idx) for x in self.xs], _take(self.ys, idx),
                            _take(self.sw, idx))
             return
@@ -93,6 +98,9 @@ class Arrays:
                 if b >= self.steps:
                     break
                 if b >= skip:
+                    if self.part is not None:  # every rank augments the whole batch
+                        keep = distributed.local(np.arange(len(idx)), self.part)
+                        xb, idx = xb[keep], idx[keep]
                     yield [Tensor(asarray(xb))], _take(self.ys, idx), _take(self.sw, idx)
 
     def on_epoch_end(self) -> None:

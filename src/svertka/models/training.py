@@ -16,7 +16,8 @@ stuck at a cross-entropy's clamp, or a non-finite weight ends the run with a
 returned. Keras trains on silently there; a run that cannot recover gains nothing from it
 (``model.stop_on_divergence = False`` trains on all the same).
 Arguments are checked in ``svertka.models.arguments``, output written by
-``svertka.models.progress``.
+``svertka.models.progress``. Under ``mpiexec`` after ``svertka.distributed.init()``, ``fit``
+is data-parallel: its few hooks here call into ``svertka.distributed`` (see there).
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ import warnings
 import numpy as np
 
 from svertka import callbacks as callbacks_mod
-from svertka import losses, metrics, optimizers
+from svertka import distributed, losses, metrics, optimizers
 from svertka import random as _random
 from svertka.autograd import Tensor, no_grad
 from svertka.backend import asarray, to_numpy
 from svertka.callbacks.divergence import DivergenceCheck
 from svertka.checks import flag, non_negative_int, positive_int
+from svertka.distributed import fit as dist_fit
+from svertka.distributed.gradients import average_gradients
 from svertka.models import arguments, compiled, sources
 from svertka.models.progress import EpochProgress, format_logs
 from svertka.parallel import region
@@ -167,17 +170,26 @@ def trainable_params(model) -> list[Tensor]:
 
 
 def _step(model, xts: list, ys, sample_weight, params) -> tuple[float, list, list]:
-    """One optimisation step: the loss value, the output Tensors and each output's term."""
+    """One optimisation step: the loss value, the output Tensors and each output's term.
+    On several ranks (``svertka.distributed``) the gradients are averaged over all ranks'
+    samples before the update; a rank whose share of the batch is empty has no outputs."""
+    n = len(xts[0])
     with region():  # svertka's threads own the cores (see svertka.parallel)
-        outs = _forward(model, xts, True)
-        loss, parts = _loss_terms(model, ys, outs, sample_weight)
-        loss.backward()
+        if n or not distributed.active():
+            outs = _forward(model, xts, True)
+            loss, parts = _loss_terms(model, ys, outs, sample_weight)
+            loss.backward()
+            value = float(loss.item())
+        else:
+            outs, parts, value = None, [], 0.0
+        if distributed.active():
+            average_gradients(params, n, value)
         model.optimizer.apply_gradients(params)
     for p in params:
         p.grad = None
         if getattr(p, "constraint", None) is not None:
             _constrain(p)
-    return float(loss.item()), outs, parts
+    return value, outs, parts
 
 
 def _constrain(p: Tensor) -> None:
@@ -241,12 +253,18 @@ class _Tracker:
             m.reset_state()
 
     def update(self, loss: float, parts: list, ys, outs, sw) -> None:
+        if outs is None:  # this rank's share of the batch was empty
+            return
         n = len(outs[0])
         self.loss.update_state(loss, sample_weight=n)
         for m, p in zip(self.parts, parts):
             m.update_state(float(p.item()), sample_weight=n)
         if ys is not None:
             self.cm.update(ys, outs, sw)
+
+    def global_logs(self, prefix: str = "") -> dict:
+        """The logs over every rank's samples when training is sharded over several."""
+        return dist_fit.global_logs(self, prefix)[0] if distributed.active() else self.logs(prefix)
 
     def logs(self, prefix: str = "") -> dict:
         logs = {prefix + "loss": self.loss.result()}
@@ -272,10 +290,15 @@ class FitPosition:
         self._metrics = [loss_mean, *metric_objs]
 
     def metric_state(self) -> list:
-        """Every metric's variables as JSON-ready lists (a mean's are its total and count)."""
+        """Every metric's variables as JSON-ready lists (a mean's are its total and count),
+        summed over the ranks when there are several."""
+        if distributed.active():
+            return dist_fit.metric_state(self._metrics)
         return [[np.asarray(v.numpy()).tolist() for v in m.variables] for m in self._metrics]
 
     def set_metric_state(self, state) -> None:
+        if not distributed.is_main():  # rank 0 holds the sums of all ranks
+            return
         for m, values in zip(self._metrics, state):
             for v, value in zip(m.variables, values):
                 v.assign(np.asarray(value, dtype=v.dtype))
@@ -285,7 +308,8 @@ def _epoch_seed(shuffle: bool, augment) -> int | None:
     """One draw from svertka's generator per epoch that shuffles or augments."""
     if not shuffle and augment is None:
         return None
-    return int(_random.generator().integers(2**63))
+    seed = int(_random.generator().integers(2**63))
+    return dist_fit.broadcast(seed) if distributed.active() else seed
 
 
 def _diverged(model, guard_reason: str | None, where: str) -> None:
@@ -298,6 +322,15 @@ def _diverged(model, guard_reason: str | None, where: str) -> None:
         warnings.warn(f"{model.name}.fit: training stopped at {where}: {guard_reason}",
                       RuntimeWarning, stacklevel=4)
         model.stop_training = True
+
+
+def _stop(model) -> bool:
+    """``model.stop_training``, agreed by every rank when there are several (and
+    ``model.interrupted``: a Ctrl-C seen by one rank is taken by all)."""
+    if distributed.active():
+        model.stop_training, model.interrupted = dist_fit.any_rank(model.stop_training,
+                                                                   model.interrupted)
+    return model.stop_training
 
 
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -313,6 +346,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     shuffle = flag(name, "shuffle", shuffle)
     prefetch = non_negative_int(name, "prefetch", prefetch)
     verbose = arguments.verbosity(name, verbose)
+    if not distributed.is_main():  # on several ranks, rank 0 alone prints
+        verbose = 0
     validation_freq = positive_int(name, "validation_freq", validation_freq)
     if steps_per_epoch is not None:
         steps_per_epoch = positive_int(name, "steps_per_epoch", steps_per_epoch)
@@ -342,6 +377,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         validation = None
     if data.first_x is not None:
         model._build_for(data.first_x)  # an unbuilt model: weights before the first step
+    if distributed.active():
+        dist_fit.prepare(name, model, data, validation)
     steps = data.steps
     history = callbacks_mod.History()
     cbs = callbacks_mod.CallbackList([*(callbacks or []), history], model=model)
@@ -357,7 +394,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                                                  tracker.states[1:])
     logs: dict = {}
     built = data.first_x is not None
-    with _interrupt_guard(model), region():
+    with distributed.abort_on_error(), _interrupt_guard(model), region():
         cbs.on_train_begin({})
         resume = model.__dict__.pop("_fit_resume", None)  # set by BackupAndRestore
         for epoch in range(initial_epoch if resume is None else resume["epoch"], epochs):
@@ -383,22 +420,24 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                 loss, outs, parts = _step(model, xts, ys, sw, trainable_params(model))
                 tracker.update(loss, parts, ys, outs, sw)
                 position.batch = step + 1
-                running = tracker.logs()
+                running, size = tracker.logs(), 0 if outs is None else len(outs[0])
+                if distributed.active():  # all ranks' samples: the global batch's
+                    running, loss, size = dist_fit.batch_logs(tracker, loss, size)
                 # as Keras, "loss" is the epoch's running mean; "batch_loss" is this
                 # iteration's (History keeps them all) and "size" the batch's
-                size = len(outs[0])
                 cbs.on_train_batch_end(step, {**running, "batch_loss": loss, "size": size})
                 progress.update(running)
                 _diverged(model, guard.batch(loss, size), f"epoch {epoch + 1}, batch {step + 1}")
-                if model.stop_training:
+                if _stop(model):
                     break
             batches.close()  # stops a loader's background thread at once
+            _stop(model)
             if model.interrupted:  # a partial epoch: its iterations stay in history.batch_losses
                 progress.interrupted()
                 break
             if step < 0 and getattr(data, "exhausted", False):  # the adapter warned
                 break
-            logs = tracker.logs()
+            logs = tracker.global_logs()
             if validation is not None and (epoch + 1) % validation_freq == 0:
                 logs.update(_evaluate(model, validation, prefix="val_", cbs=cbs))
             if steps is None or position.batch == steps:  # a complete epoch
@@ -408,7 +447,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             progress.end(logs)
             cbs.on_epoch_end(epoch, logs)
             _diverged(model, guard.epoch_end(), f"the end of epoch {epoch + 1}")
-            if model.stop_training:
+            if _stop(model):
                 break
         cbs.on_train_end(logs)
     data.close()
@@ -437,10 +476,13 @@ def _evaluate(model, data, prefix: str = "", cbs=None) -> dict:
     """Loss and metrics over a source's batches; ``cbs`` get Keras's ``on_test_*`` calls."""
     tracker = _Tracker(model)  # the compiled metrics: the epoch's values were read before
     tracker.reset()
+    sharded = getattr(data, "part", None) is not None  # see svertka.distributed
     if cbs is not None:
         cbs.on_test_begin({})
     with no_grad(), region():
         for b, (xts, ys, sw) in enumerate(data.batches()):
+            if sharded and not len(xts[0]):  # this rank's empty share of the last batch
+                continue
             if cbs is not None:
                 cbs.on_test_batch_begin(b, {})
             outs = _forward(model, xts, False)
@@ -449,7 +491,7 @@ def _evaluate(model, data, prefix: str = "", cbs=None) -> dict:
             if cbs is not None:
                 cbs.on_test_batch_end(b, tracker.logs())
     data.on_epoch_end()
-    logs = tracker.logs(prefix)
+    logs = tracker.global_logs(prefix) if sharded else tracker.logs(prefix)
     if cbs is not None:
         cbs.on_test_end(tracker.logs())
     return logs
@@ -476,7 +518,7 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
         logs = _evaluate(model, data, cbs=cbs)
     finally:
         data.close()
-    if verbose:
+    if verbose and distributed.is_main():
         print(format_logs(logs), flush=True)
     if return_dict:
         return logs
