@@ -90,6 +90,8 @@ def main(argv=None) -> None:
     p.add_argument("--save-examples", type=Path, metavar="DIR")
     p.add_argument("--weights", type=Path, metavar="FILE",
                    help="a save_weights file of glyph_cnn to read with instead of the shipped one")
+    p.add_argument("--no-pairs", action="store_true",
+                   help="read without the classifier of touching pairs (what it adds)")
     args = p.parse_args(argv)
     if args.pages < 1 or args.lines < 1:
         p.error(f"--pages and --lines must be >= 1, received {args.pages} and {args.lines}")
@@ -99,13 +101,14 @@ def main(argv=None) -> None:
         sys.exit(f"benchmarks/ocr.py: svertka.ocr.read is not available ({e}): nothing "
                  "to measure yet (the generator itself is svertka.ocr.synth)")
     try:
-        model = recognizer(args.alphabet, weights=args.weights)
+        model = recognizer(args.alphabet, weights=args.weights,
+                           pair_weights=False if args.no_pairs else None)
     except FileNotFoundError as e:  # the shipped weights are not trained yet
         sys.exit(f"benchmarks/ocr.py: {e}")
     difficulties = DIFFICULTIES if args.difficulty == "all" else (args.difficulty,)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"{args.lines} lines a page, seed {args.seed}; weights: "
-          f"{args.weights or 'shipped'}; "
+          f"{args.weights or 'shipped'}{', no pair classifier' if args.no_pairs else ''}; "
           f"data: {os.environ.get('SVERTKA_DATA', 'SVERTKA_DATA unset')}")
     print("| alphabet | difficulty | pages | lines | characters | character accuracy | "
           "line accuracy | low confidence | ms per page |")

@@ -335,8 +335,6 @@ CLASSES = {cls.__name__: cls for cls in (
     VarianceScaling, Zeros)}
 
 
-
-
 def _alias(cls):
     """Keras's lower-case name for ``cls``: makes it, or with a shape draws at once."""
     def make(*args, **kwargs):

@@ -107,6 +107,14 @@ def test_class_weight_multiplies_each_samples_loss_by_its_class_weight():
     assert h.history["loss"][0] == pytest.approx(float(np.sum(w * ce) / 12), rel=1e-5)
 
 
+def test_class_weight_and_sample_weight_together_are_refused_as_in_keras():
+    m = svertka.Sequential([svertka.Input((4,)), layers.Dense(3, activation="softmax")])
+    m.compile("sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="'class_weight' cannot be used together with sample "
+                                         "weights"):
+        m.fit(X, np.arange(12) % 3, class_weight={0: 2.0}, sample_weight=np.ones(12), verbose=0)
+
+
 @pytest.mark.parametrize("weights, message", [
     (np.ones(5), r"must have shape \(12,\) or \(12, 1\), one weight per sample"),
     (-np.ones(12), "must hold finite weights >= 0"),
@@ -221,9 +229,43 @@ class NonNegative(layers.Layer):
 def test_a_weight_constraint_is_applied_after_every_update():
     x = svertka.Input((4,))
     m = svertka.Model(x, NonNegative()(x))
-    m.compile(svertka.optimizers.SGD(0.5), loss="mse")
-    m.fit(X, -np.abs(Y) - 1.0, epochs=2, batch_size=4, verbose=0)  # pulls the weights below 0
-    w = m.layers[-1].get_weights()[0]
-    assert w.min() == 0.0 and (w == 0).any()
+    m.compile(svertka.optimizers.SGD(0.01), loss="mse")
+    layer = m.layers[-1]
+    layer.set_weights([np.full((4, 2), -1.0, np.float32)])  # far below 0: one small step
+    m.fit(X, -np.abs(Y), epochs=1, batch_size=4, verbose=0)  # leaves them there, clamped
+    w = layer.get_weights()[0]
+    assert w.min() == 0.0 and w.max() < 0.5
     with pytest.raises(TypeError, match="argument 'constraint' must be a callable"):
         m.layers[-1].add_weight(shape=(2,), constraint="non_neg")
+
+
+def test_sample_weights_with_a_custom_loss_need_its_per_sample_values():
+    w = np.linspace(0.5, 1.5, 12).astype("float32")
+
+    def per_sample(y_true, y_pred):
+        return ops.mean(ops.square(y_pred - y_true), axis=-1)
+
+    m = single()
+    m.compile("sgd", loss=per_sample)
+    err = m.predict(X) - Y
+    expected = float(np.sum(w * np.mean(err ** 2, -1)) / 12)
+    assert m.evaluate(X, Y, sample_weight=w, batch_size=12, verbose=0) == pytest.approx(
+        expected, rel=1e-5)
+    m.compile("sgd", loss=lambda t, p: ops.mean(ops.square(p - t)))
+    with pytest.raises(ValueError, match="sample weights need a loss that returns one value per "
+                                         "sample"):
+        m.evaluate(X, Y, sample_weight=w, verbose=0)
+
+
+def test_sample_weights_with_softmax_cross_entropy_take_either_label_form():
+    m = svertka.Sequential([svertka.Input((4,)), layers.Dense(3)])
+    m.compile("sgd", loss="softmax_cross_entropy")
+    labels = np.array([0, 1, 2] * 4)
+    w = np.linspace(0.0, 2.0, 12).astype("float32")
+    logits = m.predict(X).astype(np.float64)
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = float(np.sum(-w * logp[np.arange(12), labels]) / 12)
+    sparse = m.evaluate(X, labels, sample_weight=w, batch_size=12, verbose=0)
+    onehot = m.evaluate(X, np.eye(3)[labels], sample_weight=w, batch_size=12, verbose=0)
+    assert sparse == pytest.approx(expected, rel=1e-5) and onehot == pytest.approx(expected,
+                                                                                    rel=1e-5)

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+import svertka
 from svertka import Tensor
 from svertka.datasets.pydataset import PyDataset
 from svertka.models.data_adapters import (
@@ -53,7 +54,7 @@ class Endless(PyDataset):
 
 
 def epoch(adapter, e=0):
-    return [(x, y, sw) for x, y, sw in adapter.batches(e)]
+    return [(x, y, sw) for x, y, sw in adapter.batches()]
 
 
 def first_values(batches):
@@ -271,17 +272,20 @@ def test_class_weight_follows_keras3():
         class_sample_weights(W, np.array([0]), {1: -1})
     with pytest.raises(TypeError, match="integer class indices as keys, received key 'cat'"):
         class_sample_weights(W, np.array([0]), {"cat": 1.0})
-    with pytest.raises(ValueError, match="only supported for models with a single output"):
-        class_sample_weights(W, [np.zeros(2), np.zeros(2)], cw)
 
 
-def test_class_weight_on_a_dataset_weights_each_batch():
-    adapter = adapt(W, Counting(3), class_weight={1: 2.0})
-    assert [sw.tolist() for _, _, sw in epoch(adapter)] == [[1.0, 1.0], [2.0, 2.0], [1.0, 1.0]]
+def test_class_weight_on_a_dataset_weights_each_batch_as_on_arrays():
+    from svertka.models import sources
+
+    model = svertka.Sequential([svertka.Input((3,))])
+    data = sources.Adapted(W, model, adapt(W, Counting(3)), ["out"], class_weight={1: 2.0})
+    assert [sw.tolist() for _, _, sw in data.batches()] == [[1.0, 1.0], [2.0, 2.0], [1.0, 1.0]]
     x = np.zeros((1, 1))
-    with pytest.raises(ValueError, match="class_weight' cannot be used with batches that hold "
-                                         "sample_weight"):
-        epoch(adapt(W, [(x, np.zeros(1), np.ones(1))], class_weight={0: 1.0}))
+    with_weights = sources.Adapted(W, model, adapt(W, [(x, np.zeros(1), np.ones(1))]),
+                                   ["out"], class_weight={0: 1.0})
+    with pytest.raises(ValueError, match="class_weight' cannot be used together with sample "
+                                         "weights"):
+        list(with_weights.batches())
 
 
 def test_sample_weight_checks():

@@ -118,8 +118,23 @@ def test_validation_data_as_a_dataset_and_weights_inside_the_batches():
     m = model()
     h = m.fit(Batches(), validation_data=Weighted(), epochs=1, verbose=0).history
     plain = m.evaluate(X, Y, verbose=0)
-    assert h["val_loss"][0] != pytest.approx(plain[0])  # trained since
+    # validation ran on the epoch's final weights, with the weights its batches carry
+    assert h["val_loss"][0] == pytest.approx(2 * plain[0], rel=1e-5)
     assert m.evaluate(Weighted(), verbose=0)[0] == pytest.approx(2 * plain[0], rel=1e-5)
+
+
+def test_per_output_sample_weights_inside_a_datasets_batches():
+    x = svertka.Input((5,))
+    m = svertka.Model(x, [layers.Dense(2, name="a")(x), layers.Dense(1, name="b")(x)])
+    m.compile("sgd", loss="mse")
+    ya, yb = RNG.normal(size=(24, 2)), RNG.normal(size=(24, 1))
+    wa, wb = RNG.uniform(0, 2, 24), RNG.uniform(0, 2, 24)
+    arrays = m.evaluate(X, [ya, yb], sample_weight=[wa, wb], batch_size=6, verbose=0)
+    batches = [(X[i:i + 6], [ya[i:i + 6], yb[i:i + 6]], [wa[i:i + 6], wb[i:i + 6]])
+               for i in range(0, 24, 6)]
+    assert m.evaluate(batches, verbose=0) == pytest.approx(arrays, rel=1e-6)
+    by_name = [(xb, {"a": a, "b": b}, {"a": u, "b": v}) for xb, (a, b), (u, v) in batches]
+    assert m.evaluate(by_name, verbose=0) == pytest.approx(arrays, rel=1e-6)
 
 
 def test_y_beside_a_dataset_is_an_error_as_in_keras():

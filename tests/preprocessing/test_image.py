@@ -160,7 +160,7 @@ def test_flow_feeds_the_data_adapter():
                                                                         batch_size=2)
     adapter = adapt("model.fit", it)
     assert adapter.steps == 3
-    assert [len(xb) for xb, _, _ in adapter.batches(0)] == [2, 2, 1]
+    assert [len(xb) for xb, _, _ in adapter.batches()] == [2, 2, 1]
 
 
 def test_bad_arguments_say_what_is_supported():

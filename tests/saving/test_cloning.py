@@ -178,3 +178,27 @@ def test_model_methods_follow_keras():
     assert model_config(back) == model_config(model)
     fun = functional_with_shared_layer()
     assert model_config(Model.from_config(fun.get_config())) == model_config(fun)
+
+
+class _TwoOutputs(layers.Layer):
+    def call(self, x):
+        return [x, x * 2.0]
+
+    def compute_output_shape(self, shape):
+        return [shape, shape]
+
+
+def test_clone_of_a_layer_with_two_outputs_and_of_dict_inputs_and_outputs():
+    """clone_model wires the graph as loading does: a layer of several outputs and a model
+    on dicts (its first graph walk of its own handled neither)."""
+    a, b = layers.Input((3,)), layers.Input((3,))
+    p, q = _TwoOutputs()(layers.Dense(3)(a))
+    model = Model({"a": a, "b": b}, {"s": layers.Add()([p, q]), "t": layers.Dense(2)(b)})
+    clone = clone_model(model)
+    clone.set_weights(model.get_weights())
+    x = {"a": np.ones((2, 3), np.float32), "b": np.full((2, 3), 2.0, np.float32)}
+    want, got = model.predict(x), clone.predict(x)
+    assert sorted(got) == ["s", "t"]
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-6)
+    assert not any(w1 is w2 for w1 in model.weights for w2 in clone.weights)

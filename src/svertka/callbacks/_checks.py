@@ -81,3 +81,14 @@ def _frequency(owner: str, arg: str, value, names=("epoch",)):
                          f"of batches, received {value!r}")
     return int(value)
 
+
+def _batch_due(callback) -> bool:
+    """Count one batch for a callback that acts every ``save_freq`` batches (``_since``):
+    True, and the count restarted, when it is due; always False for ``"epoch"``."""
+    if callback.save_freq == "epoch":
+        return False
+    callback._since += 1
+    if callback._since < callback.save_freq:
+        return False
+    callback._since = 0
+    return True

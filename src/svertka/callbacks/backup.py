@@ -33,7 +33,7 @@ import numpy as np
 
 from svertka import distributed
 from svertka import random as _random
-from svertka.callbacks._checks import _frequency
+from svertka.callbacks._checks import _batch_due, _frequency
 from svertka.callbacks.base import Callback
 from svertka.checks import flag
 
@@ -96,11 +96,7 @@ class BackupAndRestore(Callback):
             self.restore()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.save_freq == "epoch":
-            return
-        self._since += 1
-        if self._since >= self.save_freq:
-            self._since = 0
+        if _batch_due(self):
             self.save()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -127,6 +123,9 @@ class BackupAndRestore(Callback):
 
         model = self.model
         position = model._fit_position
+        metrics = position.metric_state()  # on several ranks: summed, so every rank joins
+        if not distributed.is_main():  # rank 0 alone copies the state and writes it
+            return
         params = trainable_params(model)
         loss_weights = list(getattr(model.loss, "trainable_weights", []))
         optimizer = model.optimizer.get_state(params)
@@ -143,7 +142,7 @@ class BackupAndRestore(Callback):
         state = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "epoch": position.epoch, "batch": position.batch,
-            "epoch_seed": position.epoch_seed, "metrics": position.metric_state(),
+            "epoch_seed": position.epoch_seed, "metrics": metrics,
             "batch_size": self.params.get("batch_size"), "samples": self.params.get("samples"),
             "epochs_trained": int(model.epochs_trained),
             "generator": _random.get_state(),
@@ -158,9 +157,7 @@ class BackupAndRestore(Callback):
                           for i, slots in enumerate(optimizer["slots"])],
             },
         }
-
-        if distributed.is_main():
-            write_container(self.path, state, arrays, index_name=_STATE)
+        write_container(self.path, state, arrays, index_name=_STATE)
 
     # -- reading -----------------------------------------------------------------------------
     def restore(self) -> None:

@@ -8,6 +8,7 @@ import string
 
 from svertka import checks, distributed
 from svertka.callbacks._checks import (
+    _batch_due,
     _copy_weights,
     _frequency,
     _improved,
@@ -184,11 +185,7 @@ class ModelCheckpoint(Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.save_freq == "epoch":
-            return
-        self._since += 1
-        if self._since >= self.save_freq:
-            self._since = 0
+        if _batch_due(self):
             self._save(self._epoch, logs or {}, batch)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:

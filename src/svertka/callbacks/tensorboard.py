@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from svertka.callbacks._checks import _frequency, _plain
+from svertka.callbacks._checks import _frequency, _get_lr, _plain
 from svertka.callbacks.base import Callback
 from svertka.checks import flag, non_negative_int
 
@@ -211,12 +211,10 @@ class TensorBoard(Callback):
             writer.flush()
 
     def _learning_rate(self):
-        opt = getattr(self.model, "optimizer", None)
-        if opt is None or not hasattr(opt, "learning_rate"):
+        try:
+            return _get_lr("TensorBoard", self.model)
+        except ValueError:  # no optimiser with a rate: nothing to log
             return None
-        rate = getattr(opt, "current_learning_rate", None)
-        rate = opt.learning_rate if rate is None else rate
-        return None if callable(rate) else float(rate)
 
     def _log_weights(self, epoch: int) -> None:
         writer = self._writer("train")

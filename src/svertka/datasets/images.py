@@ -60,16 +60,24 @@ def _mode(color_mode: str, fn: str) -> tuple[str, int]:
     return COLOR_MODES[color_mode]
 
 
+RESAMPLING = ("nearest", "bilinear", "bicubic", "lanczos")
+
+
 def decode_image(source: bytes | str | os.PathLike, name: str, size: tuple[int, int] | None,
-                 color_mode: str = "rgb", fn: str = "decode_image") -> np.ndarray:
-    """One image (H, W, C) uint8 from a file or its bytes; a DataFileError naming ``name`` if
-    it is not a complete image. EXIF orientation is applied, as a photo viewer shows the image.
+                 color_mode: str = "rgb", fn: str = "decode_image",
+                 interpolation: str = "bilinear") -> np.ndarray:
+    """One image (H, W, C) uint8 from a file or its bytes, resized to ``size`` (H, W) by
+    ``interpolation`` when given; a DataFileError naming ``name`` if it is not a complete
+    image. EXIF orientation is applied, as a photo viewer shows the image.
 
     An image declaring more pixels than ``PIL.Image.MAX_IMAGE_PIXELS`` is refused before it is
     decoded (Pillow itself only warns below twice that).
     """
     Image, ImageOps = _pil()
     pil_mode, channels = _mode(color_mode, fn)
+    if interpolation not in RESAMPLING:
+        raise ValueError(f"{fn}: argument 'interpolation' must be one of "
+                         f"{', '.join(RESAMPLING)}, received {interpolation!r}")
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             limit = Image.MAX_IMAGE_PIXELS
@@ -83,8 +91,8 @@ def decode_image(source: bytes | str | os.PathLike, name: str, size: tuple[int, 
             if im.mode != pil_mode:
                 im = im.convert(pil_mode)
             if size is not None and im.size != (size[1], size[0]):
-                bilinear = getattr(Image, "Resampling", Image).BILINEAR
-                im = im.resize((size[1], size[0]), bilinear)
+                method = getattr(getattr(Image, "Resampling", Image), interpolation.upper())
+                im = im.resize((size[1], size[0]), method)
             x = np.asarray(im, dtype=np.uint8)
     except DataFileError:
         raise

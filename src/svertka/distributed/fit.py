@@ -76,30 +76,22 @@ def _sum(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def global_logs(tracker, prefix: str = "", extra=()) -> tuple[dict, np.ndarray]:
-    """The tracker's logs over every rank's samples (its metrics' states summed, read, then
-    put back), and the sums of ``extra`` numbers carried in the same allreduce."""
+def global_logs(tracker, prefix: str = "") -> dict:
+    """The tracker's logs over every rank's samples: its metrics' states summed, read, then
+    put back."""
     variables = [v for m in tracker.states for v in m.variables]
     local_values = [v.numpy() for v in variables]
-    parts = [np.asarray(extra, dtype=np.float64).reshape(-1)]
-    parts += [np.asarray(a, dtype=np.float64).reshape(-1) for a in local_values]
-    summed = _sum(np.concatenate(parts))
-    at = len(parts[0])
+    parts = [np.asarray(a, dtype=np.float64).reshape(-1) for a in local_values]
+    summed = _sum(np.concatenate(parts) if parts else np.zeros(0))
+    at = 0
     for v, a in zip(variables, local_values):
         v.assign(summed[at:at + a.size].reshape(a.shape))
         at += a.size
     try:
-        logs = tracker.logs(prefix)
+        return tracker.logs(prefix)
     finally:
         for v, a in zip(variables, local_values):
             v.assign(a)
-    return logs, summed[:len(parts[0])]
-
-
-def batch_logs(tracker, loss: float, n: int) -> tuple[dict, float, int]:
-    """A step's running logs, the global batch's mean loss and its size, over all ranks."""
-    logs, (loss_sum, total) = global_logs(tracker, extra=(loss * n, n))
-    return logs, float(loss_sum / total), int(total)
 
 
 def metric_state(metrics: list) -> list:

@@ -27,7 +27,7 @@ from svertka.layers.activations import (
     Softmax,
     Step,
 )
-from svertka.layers.base import Layer, reset_names
+from svertka.layers.base import Layer, _plain, reset_names
 from svertka.layers.conv1d import (
     AveragePooling1D,
     Conv1D,
@@ -209,24 +209,15 @@ def layer_spec(layer: Layer) -> dict:
     config = layer.get_config()
     if "name" not in config:  # a user's get_config may leave it out; the graph refers to it
         config = {"name": layer.name, **config}
-    if not all(_plain(v) for v in config.values()):
+    if not all(_plain(v, tuples=False) for v in config.values()):
         # a custom layer's config may hold layers, regularizers...: Keras's dict of each
         from svertka.saving import serialize_keras_object
 
-        config = {k: v if _plain(v) else serialize_keras_object(v) for k, v in config.items()}
+        config = {k: v if _plain(v, tuples=False) else serialize_keras_object(v)
+                  for k, v in config.items()}
     return {"class_name": name, "config": config}
 
 
-def _plain(value) -> bool:
-    """JSON data as it is (None, bool, int, float, str, and lists and str-keyed dicts of
-    them)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return True
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
-    return False
 
 
 def _takes_name(cls) -> bool:

@@ -103,7 +103,8 @@ def regularizer(layer: str, arg: str, value):
         regularizers.get(value)
     except (TypeError, ValueError) as e:
         raise type(e)(
-            f"{layer}: argument '{arg}' must be None, 'l2', an L2 config dict or a callable, "
+            f"{layer}: argument '{arg}' must be None, a regularizer's name ('l1', 'l2', "
+            f"'l1_l2', ...), its config dict or a callable, "
             f"received {value!r} ({e})"
         ) from None
     return value
@@ -116,7 +117,7 @@ def regularizer_config(layer: str, arg: str, value):
         return regularizers.serialize(value)
     raise ValueError(
         f"{layer}.get_config: argument '{arg}' must be saved as a config, but {value!r} has no "
-        f"get_config(); use svertka.regularizers.L2"
+        f"get_config(); use one of svertka.regularizers' classes (L1, L2, L1L2, ...)"
     )
 
 

@@ -71,14 +71,16 @@ def _is_users(cls) -> bool:
     return not cls.__module__.startswith("svertka.")
 
 
-def _plain(value) -> bool:
-    """Whether ``value`` is JSON-plain (what an automatic config may hold)."""
+def _plain(value, tuples: bool = True) -> bool:
+    """Whether ``value`` is JSON-plain (what an automatic config may hold): None, bool, int,
+    float, str, and lists (and tuples, unless ``tuples`` is False: JSON gives them back as
+    lists) and str-keyed dicts of them."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return True
-    if isinstance(value, (list, tuple)):
-        return all(_plain(v) for v in value)
+    if isinstance(value, (list, tuple) if tuples else list):
+        return all(_plain(v, tuples) for v in value)
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+        return all(isinstance(k, str) and _plain(v, tuples) for k, v in value.items())
     return False
 
 
@@ -406,18 +408,15 @@ class Layer:
         from svertka import ops
 
         current = self._call_generation
-        out = [v for layer in self._flatten_layers() if layer._losses_generation == current
+        layers = self._flatten_layers()  # one walk of the layer tree (read every batch by fit)
+        out = [v for layer in layers if layer._losses_generation == current
                for v in layer._losses]
-        for weight, regularizer in self.regularizers:
+        for weight, regularizer in (pair for layer in layers for pair in layer._regularizers):
             if weight.requires_grad:
                 penalty = regularizer(weight)
                 out.append(penalty if isinstance(penalty, Tensor) else ops.sum(penalty))
         return out
 
-    def _clear_losses(self) -> None:
-        for layer in self._flatten_layers():
-            layer._losses = []
-            layer._losses_generation = -1
 
     # -- graph -----------------------------------------------------------------------------
     def _last_node(self, what: str) -> SymbolicTensor:

@@ -12,6 +12,7 @@ functional shortcuts ``add([a, b])``, ``concatenate([a, b])``, ... build and cal
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -52,8 +53,15 @@ def _same_shape(layer: str, input_shape) -> tuple:
 
 
 class _Elementwise(_Merge):
+    """A merge of inputs of one shape folded left to right by ``_fold`` (an op of two)."""
+
+    _fold = staticmethod(ops.add)
+
     def compute_output_shape(self, input_shape):
         return _same_shape(type(self).__name__, input_shape)
+
+    def call(self, inputs, training: bool = False):
+        return functools.reduce(type(self)._fold, inputs)
 
 
 class Add(_Elementwise):
@@ -64,11 +72,6 @@ class Add(_Elementwise):
     [[2.0, 2.0]]
     """
 
-    def call(self, inputs, training: bool = False):
-        y = inputs[0]
-        for x in inputs[1:]:
-            y = ops.add(y, x)
-        return y
 
 
 class Concatenate(_Merge):
@@ -141,11 +144,7 @@ class Multiply(_Elementwise):
     [[6.0, 6.0]]
     """
 
-    def call(self, inputs, training: bool = False):
-        y = inputs[0]
-        for x in inputs[1:]:
-            y = ops.mul(y, x)
-        return y
+    _fold = staticmethod(ops.mul)
 
 
 class Average(_Elementwise):
@@ -157,10 +156,7 @@ class Average(_Elementwise):
     """
 
     def call(self, inputs, training: bool = False):
-        y = inputs[0]
-        for x in inputs[1:]:
-            y = ops.add(y, x)
-        return ops.mul(y, 1.0 / len(inputs))
+        return ops.mul(super().call(inputs), 1.0 / len(inputs))
 
 
 class Maximum(_Elementwise):
@@ -172,11 +168,7 @@ class Maximum(_Elementwise):
     [[3.0, 5.0]]
     """
 
-    def call(self, inputs, training: bool = False):
-        y = inputs[0]
-        for x in inputs[1:]:
-            y = ops.maximum(y, x)
-        return y
+    _fold = staticmethod(ops.maximum)
 
 
 class Minimum(_Elementwise):
@@ -187,11 +179,7 @@ class Minimum(_Elementwise):
     [[1.0, 2.0]]
     """
 
-    def call(self, inputs, training: bool = False):
-        y = inputs[0]
-        for x in inputs[1:]:
-            y = ops.minimum(y, x)
-        return y
+    _fold = staticmethod(ops.minimum)
 
 
 _ARITHMETIC = {"add": ops.add, "subtract": ops.sub, "multiply": ops.mul, "divide": ops.div}

@@ -58,6 +58,7 @@ from svertka.losses.functions import (
     sparse_categorical_crossentropy,
     squared_hinge,
 )
+from svertka.naming import snake_case
 
 LOSSES = {
     "categorical_crossentropy": categorical_crossentropy,
@@ -88,6 +89,11 @@ CLASSES = {cls.__name__: cls for cls in (
     MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh, Hinge, SquaredHinge,
     CategoricalHinge, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, RobustLoss, TripletMarginLoss)}
+
+# the class that computes each built-in loss function sample by sample (for sample weights):
+# the function named after it (mean_squared_error -> MeanSquaredError)
+FUNCTION_CLASSES = {LOSSES[snake_case(name)]: cls for name, cls in CLASSES.items()
+                    if snake_case(name) in LOSSES}
 
 
 def get(identifier):

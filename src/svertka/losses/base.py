@@ -15,14 +15,6 @@ from svertka.ops.losses import same_rank, targets_like
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
-
-
-def _reshape(x, shape):
-    return ops.reshape(x, shape) if isinstance(x, Tensor) else x.reshape(shape)
-
-
-
-
 def _maximum(x: Tensor, c: float) -> Tensor:
     """``max(x, c)`` for a constant ``c``; the gradient is 1 where x > c."""
     return ops.linear_threshold(x, c, float(np.finfo(x.dtype).max))

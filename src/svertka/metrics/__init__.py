@@ -106,7 +106,6 @@ def _loss_name_and_logits(loss) -> tuple[str | None, bool]:
     return name, from_logits
 
 
-
 def get(identifier, loss=None) -> Metric:
     """Resolve a metric identifier as ``compile(metrics=[...])`` does in Keras.
 

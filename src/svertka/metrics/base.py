@@ -43,10 +43,6 @@ def _host(a) -> np.ndarray:
     return to_numpy(a)
 
 
-
-
-
-
 def _divide_no_nan(a, b):
     """``a / b`` with 0 where ``b`` is 0 (Keras's ``ops.divide_no_nan``)."""
     a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
@@ -67,8 +63,6 @@ def _sparse_targets(owner: str, t, p):
             f"{tuple(p.shape)}, received {tuple(t.shape)}"
         )
     return class_ids(owner, "y_true", t, p.shape[-1])
-
-
 
 
 def _plain(value):

@@ -117,10 +117,6 @@ def _structural(model) -> bool:
 
 def _built_input_shape(model):
     """The input shape (batch axis first) a subclassed model was built with, or None."""
-    for attr in ("_build_input_shape", "build_input_shape"):
-        shape = getattr(model, attr, None)
-        if shape is not None and not callable(shape):
-            return shape
     if getattr(model, "inputs", None):
         shapes = [list(t.shape) for t in model.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
@@ -233,8 +229,6 @@ def config_to_model(cls, config: dict, custom_objects: dict | None = None):
 def model_from_config(spec: dict, cls=None):
     """Rebuild a ``Sequential``, a functional ``Model`` or a subclassed model (``cls``, or
     the class its ``class_name`` resolves to) from ``{"class_name", "config"}``."""
-    from svertka.layers import Input
-
     name, config = spec.get("class_name"), spec.get("config", {})
     if cls is None:
         cls = layers_mod.resolve_class(name)
@@ -249,12 +243,20 @@ def model_from_config(spec: dict, cls=None):
         return model
     if cls is not Model:
         return _subclassed_from_config(cls, config)
-    built = {}
-    for layer_spec in config["layers"]:
-        layer = layers_mod.deserialize(layer_spec)
-        built[layer.name] = layer
-    values = {f"input_{i}": Input(tuple(shape)) for i, shape in enumerate(config["inputs"])}
-    inputs = list(values.values())
+    return rebuild_functional(config, layers_mod.deserialize)
+
+
+def rebuild_functional(config: dict, make_layer, inputs=None):
+    """The functional model ``config`` (``functional_config``) describes, each layer made by
+    ``make_layer(layer_spec)`` once (a shared layer stays shared), on new ``Input`` tensors
+    or on ``inputs``: loading (``make_layer`` deserialises) and ``clone_model`` (it clones)
+    wire the graph here alike."""
+    from svertka.layers import Input
+
+    built = {spec["config"]["name"]: make_layer(spec) for spec in config["layers"]}
+    if inputs is None:
+        inputs = [Input(tuple(shape)) for shape in config["inputs"]]
+    values = {f"input_{i}": t for i, t in enumerate(inputs)}
     calls = {}  # a layer of several outputs is called once for all of its output nodes
     for i, node in enumerate(config["nodes"]):
         parents = [values[p] for p in node["parents"]]

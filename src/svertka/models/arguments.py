@@ -72,11 +72,6 @@ def xy(where: str, x, y, names=("x", "y")):
     return x, y
 
 
-def validation_pair(where: str, validation_data):
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) < 2:
-        raise ValueError(f"{where}: argument 'validation_data' must be a tuple (x_val, y_val), "
-                         f"received {type(validation_data).__name__}")
-    return xy(where, *validation_data[:2], names=("validation_data[0]", "validation_data[1]"))
 
 
 def validation_fraction(where: str, validation_split) -> float:
@@ -84,16 +79,6 @@ def validation_fraction(where: str, validation_split) -> float:
                         high_open=True)
 
 
-def split_validation(where: str, x, y, split: float):
-    """The last ``split`` of the samples, unshuffled, as Keras takes it; both parts must keep
-    at least one sample."""
-    n = len(x)
-    cut = int(n * (1.0 - split))
-    if cut == 0 or cut == n:
-        raise ValueError(f"{where}: argument 'validation_split' {split!r} of {n} samples leaves "
-                         f"{cut} for training and {n - cut} for validation; each needs at least "
-                         f"one")
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
 def epochs_range(where: str, epochs, initial_epoch) -> tuple[int, int]:
@@ -120,7 +105,9 @@ def inputs(where: str, model, x, arg: str = "x") -> list:
     """``x`` as one array per model input: an array, a list of arrays (one per input, in the
     order of ``model.inputs``) or a dict keyed by the inputs' names."""
     syms = list(getattr(model, "inputs", None) or [])
-    names = [getattr(s, "name", None) for s in syms]
+    # the keys of a model built on a dict of inputs, else the inputs' names (Input(name=))
+    names = list(getattr(model, "_input_keys", None) or [getattr(s, "name", None)
+                                                          for s in syms])
     if isinstance(x, dict):
         if not syms or not all(names):
             raise ValueError(f"{where}: argument '{arg}' is a dict, but the model's inputs have no "

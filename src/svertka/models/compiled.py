@@ -62,47 +62,32 @@ def as_list(where: str, arg: str, value, names: list[str], allow_none: bool = Tr
     return [value] * n
 
 
-# the loss class that computes a built-in loss function sample by sample, for sample weights
-def _weighted_class(fn, y_true, y_pred):
-    table = {
-        losses.categorical_crossentropy: losses.CategoricalCrossentropy,
-        losses.sparse_categorical_crossentropy: losses.SparseCategoricalCrossentropy,
-        losses.binary_crossentropy: losses.BinaryCrossentropy,
-        losses.mean_squared_error: losses.MeanSquaredError,
-        losses.mean_absolute_error: losses.MeanAbsoluteError,
-        losses.mean_absolute_percentage_error: losses.MeanAbsolutePercentageError,
-        losses.mean_squared_logarithmic_error: losses.MeanSquaredLogarithmicError,
-        losses.cosine_similarity: losses.CosineSimilarity,
-        losses.huber: losses.Huber,
-        losses.log_cosh: losses.LogCosh,
-        losses.hinge: losses.Hinge,
-        losses.squared_hinge: losses.SquaredHinge,
-        losses.categorical_hinge: losses.CategoricalHinge,
-        losses.kl_divergence: losses.KLDivergence,
-        losses.poisson: losses.Poisson,
-    }
-    if fn is losses.softmax_cross_entropy:  # logits, with labels of either form
-        same = np.ndim(y_true) == len(y_pred.shape) and np.shape(y_true)[-1] == y_pred.shape[-1]
-        cls = losses.CategoricalCrossentropy if same else losses.SparseCategoricalCrossentropy
-        return cls(from_logits=True)
-    cls = next((c for f, c in table.items() if f is fn), None)
+def per_sample(fn):
+    """What computes ``fn`` sample by sample, so that sample weights can weigh it: a loss
+    object as it is, the class of a built-in function (``losses.FUNCTION_CLASSES``), or None
+    for a custom function (its own values must then be per sample). Resolved once, at
+    compile."""
+    if fn is None or isinstance(fn, losses.Loss):
+        return fn
+    cls = losses.FUNCTION_CLASSES.get(fn)
     return cls() if cls is not None else None
 
 
-def weighted_loss(where: str, fn, y_true, y_pred: Tensor, sample_weight) -> Tensor:
+def weighted_loss(where: str, fn, y_true, y_pred: Tensor, sample_weight, weighable=None):
     """The scalar loss of one output: ``fn(y_true, y_pred)`` averaged over the batch, each
     sample weighing its ``sample_weight`` (Keras's ``sum_over_batch_size``: the weighted sum
-    over the number of values)."""
+    over the number of values) through ``weighable`` (``per_sample(fn)``)."""
     if sample_weight is None:
         value = fn(y_true, y_pred)
         if isinstance(value, Tensor) and value.ndim:  # one loss per sample, as Keras's guides
             value = ops.mean(value)
         return value
-    if isinstance(fn, losses.Loss):
-        return fn(y_true, y_pred, sample_weight=sample_weight)
-    loss = _weighted_class(fn, y_true, y_pred)
-    if loss is not None:
-        return loss(y_true, y_pred, sample_weight=sample_weight)
+    if fn is losses.softmax_cross_entropy:  # logits, with labels of either form
+        same = np.ndim(y_true) == len(y_pred.shape) and np.shape(y_true)[-1] == y_pred.shape[-1]
+        cls = losses.CategoricalCrossentropy if same else losses.SparseCategoricalCrossentropy
+        weighable = cls(from_logits=True)
+    if weighable is not None:
+        return weighable(y_true, y_pred, sample_weight=sample_weight)
     value = fn(y_true, y_pred)
     if not (isinstance(value, Tensor) and value.ndim):
         raise ValueError(f"{where}: sample weights need a loss that returns one value per "
@@ -128,6 +113,7 @@ class CompiledLoss:
         weights = as_list(where, "loss_weights", loss_weights, self.names)
         self.weights = [1.0 if w is None else float(w) for w in weights]
         self.terms = [i for i, f in enumerate(self.fns) if f is not None]
+        self.weighable = [per_sample(f) for f in self.fns]
 
     @property
     def log_names(self) -> list[str]:
@@ -141,7 +127,8 @@ class CompiledLoss:
                 raise ValueError(f"{self.where}: the output {self.names[i]!r} has a loss but "
                                  f"no targets were given for it")
             sw = sample_weight[i] if isinstance(sample_weight, list) else sample_weight
-            term = weighted_loss(self.where, self.fns[i], ys[i], outs[i], sw)
+            term = weighted_loss(self.where, self.fns[i], ys[i], outs[i], sw,
+                                 self.weighable[i])
             parts.append(term)
             weighted = term if self.weights[i] == 1.0 else term * self.weights[i]
             total = weighted if total is None else total + weighted
@@ -172,7 +159,6 @@ class CompiledMetrics:
                     self.entries.append((i, m, is_weighted))
         self.objects = [metrics.get(m, loss=fns[i] if fns[i] is not None else None)
                         for i, m, _ in self.entries]
-        self.identifiers = [m for _, m, _ in self.entries]
         self.log_names = self._log_names(names)
 
     def _log_names(self, names: list[str]) -> list[str]:
@@ -194,7 +180,8 @@ class CompiledMetrics:
         return out
 
     def update(self, ys, outs, sample_weight) -> None:
-        arrays = [to_numpy(o.data) for o in outs]
+        used = {i for i, _, _ in self.entries}  # outputs no metric reads are not copied
+        arrays = {i: to_numpy(outs[i].data) for i in used}
         for (i, _, is_weighted), m in zip(self.entries, self.objects):
             if is_weighted and sample_weight is not None:
                 sw = sample_weight[i] if isinstance(sample_weight, list) else sample_weight

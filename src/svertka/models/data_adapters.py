@@ -29,7 +29,7 @@ is only ever indexed.
 ...     for i in range(3):
 ...         yield np.full((2, 4), i, np.float32), np.array([0, 1])
 >>> adapter = adapt("model.fit", batches())
->>> [(xb.shape, yb.tolist(), sw) for xb, yb, sw in adapter.batches(0)]
+>>> [(xb.shape, yb.tolist(), sw) for xb, yb, sw in adapter.batches()]
 [((2, 4), [0, 1], None), ((2, 4), [0, 1], None), ((2, 4), [0, 1], None)]
 >>> adapter.steps
 3
@@ -158,9 +158,7 @@ def standardize_batch(where: str, batch, index: int):
         raise ValueError(f"{where}: batch {index} of argument 'x' holds arrays with different "
                          f"numbers of samples (first axis): x {_shapes(x)}, y {_shapes(y)}, "
                          f"sample_weight {_shapes(sw)}")
-    if sw is not None:
-        sw = check_sample_weight(where, sw, len(_flat(x)[0]), f"sample_weight of batch {index}")
-    return x, y, sw
+    return x, y, sw  # the weights are checked with the arrays' (models.arguments)
 
 
 def _shapes(a) -> str:
@@ -213,9 +211,6 @@ def class_sample_weights(where: str, y, class_weight) -> np.ndarray:
                 or w < 0):
             raise ValueError(f"{where}: argument 'class_weight' must map each class to a "
                              f"finite weight >= 0, received {k!r}: {w!r}")
-    if isinstance(y, (list, dict)) and not _is_numbers(y):
-        raise ValueError(f"{where}: argument 'class_weight' is only supported for models with "
-                         "a single output, received several targets")
     labels = _leaf(where, y)
     if labels.ndim > 1:
         labels = labels[..., 0] if labels.shape[-1] == 1 else np.argmax(labels, axis=-1)
@@ -233,13 +228,11 @@ class Adapter:
     has ended (then the number it gave). ``exhausted`` turns True when a one-pass source has
     nothing left: ``fit`` stops there."""
 
-    def __init__(self, where: str, source, length, one_pass: bool, steps, class_weight,
-                 kind: str):
-        self.where, self.kind = where, kind
+    def __init__(self, where: str, source, length, one_pass: bool, steps):
+        self.where = where
         self._source, self._length, self._one_pass = source, length, one_pass
         self._steps_given = steps
         self.steps = steps if steps is not None else length
-        self.class_weight = class_weight
         self.exhausted = False
         self._iterator, self._seen, self._epochs = None, 0, 0
 
@@ -247,7 +240,7 @@ class Adapter:
         """A new pass over the source."""
         return iter(self._source)
 
-    def batches(self, epoch):
+    def batches(self):
         """One epoch of ``(x, y, sample_weight)`` batches (NumPy arrays; y, sw may be None)."""
         if self.exhausted:
             warnings.warn(f"{self.where}: {RAN_OUT}", UserWarning, stacklevel=2)
@@ -267,11 +260,6 @@ class Adapter:
                 break
             index = self._seen
             x, y, sw = standardize_batch(self.where, batch, index)
-            if self.class_weight is not None and y is not None:
-                if sw is not None:
-                    raise ValueError(f"{self.where}: argument 'class_weight' cannot be used "
-                                     f"with batches that hold sample_weight (batch {index})")
-                sw = class_sample_weights(self.where, y, self.class_weight)
             self._seen += 1
             count += 1
             yield x, y, sw
@@ -313,13 +301,13 @@ class Adapter:
 class PyDatasetAdapter(Adapter):
     """A ``PyDataset`` (or any object with ``__len__`` and ``__getitem__``), read by index."""
 
-    def __init__(self, where, data, steps, class_weight, kind, shuffle: bool):
+    def __init__(self, where, data, steps, shuffle: bool):
         length = _num_batches(where, data)
         if length is None and steps is None:
             raise ValueError(f"{where}: argument 'steps_per_epoch' (or 'steps') is required "
                              f"when 'x' is a {type(data).__name__} without an end "
                              "(num_batches is None): an epoch would never finish")
-        super().__init__(where, data, length, False, steps, class_weight, kind)
+        super().__init__(where, data, length, False, steps)
         self.shuffle = shuffle
         self._pool = None
         workers = getattr(data, "workers", 1) if isinstance(data, PyDataset) else 1
@@ -392,11 +380,11 @@ def _is_keras_sequence(x) -> bool:
 
 
 def adapt(where: str, x, y=None, sample_weight=None, steps=None, kind: str = "fit", *,
-          shuffle: bool = False, class_weight=None) -> Adapter:
+          shuffle: bool = False) -> Adapter:
     """The adapter for ``x`` (not plain arrays: see ``is_plain``), for ``kind`` "fit",
     "evaluate" or "predict". ``y`` and ``sample_weight`` must come inside the batches, as in
     Keras; ``steps`` (``steps_per_epoch``/``steps``) caps each epoch; ``shuffle`` reorders a
-    PyDataset's batches per pass; ``class_weight`` weights each batch's samples by class."""
+    PyDataset's batches per pass (``fit`` weighs the batches by ``class_weight``)."""
     if kind not in ("fit", "evaluate", "predict"):
         raise ValueError(f"adapt: argument 'kind' must be 'fit', 'evaluate' or 'predict', "
                          f"received {kind!r}")
@@ -411,12 +399,12 @@ def adapt(where: str, x, y=None, sample_weight=None, steps=None, kind: str = "fi
                          "as 'x': the weights must come in the batches it yields, "
                          "(x, y, sample_weight)")
     if _is_indexed(x):
-        return PyDatasetAdapter(where, x, steps, class_weight, kind, shuffle)
+        return PyDatasetAdapter(where, x, steps, shuffle)
     if iter_is_self(x):
-        return Adapter(where, x, None, True, steps, class_weight, kind)
+        return Adapter(where, x, None, True, steps)
     if hasattr(x, "__iter__") and not isinstance(x, (str, bytes, dict)):
         length = len(x) if hasattr(x, "__len__") else None
-        return Adapter(where, x, length, False, steps, class_weight, kind)
+        return Adapter(where, x, length, False, steps)
     raise TypeError(f"{where}: argument 'x' must be an array, a list or dict of arrays, a "
                     f"PyDataset, a generator or an iterable of (x, y) batches, received "
                     f"{type(x).__name__}")

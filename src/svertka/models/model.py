@@ -216,11 +216,7 @@ class Model(Layer):
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        for _, t, trainable in self._weights:
-            t.requires_grad = trainable and self._trainable
-        for layer in self.layers:
-            layer.trainable = value
+        Layer.trainable.fset(self, value)  # its own weights and its layers (_children)
 
     def _layer_index(self, what: str, argument: str, key) -> int:
         """The index in ``layers`` of ``key``, a layer name or an int (negative from the end)."""
@@ -602,14 +598,8 @@ class Model(Layer):
         and ``positions`` are accepted for Keras's signature (the table sizes itself)."""
         from svertka.models.summary import summary_text
 
-        kwargs = {}
-        if show_trainable:
-            kwargs["show_trainable"] = True
-        if expand_nested:
-            kwargs["expand_nested"] = True
-        if layer_range is not None:
-            kwargs["layer_range"] = layer_range
-        (print_fn or print)(summary_text(self, flops=flops, **kwargs))
+        (print_fn or print)(summary_text(self, flops=flops, show_trainable=show_trainable,
+                                         expand_nested=expand_nested, layer_range=layer_range))
 
     # -- saving --------------------------------------------------------------------------
     def get_config(self) -> dict:

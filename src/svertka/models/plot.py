@@ -248,15 +248,16 @@ def plot_model(model, to_file="model.png", show_shapes: bool = False, show_dtype
     pydot = _require_pydot(owner)
     to_file = os.fspath(to_file)
     extension = os.path.splitext(to_file)[1][1:] or "png"
-    if extension not in _EXTENSIONS_WITHOUT_GRAPHVIZ and not _has_graphviz(pydot):
-        raise ImportError(f"{owner}: you must install Graphviz (its 'dot' program; see "
-                          f"https://graphviz.org/download/) for plot_model to write "
-                          f"{extension!r} images; a '.dot' file needs only pydot")
+    # the graph first: a model it cannot draw says so before Graphviz is asked for
     dot = model_to_dot(model, show_shapes=show_shapes, show_dtype=show_dtype,
                        show_layer_names=show_layer_names, rankdir=rankdir,
                        expand_nested=expand_nested, dpi=dpi,
                        show_layer_activations=show_layer_activations,
                        show_trainable=show_trainable, splines=splines, **kwargs)
+    if extension not in _EXTENSIONS_WITHOUT_GRAPHVIZ and not _has_graphviz(pydot):
+        raise ImportError(f"{owner}: you must install Graphviz (its 'dot' program; see "
+                          f"https://graphviz.org/download/) for plot_model to write "
+                          f"{extension!r} images; a '.dot' file needs only pydot")
     if extension in _EXTENSIONS_WITHOUT_GRAPHVIZ:
         with open(to_file, "w", encoding="utf-8") as f:
             f.write(dot.to_string())

@@ -35,7 +35,6 @@ import zipfile
 import numpy as np
 
 from svertka import layers as layers_mod
-from svertka.backend import asarray
 from svertka.errors import ModelFileError
 from svertka.layers.base import weight_budget
 from svertka.models import modelcheck
@@ -74,16 +73,11 @@ def write_container(path, index: dict, arrays: dict[str, np.ndarray],
 
 
 # -- saving ------------------------------------------------------------------------------
-def _named_weights(model) -> list[tuple[str, object]]:
-    """``(name, tensor)`` of every weight in ``model.weights`` order (the layers in order,
-    each layer's weights in order; a nested or subclassed model's in its own order)."""
-    return [(getattr(t, "name", None) or f"weight_{i}", t) for i, t in enumerate(model.weights)]
-
-
 def _weight_table(model) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Every weight in ``model.weights`` order (the layers in order, each layer's weights in
+    order; a nested or subclassed model's in its own order), named as ``weight_names``."""
     table, arrays = [], {}
-    for name, tensor in _named_weights(model):
-        array = tensor.numpy().copy()
+    for name, array in zip(model.weight_names, model.get_weights()):
         entry = f"weights/{len(table)}.npy"
         table.append({"name": name, "shape": list(array.shape), "dtype": str(array.dtype),
                       "file": entry})
@@ -97,24 +91,18 @@ def save_weights(model, path) -> None:
     write_container(path, index, arrays)
 
 
-def _custom_name(obj) -> str | None:
-    """The name a custom function or class is saved by: registered, or its own."""
-    name = registration.registered_name(obj)
-    return name if name is not None else getattr(obj, "__name__", None)
-
-
 def _custom_entry(obj):
     """A custom loss or metric as the file holds it: a function by name, an object by its
     class's name and ``get_config()``; None if it has neither."""
     if inspect.isfunction(obj):
-        return _custom_name(obj)
+        return registration.get_registered_name(obj)
     if callable(getattr(obj, "get_config", None)):
         try:
             config = obj.get_config()
             json.dumps(config)
         except (TypeError, ValueError, NotImplementedError):
             return None
-        return {"class_name": _custom_name(type(obj)), "config": config}
+        return {"class_name": registration.get_registered_name(type(obj)), "config": config}
     return None
 
 
@@ -300,7 +288,7 @@ def _checked_index(f: ModelFile, expected_format: str) -> tuple[dict, dict]:
 def _check_fits(f: ModelFile, model, table: list[dict]) -> None:
     """Weights are matched by position (``model.weights`` order), as Keras does, so a
     rebuilt model with fresh layer names loads; shapes must agree."""
-    expected = [(name, t.shape) for name, t in _named_weights(model)]
+    expected = [(name, t.shape) for name, t in zip(model.weight_names, model.weights)]
     if len(table) != len(expected):
         raise f.error(f"the file holds {len(table)} weight arrays, the model has "
                       f"{len(expected)}: the architectures differ")
@@ -311,10 +299,8 @@ def _check_fits(f: ModelFile, model, table: list[dict]) -> None:
 
 
 def _set_weights(f: ModelFile, model, table, headers, allow_nonfinite: bool) -> None:
-    arrays = [f.read_array(e["file"], headers[e["file"]], allow_nonfinite, e["name"])
-              for e in table]
-    for t, a in zip(model.weights, arrays):  # shapes checked by _check_fits
-        t.data = asarray(a, dtype=t.dtype).copy()
+    model.set_weights([f.read_array(e["file"], headers[e["file"]], allow_nonfinite, e["name"])
+                       for e in table])  # shapes checked by _check_fits
 
 
 def load_weights(model, path, allow_nonfinite: bool = False) -> None:

@@ -113,9 +113,9 @@ class Arrays:
 class Adapted:
     """Batches from a ``data_adapters`` adapter, brought to the structure above."""
 
-    def __init__(self, where: str, model, adapter, names: list[str]):
+    def __init__(self, where: str, model, adapter, names: list[str], class_weight=None):
         self.where, self.model, self.adapter, self.names = where, model, adapter, names
-        self.epoch = 0
+        self.class_weight = class_weight
 
     @property
     def steps(self) -> int | None:
@@ -132,17 +132,19 @@ class Adapted:
         return None
 
     def batches(self, shuffle=False, seed=None, augment=None, prefetch=2, skip=0):
-        for b, (x, y, sw) in enumerate(self.adapter.batches(self.epoch)):
+        for b, (x, y, sw) in enumerate(self.adapter.batches()):
             if b < skip:
                 continue
             xs = arguments.inputs(self.where, self.model, x)
             n = len(xs[0])
             ys = arguments.targets(self.where, self.names, y, n)
-            sw = arguments.sample_weights(self.where, sw, self.names, n)
+            sw = arguments.sample_weights(self.where, sw, self.names, n,
+                                          f"sample_weight of batch {b}")
+            if self.class_weight is not None:
+                sw = class_weighted(self.where, ys, sw, self.class_weight)
             yield [batch_tensor(v) for v in xs], ys, sw
 
     def on_epoch_end(self) -> None:
-        self.epoch += 1
         self.adapter.on_epoch_end()
 
     def close(self) -> None:
@@ -150,15 +152,18 @@ class Adapted:
 
 
 def class_weighted(where: str, ys, sw, class_weight):
-    """Keras's ``class_weight``: each sample's weight times its class's (one output only)."""
+    """Keras's ``class_weight`` as sample weights, for arrays and datasets alike: one output
+    only, and not together with sample weights (Keras refuses both)."""
     from svertka.models.data_adapters import class_sample_weights
 
     if ys is None or len(ys) != 1 or ys[0] is None:
         raise ValueError(f"{where}: argument 'class_weight' is only supported for a model of "
                          f"one output (as in Keras), received targets for "
                          f"{0 if ys is None else len(ys)}")
-    w = class_sample_weights(where, ys[0], class_weight)
-    return w if sw is None else sw * w
+    if sw is not None:
+        raise ValueError(f"{where}: argument 'class_weight' cannot be used together with "
+                         f"sample weights (as in Keras); multiply them into the sample weights")
+    return class_sample_weights(where, ys[0], class_weight)
 
 
 def source(where: str, model, names, x, y=None, sample_weight=None, batch_size=None,
@@ -172,8 +177,8 @@ def source(where: str, model, names, x, y=None, sample_weight=None, batch_size=N
     if x is not None and not data_adapters.is_plain(x):
         # a batch_size beside a dataset is ignored, as Keras does: its batches have their size
         adapter = data_adapters.adapt(where, x, y, sample_weight, steps=steps, kind=kind,
-                                      shuffle=shuffle, class_weight=class_weight)
-        return Adapted(where, model, adapter, names)
+                                      shuffle=shuffle)
+        return Adapted(where, model, adapter, names, class_weight)
     x, y = data_adapters.numpy_data(x), data_adapters.numpy_data(y)
     sample_weight = data_adapters.numpy_data(sample_weight)
     xs = arguments.inputs(where, model, x, args[0])

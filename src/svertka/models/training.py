@@ -54,9 +54,6 @@ def compile_model(model, optimizer, loss, metric_list, loss_weights=None,
     names = compiled.output_names(model)
     if isinstance(loss, dict) and "class_name" in loss and "class_name" not in names:
         loss = losses.get(loss)  # one loss's saved config, not a dict per output
-    if metric_list is not None and not isinstance(metric_list, (list, tuple, dict)):
-        raise TypeError(f"{where}: argument 'metrics' must be a list of names or metrics, "
-                        f"received {metric_list!r}")
     model._compiled_loss = cl = compiled.CompiledLoss(where, loss, loss_weights, names)
     model.loss = cl.fns[0] if len(names) == 1 else loss
     # the loss object itself, so "accuracy" after BinaryCrossentropy(from_logits=True)
@@ -91,7 +88,7 @@ def _serializable_metrics(given, cm, names, weighted: bool):
     if given is None:
         return [] if not weighted else None
     saved = [(i, _serializable_metric(ident, obj))
-             for (i, _, w), ident, obj in zip(cm.entries, cm.identifiers, cm.objects)
+             for (i, ident, w), obj in zip(cm.entries, cm.objects)
              if w == weighted]
     if len(names) == 1:
         return [s for _, s in saved]
@@ -141,11 +138,7 @@ def _forward(model, xts: list, training: bool) -> list:
 def _penalties(model) -> list:
     """The ``add_loss`` terms of the latest forward pass and the weight penalties: Keras's
     ``model.losses``."""
-    if isinstance(getattr(type(model), "losses", None), property):
-        return list(model.losses)
-    return [regularizer(weight) for layer in model.layers
-            for weight, regularizer in getattr(layer, "regularizers", [])
-            if weight.requires_grad]
+    return model.losses
 
 
 def _loss_terms(model, ys, outs, sample_weight=None) -> tuple[Tensor, list]:
@@ -169,10 +162,12 @@ def trainable_params(model) -> list[Tensor]:
     return model.trainable_weights + [w for f in fns for w in getattr(f, "trainable_weights", [])]
 
 
-def _step(model, xts: list, ys, sample_weight, params) -> tuple[float, list, list]:
-    """One optimisation step: the loss value, the output Tensors and each output's term.
-    On several ranks (``svertka.distributed``) the gradients are averaged over all ranks'
-    samples before the update; a rank whose share of the batch is empty has no outputs."""
+def _step(model, xts: list, ys, sample_weight, params) -> tuple[float, list, list, tuple]:
+    """One optimisation step: the loss value, the output Tensors, each output's term, and the
+    whole batch's ``(mean loss, size)``. On several ranks (``svertka.distributed``) the
+    gradients are averaged over all ranks' samples before the update, and that pair is the
+    global batch's (the first three stay this rank's); a rank whose share of the batch is
+    empty has no outputs."""
     n = len(xts[0])
     with region():  # svertka's threads own the cores (see svertka.parallel)
         if n or not distributed.active():
@@ -182,14 +177,15 @@ def _step(model, xts: list, ys, sample_weight, params) -> tuple[float, list, lis
             value = float(loss.item())
         else:
             outs, parts, value = None, [], 0.0
+        batch = (value, n)
         if distributed.active():
-            average_gradients(params, n, value)
+            batch = average_gradients(params, n, value)
         model.optimizer.apply_gradients(params)
     for p in params:
         p.grad = None
         if getattr(p, "constraint", None) is not None:
             _constrain(p)
-    return value, outs, parts
+    return value, outs, parts, batch
 
 
 def _constrain(p: Tensor) -> None:
@@ -209,7 +205,7 @@ def train_step(model, xb, yb, params) -> tuple[float, object]:
     the loss value and the model's output array (the list of them for several outputs)."""
     xts = list(xb) if isinstance(xb, (list, tuple)) else [xb]
     many = len(model._compiled_loss.names) > 1
-    loss, outs, _ = _step(model, xts, list(yb) if many else [yb], None, params)
+    loss, outs, _, _ = _step(model, xts, list(yb) if many else [yb], None, params)
     return loss, [o.data for o in outs] if many else outs[0].data
 
 
@@ -264,7 +260,7 @@ class _Tracker:
 
     def global_logs(self, prefix: str = "") -> dict:
         """The logs over every rank's samples when training is sharded over several."""
-        return dist_fit.global_logs(self, prefix)[0] if distributed.active() else self.logs(prefix)
+        return dist_fit.global_logs(self, prefix) if distributed.active() else self.logs(prefix)
 
     def logs(self, prefix: str = "") -> dict:
         logs = {prefix + "loss": self.loss.result()}
@@ -417,17 +413,18 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                 cbs.on_train_batch_begin(step, {})
                 # taken every step: a layer frozen or unfrozen since (by a callback, say)
                 # stops or starts training at once
-                loss, outs, parts = _step(model, xts, ys, sw, trainable_params(model))
+                loss, outs, parts, (batch_loss, size) = _step(model, xts, ys, sw,
+                                                              trainable_params(model))
                 tracker.update(loss, parts, ys, outs, sw)
                 position.batch = step + 1
-                running, size = tracker.logs(), 0 if outs is None else len(outs[0])
-                if distributed.active():  # all ranks' samples: the global batch's
-                    running, loss, size = dist_fit.batch_logs(tracker, loss, size)
+                running = tracker.global_logs()  # over all ranks' samples, on several
                 # as Keras, "loss" is the epoch's running mean; "batch_loss" is this
                 # iteration's (History keeps them all) and "size" the batch's
-                cbs.on_train_batch_end(step, {**running, "batch_loss": loss, "size": size})
+                cbs.on_train_batch_end(step, {**running, "batch_loss": batch_loss,
+                                              "size": size})
                 progress.update(running)
-                _diverged(model, guard.batch(loss, size), f"epoch {epoch + 1}, batch {step + 1}")
+                _diverged(model, guard.batch(batch_loss, size),
+                          f"epoch {epoch + 1}, batch {step + 1}")
                 if _stop(model):
                     break
             batches.close()  # stops a loader's background thread at once
@@ -528,7 +525,8 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
 
 def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tta=1,
             tta_augment=None):
-    """Outputs batch by batch (a list of arrays for a model of several outputs); with
+    """Outputs batch by batch (a list of arrays for a model of several outputs, a dict for
+    one built on a dict of outputs); with
     ``tta > 1`` each is the mean over ``tta`` copies of the image, the first unaugmented, the
     rest augmented by ``tta_augment`` (default: flips and small shifts, see
     ``svertka.augment.tta``). Prints nothing (``verbose`` is checked and accepted for
@@ -560,6 +558,9 @@ def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tt
         if not parts:
             raise ValueError(f"{name}: argument 'x' gave no batch")
         joined = [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+        keys = getattr(model, "_output_keys", None)
+        if keys:  # a model built on a dict of outputs answers with one, as Keras's
+            return dict(zip(keys, joined))
         return joined[0] if len(joined) == 1 else joined
 
     try:

@@ -327,7 +327,8 @@ def candidates(line: Line, join_gap: float = 0.08):
     character, and how many gaps between atoms it bridges. Runs span at most ``MAX_PIECES``
     pieces and 1.6 characters of width, except that a whole atom is always a candidate;
     pieces of different atoms join only when the gap between the atoms is at most
-    ``join_gap`` of a character's height (a broken stroke)."""
+    ``join_gap`` of a character's height (a broken stroke), or ``SMALL_JOIN`` of it when one
+    of the atoms is a fragment (``small_atoms``: a detached bar, a broken tail)."""
     out = []
     pieces = line.pieces
     gap_limit = max(1.0, join_gap * line.char_height)

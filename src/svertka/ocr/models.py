@@ -69,9 +69,19 @@ def glyph_cnn(classes: int, field: tuple = (28, 28), name: str = "glyph_cnn"):
     ], name=name)
 
 
-def weights_path(alphabet: str):
-    """Where the shipped weights of ``alphabet``'s classifier live in the package."""
-    return resources.files("svertka.ocr") / "weights" / WEIGHTS[alphabet]
+def _load(model, weights, shipped: str, what: str):
+    """``model`` with the weights of the file ``weights``, or else of the package's file
+    ``shipped`` (in ``svertka/ocr/weights``)."""
+    if weights is not None:
+        model.load_weights(weights)
+        return model
+    file = resources.files("svertka.ocr") / "weights" / shipped
+    if not file.is_file():
+        raise FileNotFoundError(f"recognizer: the {what}'s weights are not in this "
+                                f"installation ({file} is missing)")
+    with resources.as_file(file) as local:
+        model.load_weights(local)
+    return model
 
 
 class Recognizer:
@@ -138,30 +148,14 @@ def recognizer(alphabet: str = "digits", weights=None, pair_weights=None) -> Rec
     shipped = weights is None and pair_weights is None
     if shipped and alphabet in _CACHE:
         return _CACHE[alphabet]
-    model = glyph_cnn(len(ALPHABETS[alphabet]) + 1)
-    if weights is not None:
-        model.load_weights(weights)
-    else:
-        file = weights_path(alphabet)
-        if not file.is_file():
-            raise FileNotFoundError(f"recognizer: the {alphabet!r} classifier's weights are not "
-                                    f"in this installation ({file} is missing)")
-        with resources.as_file(file) as local:
-            model.load_weights(local)
+    model = _load(glyph_cnn(len(ALPHABETS[alphabet]) + 1), weights, WEIGHTS[alphabet],
+                  f"{alphabet!r} classifier")
     pairs = None
     if pair_weights is not False and (pair_weights is not None or alphabet in PAIR_WEIGHTS):
         from svertka.ocr.pairs import pair_cnn
 
-        pairs = pair_cnn(len(ALPHABETS[alphabet]) ** 2 + 1)
-        if pair_weights is not None:
-            pairs.load_weights(pair_weights)
-        else:
-            file = resources.files("svertka.ocr") / "weights" / PAIR_WEIGHTS[alphabet]
-            if file.is_file():
-                with resources.as_file(file) as local:
-                    pairs.load_weights(local)
-            else:
-                pairs = None
+        pairs = _load(pair_cnn(len(ALPHABETS[alphabet]) ** 2 + 1), pair_weights,
+                      PAIR_WEIGHTS.get(alphabet), f"{alphabet!r} pair classifier")
     rec = Recognizer(model, alphabet, pairs)
     if shipped:
         _CACHE[alphabet] = rec

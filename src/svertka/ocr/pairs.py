@@ -11,7 +11,8 @@ dynamic programming weighs "two characters read as a pair" against the cuts, on 
 log-probability scale.
 
 Trained on pairs composed by ``svertka.ocr.synth`` from *training* glyphs only, touching or
-overlapping, put through the reader's own ink and layout steps (``pair_examples``).
+overlapping, their ink thresholded from the composed line and cut out with the reader's
+layout steps (``pair_examples``).
 """
 
 from __future__ import annotations

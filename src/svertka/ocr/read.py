@@ -18,7 +18,6 @@ from svertka.ocr import layout, pairs
 from svertka.ocr.image import MAX_PIXELS, dark_ink, default_window, ink_mask, load_grey
 from svertka.ocr.models import check_alphabet, recognizer
 from svertka.ocr.normalize import normalize_glyph
-from svertka.ocr.pairs import normalize_pair
 
 LOW_CONFIDENCE = 0.6
 SHORT_COST = 2.0  # taken from a fragment's log-probability when it is read as a character
@@ -105,7 +104,8 @@ def read(image, alphabet: str = "digits", min_confidence: float = LOW_CONFIDENCE
              for line, single, double in zip(lines, runs, pair_runs)]
     glyphs = [normalize_glyph(ink, slant=slant)
               for ms, single in zip(masks, runs) for ink, _ in ms[:len(single)]]
-    images = [normalize_pair(ink) for ms, single in zip(masks, runs) for ink, _ in ms[len(single):]]
+    images = [pairs.normalize_pair(ink)
+              for ms, single in zip(masks, runs) for ink, _ in ms[len(single):]]
     probs = rec.probabilities(np.stack(glyphs))
     pair_probs = rec.pair_probabilities(np.array(images, np.uint8).reshape(-1, *pairs.FIELD))
     out, k, kp = [], 0, 0

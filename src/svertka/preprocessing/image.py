@@ -62,12 +62,11 @@ import numpy as np
 from svertka import checks
 from svertka import random as _random
 from svertka.augment.affine import warp_affine
-from svertka.datasets.images import decode_image, read_tree
+from svertka.datasets.images import COLOR_MODES, decode_image, read_tree
 from svertka.datasets.pydataset import PyDataset
 
 FILL_MODES = {"nearest": "replicate", "constant": "zeros"}
 CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
-COLOR_MODES = ("grayscale", "rgb", "rgba")
 _EPSILON = 1e-6  # Keras's, added to the standard deviations
 
 
@@ -550,23 +549,14 @@ class DirectoryIterator(Iterator):
 
 def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest"):
     """One image file as a Pillow image in ``color_mode`` (``"rgb"``, ``"grayscale"``,
-    ``"rgba"``), resized to ``target_size`` (H, W) when given, as Keras's ``load_img``."""
+    ``"rgba"``), resized to ``target_size`` (H, W) when given, as Keras's ``load_img``; read
+    as every svertka image is (``datasets.images.decode_image``: EXIF orientation, damaged
+    files and decompression bombs refused)."""
     from PIL import Image
 
-    if color_mode not in COLOR_MODES:
-        raise ValueError(f"load_img: argument 'color_mode' must be one of "
-                         f"{', '.join(COLOR_MODES)}, received {color_mode!r}")
-    resampling = getattr(Image, "Resampling", Image)
-    methods = {"nearest": resampling.NEAREST, "bilinear": resampling.BILINEAR,
-               "bicubic": resampling.BICUBIC, "lanczos": resampling.LANCZOS}
-    if interpolation not in methods:
-        raise ValueError(f"load_img: argument 'interpolation' must be one of "
-                         f"{', '.join(methods)}, received {interpolation!r}")
-    with Image.open(path) as im:
-        im = im.convert({"rgb": "RGB", "grayscale": "L", "rgba": "RGBA"}[color_mode])
-    if target_size is not None and im.size != (target_size[1], target_size[0]):
-        im = im.resize((target_size[1], target_size[0]), methods[interpolation])
-    return im
+    x = decode_image(path, str(path), None if target_size is None else tuple(target_size),
+                     color_mode, "load_img", interpolation)
+    return Image.fromarray(x[..., 0] if x.shape[-1] == 1 else x)
 
 
 def img_to_array(img, data_format=None, dtype=None) -> np.ndarray:

@@ -91,12 +91,13 @@ def _sequential(model, input_tensors, clone_function):
 
 
 def _functional(model, input_tensors, clone_function):
-    from svertka.layers import Input, SymbolicTensor
-    from svertka.models.model import Model
+    """The graph of ``model`` wired again (``architecture.rebuild_functional``, as loading
+    does) with a clone of each layer, on new inputs or ``input_tensors``."""
+    from svertka.layers import SymbolicTensor
+    from svertka.models.architecture import functional_config, rebuild_functional
 
-    if input_tensors is None:
-        inputs = [Input(tuple(t.shape[1:])) for t in model.inputs]
-    else:
+    inputs = None
+    if input_tensors is not None:
         inputs = list(input_tensors) if isinstance(input_tensors, (list, tuple)) else [
             input_tensors]
         if len(inputs) != len(model.inputs) or not all(
@@ -104,19 +105,10 @@ def _functional(model, input_tensors, clone_function):
             raise ValueError(f"clone_model: argument 'input_tensors' must be "
                              f"{len(model.inputs)} symbolic tensor(s) (Input(...)), received "
                              f"{input_tensors!r}")
-    values = {id(old): new for old, new in zip(model.inputs, inputs)}
-    clones = {}  # a shared layer is cloned once and stays shared
-    for node in model._nodes:
-        layer = node.layer
-        if id(layer) not in clones:
-            clones[id(layer)] = _cloned(clone_function, layer)
-        parents = [values[id(p)] for p in node.parents]
-        values[id(node)] = clones[id(layer)](parents if node.many else parents[0])
-    outputs = [values[id(o)] for o in model.outputs]
-    single_in = getattr(model, "_single_input", True)
-    single_out = getattr(model, "_single_output", True)
-    return Model(inputs[0] if single_in else inputs, outputs[0] if single_out else outputs,
-                 name=model.name)
+    originals = {layer.name: layer for layer in model.layers}
+    return rebuild_functional(
+        functional_config(model),
+        lambda spec: _cloned(clone_function, originals[spec["config"]["name"]]), inputs)
 
 
 def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
