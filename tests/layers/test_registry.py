@@ -62,6 +62,7 @@ SPECS = [
     ("LinearThreshold", dict(min_value=-0.5, max_value=0.5), VECTOR),
     ("Step", {}, VECTOR),
     ("Maxout", dict(units=3, pieces=3, kernel_initializer="glorot_normal"), VECTOR),
+    ("MaxoutConv2D", dict(filters=2, kernel_size=3, pieces=3, padding="same"), IMAGE),
     (
         "BatchNormalization",
         dict(momentum=0.9, epsilon=1e-2, gamma_initializer="he_normal", beta_regularizer=L2(0.01)),

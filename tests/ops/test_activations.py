@@ -35,6 +35,7 @@ def grad_of(fn, x, gy=None):
 
 ELEMENTWISE = [  # (name, fn, kinks to keep the gradient check away from)
     ("step", ops.step, (0.0,)),
+    ("step_levels", lambda x: ops.step(x, 0.5, -2.0, 3.0), (0.5,)),
     ("linear_threshold", ops.linear_threshold, (-1.0, 1.0)),
     ("hard_linear_threshold", lambda x: ops.linear_threshold(x, 0.0, 1.0), (0.0, 1.0)),
     ("linear_threshold_wide", lambda x: ops.linear_threshold(x, -0.5, 2.5), (-0.5, 2.5)),
@@ -57,6 +58,7 @@ ELEMENTWISE = [  # (name, fn, kinks to keep the gradient check away from)
     ("log_softmax_axis1", lambda x: ops.log_softmax(x, axis=1), ()),
     ("maxout_2", lambda x: ops.maxout(x, 2), ()),
     ("maxout_3", lambda x: ops.maxout(x, 3), ()),
+    ("maxout_3_axis1", lambda x: ops.maxout(x, 3, axis=1), ()),
 ]
 
 
@@ -97,6 +99,10 @@ TORCH_CASES = [  # (name, ours, torch's; torch functions take torch tensors)
     ("log_softmax_axis0", lambda x: ops.log_softmax(x, axis=0), "log_softmax:0"),
     ("linear_threshold", ops.linear_threshold, "hardtanh:-1:1"),
     ("hard_linear_threshold", lambda x: ops.linear_threshold(x, 0.0, 1.0), "hardtanh:0:1"),
+    ("linear_threshold_user", lambda x: ops.linear_threshold(x, -0.5, 2.5), "clamp:-0.5:2.5"),
+    ("step", ops.step, "step:0:0:1"),
+    ("step_levels", lambda x: ops.step(x, 0.5, -2.0, 3.0), "step:0.5:-2:3"),
+    ("step_negative_threshold", lambda x: ops.step(x, -1.5, 0.25, 0.75), "step:-1.5:0.25:0.75"),
 ]
 
 
@@ -109,6 +115,10 @@ def _torch_fn(spec):
     if name == "gelu":
         return lambda t: F.gelu(t, approximate=args[0])
     args = [float(a) for a in args]
+    if name == "step":  # torch.where's gradient to t is zero, as the step's: the 0 * t says so
+        import torch
+
+        return lambda t: torch.where(t > args[0], args[2], args[1]).to(t.dtype) + 0 * t
     return {
         "leaky_relu": lambda t: F.leaky_relu(t, negative_slope=args[0]),
         "elu": lambda t: F.elu(t, alpha=args[0]),
@@ -118,6 +128,7 @@ def _torch_fn(spec):
         "softmax": lambda t: F.softmax(t, dim=int(args[0])),
         "log_softmax": lambda t: F.log_softmax(t, dim=int(args[0])),
         "hardtanh": lambda t: F.hardtanh(t, min_val=args[0], max_val=args[1]),
+        "clamp": lambda t: t.clamp(args[0], args[1]),
     }[name]
 
 
@@ -149,20 +160,109 @@ def test_step_forward_and_zero_gradient():
 
 
 @pytest.mark.parametrize(
-    "shape, pieces", [((2, 6), 2), ((2, 3, 3, 12), 3), ((8,), 4), ((3, 5), 1), ((2, 4), 4)]
+    "shape, pieces, axis",
+    [((2, 6), 2, -1), ((2, 3, 3, 12), 3, -1), ((8,), 4, -1), ((3, 5), 1, -1), ((2, 4), 4, -1),
+     ((2, 6, 3, 3), 3, 1), ((4, 3, 2), 2, 0), ((2, 4, 6, 3), 2, -2)],
 )
-def test_maxout_matches_naive_reference(shape, pieces):
+def test_maxout_matches_naive_reference(shape, pieces, axis):
     x = np.round(r(*shape), 0)  # rounding makes ties: the gradient must go to the first
-    gy = r(*shape[:-1], shape[-1] // pieces)
-    y, gx = grad_of(lambda t: ops.maxout(t, pieces), x, gy)
-    y_ref, gx_ref = naive_maxout(x, pieces, gy)
+    y_shape = list(shape)
+    y_shape[axis] //= pieces
+    gy = r(*y_shape)
+    y, gx = grad_of(lambda t: ops.maxout(t, pieces, axis=axis), x, gy)
+    y_ref, gx_ref = naive_maxout(x, pieces, gy, axis=axis)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(gx, gx_ref)
+
+
+@pytest.mark.parametrize("pieces", [2, 3, 4])
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_maxout_gradient_on_feature_maps(pieces, axis):
+    """float64 central differences on (N, H, W, C * pieces) maps (and channels-first (N,
+    C * pieces, H, W) with axis=1): every element checked, distinct values (no ties)."""
+    shape = (2, 3, 3, 2 * pieces) if axis == -1 else (2, 2 * pieces, 3, 3)
+    x = rng.permutation(np.prod(shape)).reshape(shape) * 0.1
+    check_grad(lambda t: ops.maxout(t, pieces, axis=axis), x)
+
+
+def _torch_maxout(pieces, axis):
+    """PyTorch's maxout over consecutive channels: split the channel axis into (C, pieces),
+    keep the maximum over the pieces with ``max(dim)`` (its gradient to the first tie)."""
+    return lambda t: t.unflatten(axis, (-1, pieces)).max(axis + 1 if axis >= 0 else -1).values
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize(
+    "shape, pieces, axis",
+    [((2, 4, 4, 6), 2, -1), ((2, 4, 4, 12), 3, -1), ((3, 8), 4, -1), ((2, 6, 4, 4), 3, 1)],
+)
+def test_maxout_matches_torch_forward_and_gradient(shape, pieces, axis, ties):
+    pytest.importorskip("torch")
+    x = r(*shape)
+    if ties:  # integers: many tied maxima, each gradient must go to the first piece only
+        x = np.round(x)
+    compare_torch(lambda t: ops.maxout(t, pieces, axis=axis), _torch_maxout(pieces, axis), x,
+                  atol=0, rtol=0)
 
 
 def test_maxout_tie_sends_gradient_to_first_piece():
     _, gx = grad_of(lambda t: ops.maxout(t, 3), np.array([2.0, 5.0, 5.0, 1.0, 1.0, 1.0]))
     np.testing.assert_array_equal(gx, [0, 1, 0, 1, 0, 0])
+    x = np.zeros((1, 2, 2, 6))  # every pixel's pieces all tied: gradient to piece 0 only
+    _, gx = grad_of(lambda t: ops.maxout(t, 3), x, gy=np.full((1, 2, 2, 2), 2.0))
+    np.testing.assert_array_equal(gx, np.tile([2.0, 0, 0, 2.0, 0, 0], (1, 2, 2, 1)))
+
+
+def test_maxout_nan_group_gives_nan_and_its_gradient_goes_to_the_first_nan():
+    x = np.array([[1.0, np.nan, 3.0, np.nan, 2.0, 0.0]])
+    y, gx = grad_of(lambda t: ops.maxout(t, 3), x, gy=np.array([[5.0, 7.0]]))
+    y_ref, gx_ref = naive_maxout(x, 3, np.array([[5.0, 7.0]]))
+    np.testing.assert_array_equal(y, [[np.nan, np.nan]])
+    np.testing.assert_array_equal(gx, [[0, 5.0, 0, 7.0, 0, 0]])
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(gx, gx_ref)
+
+
+def test_maxout_groups_consecutive_channels_at_each_pixel():
+    x = np.zeros((1, 1, 2, 6))
+    x[0, 0, 0] = [1, 9, 2, 3, 8, 4]  # pixel 0: units (1, 9, 2) and (3, 8, 4)
+    x[0, 0, 1] = [7, 0, 0, 0, 0, 5]
+    np.testing.assert_array_equal(ops.maxout(x, 3).numpy(), [[[[9, 8], [7, 5]]]])
+    np.testing.assert_array_equal(ops.maxout(x, 2).numpy(), [[[[9, 3, 8], [7, 0, 5]]]])
+
+
+@pytest.mark.parametrize(
+    "threshold, low, high", [(0.0, 0.0, 1.0), (0.5, -1.0, 1.0), (-2.0, 0.1, 0.3), (3.0, -5.0, 2.5)]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_levels_threshold_point_and_zero_gradient(threshold, low, high, dtype):
+    tiny = np.finfo(dtype).eps * 8 * max(1.0, abs(threshold))
+    x = np.array([threshold - 3, threshold - tiny, threshold, threshold + tiny, threshold + 3,
+                  np.nan], dtype)
+    y, gx = grad_of(lambda t: ops.step(t, threshold, low, high), x, gy=np.arange(1.0, 7.0,
+                                                                               dtype=dtype))
+    # high strictly above the threshold; low at it (the notes' "Y > threshold"), and for NaN
+    expected = np.array([low, low, low, high, high, low], dtype)
+    assert y.dtype == dtype and gx.dtype == dtype
+    np.testing.assert_array_equal(y, expected)  # exact levels: 0.1 and 0.3 are not rounded
+    np.testing.assert_array_equal(gx, np.zeros(6))
+
+
+def test_step_gradient_check_is_exactly_zero():
+    x = away(r(3, 4, 5), (0.5,), margin=0.05)
+    check_grad(lambda t: ops.step(t, 0.5, -1.0, 2.0), x)  # central differences: 0 too
+    _, gx = grad_of(lambda t: ops.step(t, 0.5, -1.0, 2.0), x, gy=r(3, 4, 5))
+    assert not gx.any()
+
+
+@pytest.mark.parametrize("low, high", [(-1.0, 1.0), (0.0, 1.0), (-0.5, 2.0), (2.0, 7.0)])
+def test_linear_threshold_slopes_are_one_inside_and_zero_outside(low, high):
+    x = np.linspace(low - 2, high + 2, 57)
+    x = np.concatenate([x, [low, high]])  # the two kinks: slope 0, as PyTorch's hardtanh
+    y, g = grad_of(lambda t: ops.linear_threshold(t, low, high), x)
+    np.testing.assert_array_equal(y, np.clip(x, low, high))
+    np.testing.assert_array_equal(g, ((x > low) & (x < high)).astype(float))
+    check_grad(lambda t: ops.linear_threshold(t, low, high), away(x[:-2], (low, high)))
 
 
 LARGE = np.array([-1e30, -1000.0, -100.0, -30.0, -1.0, 0.0, 0.5, 1.0, 30.0, 100.0, 1000.0, 1e30])
@@ -335,6 +435,27 @@ def test_argument_errors():
         ops.maxout(x, 3)
     with pytest.raises(ValueError, match="maxout: argument 'pieces'"):
         ops.maxout(x, 0)
+    with pytest.raises(ValueError, match=r"maxout: axis 1 of argument 'x' must have a length "
+                                         r"divisible by pieces=2, received shape \(2, 3, 3, 4\)"):
+        ops.maxout(x, 2, axis=1)
+    with pytest.raises(ValueError, match=r"maxout: argument 'axis' must be in \[-4, 4\)"):
+        ops.maxout(x, 2, axis=4)
+    with pytest.raises(ValueError, match="maxout: argument 'x' must have an axis of channels"):
+        ops.maxout(np.float64(3.0), 1)
+    for kwargs, name in [(dict(threshold=float("nan")), "threshold"),
+                         (dict(low=-float("inf")), "low"), (dict(high=float("inf")), "high")]:
+        with pytest.raises(ValueError, match=f"step: argument '{name}' must be a finite "
+                                             f"number, received"):
+            ops.step(x, **kwargs)
+    with pytest.raises(TypeError, match="step: argument 'high' must be a finite number, "
+                                        "received '1'"):
+        ops.step(x, high="1")
+    with pytest.raises(ValueError, match=r"step: argument 'low' must be below 'high', "
+                                         r"received low=1.0, high=1.0"):
+        ops.step(x, low=1.0)
+    with pytest.raises(ValueError, match=r"step: argument 'low' must be below 'high', "
+                                         r"received low=2.0, high=-1.0"):
+        ops.step(x, 0.0, 2.0, -1.0)
     with pytest.raises(ValueError, match="softmax: argument 'axis' must be in \\[-4, 4\\)"):
         ops.softmax(x, axis=4)
     with pytest.raises(TypeError, match="log_softmax: argument 'axis' must be an int"):

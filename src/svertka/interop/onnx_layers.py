@@ -41,9 +41,10 @@ def _swish(g, x, hint):
     return g.op("Mul", [x, g.op("Sigmoid", [x], hint)], hint)
 
 
-def _step(g, x, hint):
-    positive = g.op("Greater", [x, g.const(f"{hint}/zero", 0.0)], hint)
-    return g.op("Cast", [positive], hint, to=g.onnx.TensorProto.FLOAT)
+def _step(g, x, hint, threshold=0.0, low=0.0, high=1.0):
+    above = g.op("Greater", [x, g.const(f"{hint}/threshold", threshold)], hint)
+    return g.op("Where", [above, g.const(f"{hint}/high", high), g.const(f"{hint}/low", low)],
+                hint)
 
 
 def _clip(g, x, hint, min_value=-1.0, max_value=1.0):
@@ -126,11 +127,29 @@ def _pad_gather(g, layer, x: str, size_hw, pads, mode: str) -> str:
 
 # -- converters: each reads its inputs from g, adds nodes and records its output ------------
 def _conv2d(g, layer, node):
-    x_sym = node.parents[0]
-    x = g.get(x_sym, "nchw")
     kernel = layer.kernel.numpy()
     if isinstance(layer, layers.TableConv2D):
         kernel = kernel * layer.mask
+    bias = None if layer.bias is None else layer.bias.numpy()
+    y = _conv(g, layer, node.parents[0], kernel, bias)
+    g.set(node, _activation(g, layer, y, 1), "nchw")
+
+
+def _maxout_conv2d(g, layer, node):
+    """The convolution to ``filters * pieces`` maps (NCHW), then the element-wise Max of its
+    ``pieces`` Gathers along the channels: piece i of unit j is map j*pieces + i."""
+    f, k = layer.filters, layer.pieces
+    bias = None if layer.bias is None else layer.bias.numpy()
+    y = _conv(g, layer, node.parents[0], layer.kernel.numpy(), bias)
+    pieces = [g.op("Gather", [y, g.ints(f"{layer.name}/piece", np.arange(f) * k + i)],
+                   layer.name, axis=1) for i in range(k)]
+    g.set(node, g.op("Max", pieces, layer.name), "nchw")
+
+
+def _conv(g, layer, x_sym, kernel, bias) -> str:
+    """The convolution of ``layer`` (``Conv2D``'s geometry) by ``kernel`` (KH, KW, C, F) and
+    ``bias`` (F,) or None, on the input ``x_sym``: the output's name, NCHW."""
+    x = g.get(x_sym, "nchw")
     attrs = _window_attrs(layer, x_sym.shape, layer.kernel_size, layer.strides,
                           layer.dilation_rate, layer.padding)
     if layer.padding_mode != "zeros":
@@ -139,12 +158,10 @@ def _conv2d(g, layer, node):
         x = _pad_gather(g, layer, x, x_sym.shape[1:3], ((top, bottom), (left, right)),
                         layer.padding_mode)
     w = g.const(f"{layer.name}/kernel", kernel.transpose(3, 2, 0, 1))  # HWIO -> OIHW
-    inputs = [x, w] + ([g.const(f"{layer.name}/bias", layer.bias.numpy())]
-                       if layer.bias is not None else [])
-    y = g.op("Conv", inputs, layer.name, kernel_shape=list(layer.kernel_size),
-             strides=list(layer.strides), dilations=list(layer.dilation_rate),
-             group=getattr(layer, "groups", 1), **attrs)
-    g.set(node, _activation(g, layer, y, 1), "nchw")
+    inputs = [x, w] + ([g.const(f"{layer.name}/bias", bias)] if bias is not None else [])
+    return g.op("Conv", inputs, layer.name, kernel_shape=list(layer.kernel_size),
+                strides=list(layer.strides), dilations=list(layer.dilation_rate),
+                group=getattr(layer, "groups", 1), **attrs)
 
 
 def _depthwise(g, layer, x, shape, kernel, bias) -> str:
@@ -678,12 +695,14 @@ CONVERTERS = {
                                                      alpha=layer.alpha)),
     layers.ELU: _with(lambda g, layer, x: g.op("Elu", [x], layer.name, alpha=layer.alpha)),
     layers.GELU: _with(lambda g, layer, x: _gelu(g, x, layer.name, layer.approximate)),
-    layers.Step: _with(lambda g, layer, x: _step(g, x, layer.name)),
-    layers.LinearThreshold: _with(lambda g, layer, x: _clip(g, x, layer.name, layer.min_value,
-                                                            layer.max_value)),
+    layers.Step: _with(lambda g, layer, x: _step(g, x, layer.name, layer.threshold, layer.low,
+                                                 layer.high)),
+    layers.LinearThreshold: _with(lambda g, layer, x: _clip(g, x, layer.name, layer.low,
+                                                            layer.high)),
     layers.PReLU: _prelu,
     layers.Softmax: _softmax,
     layers.Maxout: _maxout,
+    layers.MaxoutConv2D: _maxout_conv2d,
     layers.Reshape: _reshape,
     layers.Concatenate: _concatenate,
     layers.DepthwiseConv2D: _depthwise_conv2d,

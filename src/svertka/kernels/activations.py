@@ -5,8 +5,8 @@ Every pair has the same signature, so one generic ``Function`` drives them all:
     <name>_forward(x, **params) -> y
     <name>_backward(gy, x, y, **params) -> gx
 
-x, y, gy, gx: same shape (except maxout: x (..., C*pieces) -> y (..., C)); the dtype of x
-is kept (float32 stays float32). Nothing here modifies its arguments.
+x, y, gy, gx: same shape (except maxout: x (..., C*pieces, ...) -> y (..., C, ...) on its
+``axis``); the dtype of x is kept (float32 stays float32). Nothing here modifies its arguments.
 
 Stability. No function overflows or produces NaN for finite inputs, however large:
 exponentials only ever see non-positive arguments (or are capped below the dtype's
@@ -196,11 +196,14 @@ def _positive_mask(x, like):
     return xp.greater(x, 0, out=xp.empty_like(like))
 
 
-def step_forward(x):
-    return (x > 0).astype(x.dtype)
+def step_forward(x, threshold=0.0, low=0.0, high=1.0):
+    # high where x > threshold; low elsewhere: at x == threshold too, and for NaN. A select,
+    # not low + (high - low) * mask, which rounds (0.1 + 0.2 is not 0.3).
+    xp = get_array_module(x)
+    return xp.where(x > threshold, x.dtype.type(high), x.dtype.type(low))
 
 
-def step_backward(gy, x, y):
+def step_backward(gy, x, y, threshold=0.0, low=0.0, high=1.0):
     return get_array_module(gy).zeros_like(gy)
 
 
@@ -359,19 +362,21 @@ def softsign_backward(gy, x, y):
     return gy * r * r
 
 
-def naive_maxout(x, pieces, gy=None):
+def naive_maxout(x, pieces, gy=None, axis=-1):
     """Maxout by its definition, one unit at a time: returns ``(y, gx)``, float64.
 
     Unit j of y (..., C) is the largest of x's channels j*pieces ... j*pieces + pieces - 1,
-    x (..., C*pieces); its gradient goes to that channel, the first of tied maxima (a NaN
-    group: its first NaN, as max pooling's rule). ``gx`` is None without an upstream gradient
-    ``gy`` (like y). The reference the tests compare the array pair below with; slow (Python
-    loops).
+    x (..., C*pieces), channels on ``axis`` (the last by default); its gradient goes to that
+    channel, the first of tied maxima (a NaN group: its first NaN, as max pooling's rule).
+    ``gx`` is None without an upstream gradient ``gy`` (like y). The reference the tests
+    compare the array pair below with; slow (Python loops).
 
     >>> y, gx = naive_maxout(np.array([2.0, 5.0, 5.0, 1.0]), 2, np.array([1.0, 1.0]))
     >>> y.tolist(), gx.tolist()  # a tie in the second unit: its first channel wins
     ([5.0, 5.0], [0.0, 1.0, 1.0, 0.0])
     """
+    x = np.moveaxis(x, axis, -1)  # channels last
+    gy = None if gy is None else np.moveaxis(gy, axis, -1)
     units = x.shape[-1] // pieces
     y = np.empty(x.shape[:-1] + (units,))
     gx = None if gy is None else np.zeros(x.shape)
@@ -382,19 +387,24 @@ def naive_maxout(x, pieces, gy=None):
             y[idx + (j,)] = x[idx + (best,)]
             if gx is not None:
                 gx[idx + (best,)] += gy[idx + (j,)]
-    return y, gx
+    return np.moveaxis(y, -1, axis), None if gx is None else np.moveaxis(gx, -1, axis)
 
 
-def maxout_forward(x, pieces):
-    # Unit j takes the consecutive channels j*pieces ... j*pieces + pieces - 1.
-    return x.reshape(*x.shape[:-1], -1, pieces).max(axis=-1)  # (..., C, pieces) -> (..., C)
+def _groups(x, pieces, axis):
+    """x (..., C*pieces, ...) viewed as (..., C, pieces, ...), channels on ``axis`` >= 0: unit
+    j takes the consecutive channels j*pieces ... j*pieces + pieces - 1 (no copy)."""
+    return x.reshape(x.shape[:axis] + (-1, pieces) + x.shape[axis + 1:])
 
 
-def maxout_backward(gy, x, y, pieces):
+def maxout_forward(x, pieces, axis):
+    return _groups(x, pieces, axis).max(axis=axis + 1)  # (..., C, pieces, ...) -> (..., C, ...)
+
+
+def maxout_backward(gy, x, y, pieces, axis):
     xp = get_array_module(x)
-    xr = x.reshape(*x.shape[:-1], -1, pieces)  # (..., C, pieces)
-    first = xr.argmax(axis=-1)[..., None]  # argmax picks the first of tied maxima
-    gx = (xp.arange(pieces) == first) * gy[..., None]  # one-hot over pieces
+    first = xp.expand_dims(_groups(x, pieces, axis).argmax(axis=axis + 1), axis + 1)
+    piece = xp.arange(pieces).reshape((pieces,) + (1,) * (x.ndim - axis - 1))  # (pieces, 1..)
+    gx = (piece == first) * xp.expand_dims(gy, axis + 1)  # one-hot: argmax takes the first tie
     return gx.reshape(x.shape)
 
 

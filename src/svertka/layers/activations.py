@@ -11,7 +11,9 @@ from __future__ import annotations
 from svertka import checks, ops
 from svertka.layers import _args
 from svertka.layers.base import Layer
+from svertka.layers.convolutional import Conv2D
 from svertka.layers.core import Dense, dense_last_axis, features
+from svertka.ops.activations import _levels
 
 
 class ReLU(Layer):
@@ -27,15 +29,31 @@ class ReLU(Layer):
 
 
 class Step(Layer):
-    """Heaviside step, 1 for x > 0 else 0; its gradient is zero everywhere (see ``ops.step``).
+    """Step unit: ``high`` where x > threshold, ``low`` otherwise (the notes' step, 0/1 at 0 by
+    default); x == threshold gives ``low``. Its gradient is zero everywhere (see ``ops.step``).
 
     >>> import numpy as np
     >>> Step()(np.array([[-1.0, 0.0, 2.0]])).numpy().tolist()
     [[0.0, 0.0, 1.0]]
+    >>> Step(threshold=0.5, low=-1.0, high=1.0)(np.array([[0.5, 0.6]])).numpy().tolist()
+    [[-1.0, 1.0]]
     """
 
+    def __init__(self, threshold: float = 0.0, low: float = 0.0, high: float = 1.0, **kwargs):
+        self.threshold = checks.finite_float("Step", "threshold", threshold)
+        self.low, self.high = _levels("Step", low, high)
+        super().__init__(**kwargs)
+
     def call(self, inputs, training: bool = False):
-        return ops.step(inputs)
+        return ops.step(inputs, self.threshold, self.low, self.high)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "threshold": self.threshold,
+            "low": self.low,
+            "high": self.high,
+        }
 
 
 class LeakyReLU(Layer):
@@ -225,30 +243,65 @@ class Softmax(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
+def _alias(layer: str, name: str, value, default: float, old: str, old_value):
+    """``value`` or, given instead, ``old_value`` (the argument's earlier name ``old``); both
+    given with different values is an error. Returns (the value, the name it came by)."""
+    if old_value is None:
+        return value, name
+    if value != default and value != old_value:
+        raise ValueError(
+            f"{layer}: arguments '{name}' and '{old}' name the same limit; give one, "
+            f"received {name}={value!r}, {old}={old_value!r}"
+        )
+    return old_value, old
+
+
 class LinearThreshold(Layer):
-    """The identity clipped to [min_value, max_value] (the notes' saturating linear unit).
+    """The identity clipped to [low, high]: the notes' "linear threshold" (saturating
+    piecewise-linear unit), its limits the user's; (-1, 1) by default, PyTorch's ``Hardtanh``.
+    Gradient 1 strictly inside, 0 outside and at the two kinks (see ``ops.linear_threshold``).
+
+    The earlier names of the limits, ``min_value`` and ``max_value``, are still accepted
+    (keywords; not both names of one limit with different values), so configs saved with
+    them load; ``get_config`` writes ``low`` and ``high``.
 
     >>> import numpy as np
     >>> LinearThreshold(0.0, 1.0)(np.array([[-3.0, 0.5, 3.0]])).numpy().tolist()
     [[0.0, 0.5, 1.0]]
+    >>> LinearThreshold(low=-0.5, high=2.0)(np.array([[-3.0, 3.0]])).numpy().tolist()
+    [[-0.5, 2.0]]
     """
 
-    def __init__(self, min_value: float = -1.0, max_value: float = 1.0, **kwargs):
-        self.min_value = checks.finite_float("LinearThreshold", "min_value", min_value)
-        self.max_value = checks.finite_float("LinearThreshold", "max_value", max_value)
-        if not self.min_value < self.max_value:
-            raise ValueError(
-                f"LinearThreshold: argument 'min_value' must be below "
-                f"'max_value', received min_value={min_value}, "
-                f"max_value={max_value}"
-            )
+    def __init__(
+        self,
+        low: float = -1.0,
+        high: float = 1.0,
+        *,
+        min_value: float | None = None,
+        max_value: float | None = None,
+        **kwargs,
+    ):
+        op = "LinearThreshold"
+        low, low_name = _alias(op, "low", low, -1.0, "min_value", min_value)
+        high, high_name = _alias(op, "high", high, 1.0, "max_value", max_value)
+        self.low, self.high = _levels(op, low, high, (low_name, high_name))
         super().__init__(**kwargs)
 
+    @property
+    def min_value(self) -> float:
+        """``low``, by its earlier name."""
+        return self.low
+
+    @property
+    def max_value(self) -> float:
+        """``high``, by its earlier name."""
+        return self.high
+
     def call(self, inputs, training: bool = False):
-        return ops.linear_threshold(inputs, self.min_value, self.max_value)
+        return ops.linear_threshold(inputs, self.low, self.high)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "min_value": self.min_value, "max_value": self.max_value}
+        return {**super().get_config(), "low": self.low, "high": self.high}
 
 
 class Maxout(Dense):
@@ -256,7 +309,9 @@ class Maxout(Dense):
 
     A Dense layer to ``units * pieces`` outputs followed by ``ops.maxout``: kernel
     (K, units*pieces), bias (units*pieces,), so k pieces cost k times the parameters of
-    ``Dense(units)`` ("k=2 doubles the parameters"). Output (..., units).
+    ``Dense(units)`` ("k=2 doubles the parameters"). Output (..., units). Unit j is the
+    maximum of the outputs j*pieces ... j*pieces + pieces - 1. On feature maps it acts on
+    each pixel's channels, as a 1x1 convolution; ``MaxoutConv2D`` is the convolutional form.
 
     >>> import numpy as np
     >>> layer = Maxout(10, pieces=2)
@@ -292,6 +347,95 @@ class Maxout(Dense):
 
     def call(self, inputs, training: bool = False):
         return ops.maxout(dense_last_axis(inputs, self.kernel, self.bias), self.pieces)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "pieces": self.pieces}
+
+
+class MaxoutConv2D(Conv2D):
+    """Convolutional maxout (Goodfellow et al., 2013, sec. 2: "a maxout feature map can be
+    constructed by taking the maximum across k affine feature maps"): a ``Conv2D`` to
+    ``filters * pieces`` maps, then at each pixel the maximum over each group of ``pieces``
+    maps (``ops.maxout``). Input (N, H, W, C) -> output (N, OH, OW, filters).
+
+    Output map j is the maximum of the convolution's maps j*pieces ... j*pieces + pieces - 1:
+    consecutive maps, as ``Maxout`` groups its units and as PyTorch's
+    ``y.unflatten(1, (filters, pieces)).max(2)`` on NCHW maps. Kernel (KH, KW, C // groups,
+    filters * pieces) and bias (filters * pieces,): k pieces cost k times the parameters of
+    ``Conv2D(filters, ...)``. The other arguments are ``Conv2D``'s, without ``activation``
+    (the maximum is the activation); ``groups`` must divide ``filters``, so that no maxout
+    group straddles two convolution groups. Among tied pieces the gradient goes to the first.
+
+    >>> import numpy as np
+    >>> layer = MaxoutConv2D(16, 3, pieces=2, padding="same")
+    >>> layer(np.zeros((2, 8, 8, 3), np.float32)).shape, layer.count_params()
+    ((2, 8, 8, 16), 896)
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        pieces: int = 2,
+        strides=(1, 1),
+        padding="valid",
+        padding_mode: str = "zeros",
+        dilation_rate=(1, 1),
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        groups: int = 1,
+        **kwargs,
+    ):
+        op = "MaxoutConv2D"
+        if "activation" in kwargs:
+            raise TypeError(
+                f"MaxoutConv2D: takes no argument 'activation' (the maximum over the pieces is "
+                f"the activation), received activation={kwargs['activation']!r}"
+            )
+        self.pieces = checks.positive_int(op, "pieces", pieces)
+        filters = checks.positive_int(op, "filters", filters)
+        groups = checks.positive_int(op, "groups", groups)
+        if filters % groups:
+            raise ValueError(
+                f"MaxoutConv2D: argument 'groups' must divide 'filters' (each convolution "
+                f"group then holds whole maxout units), received groups={groups}, "
+                f"filters={filters}"
+            )
+        super().__init__(
+            filters,
+            kernel_size,
+            strides,
+            padding,
+            padding_mode,
+            dilation_rate,
+            None,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            groups,
+            **kwargs,
+        )
+
+    def build(self, input_shape) -> None:
+        c = self._channels(input_shape)
+        self.compute_output_shape(input_shape)  # the kernel must fit the (padded) input
+        maps = self.filters * self.pieces
+        _args.add_kernel_and_bias(self, (*self.kernel_size, c // self.groups, maps), maps)
+
+    def call(self, inputs, training: bool = False):
+        y = ops.conv2d(inputs, self.kernel, self.bias, self.strides, self.padding,
+                       self.padding_mode, self.dilation_rate, groups=self.groups)
+        return ops.maxout(y, self.pieces)  # (N, OH, OW, filters * pieces) -> (.., filters)
+
+    def call_maxpooled(self, inputs, pads):
+        return None  # the fused convolution-and-pooling kernel knows no maxout
 
     def get_config(self) -> dict:
         config = super().get_config()

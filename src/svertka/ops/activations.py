@@ -73,19 +73,43 @@ def _axis(op: str, x: Tensor, axis) -> int:
     return axis % x.ndim
 
 
-def step(x) -> Tensor:
-    """Heaviside step: 1 for x > 0, 0 otherwise (so step(0) = 0, as in "fires when x > 0").
+def _levels(op: str, low, high, names=("low", "high")) -> tuple[float, float]:
+    """Two finite levels with ``low < high``, as Python floats; ``names``: the arguments'."""
+    lo = checks.finite_float(op, names[0], low)
+    hi = checks.finite_float(op, names[1], high)
+    if not lo < hi:
+        raise ValueError(
+            f"{op}: argument '{names[0]}' must be below '{names[1]}', "
+            f"received {names[0]}={lo}, {names[1]}={hi}"
+        )
+    return lo, hi
 
-    The gradient is zero everywhere: the true derivative is a Dirac delta at 0, which no
-    finite-difference or chain-rule step can use. That is why the perceptron-era step unit
-    was trained with the perceptron rule, not by backpropagation, and why smooth or
+
+def step(x, threshold: float = 0.0, low: float = 0.0, high: float = 1.0) -> Tensor:
+    """Step ("hard threshold") unit: ``high`` where x > threshold, ``low`` otherwise.
+
+    The defaults give the Heaviside step of the notes, "A = 1 if Y > threshold, else A = 0".
+    At x == threshold the result is ``low``: the notes' formal definition is the strict
+    "Y > threshold" (their later wording, "below the threshold the minimum, otherwise the
+    maximum", differs only at that one point; ``threshold=np.nextafter(t, -np.inf)`` gives
+    it). NaN gives ``low``. ``low < high``, both finite (ValueError otherwise).
+
+    The gradient is zero everywhere: the true derivative is a Dirac delta at the threshold,
+    which no finite-difference or chain-rule step can use. That is why the perceptron-era
+    step unit was trained with the perceptron rule, not by backpropagation, and why smooth or
     piecewise-linear activations replaced it.
 
     >>> import svertka
     >>> step(svertka.Tensor([-1.0, 0.0, 2.0])).numpy().tolist()
     [0.0, 0.0, 1.0]
+    >>> step(svertka.Tensor([0.2, 0.5, 0.7]), threshold=0.5, low=-1.0, high=1.0).numpy().tolist()
+    [-1.0, -1.0, 1.0]
     """
-    return _apply("step", x, (ka.step_forward, ka.step_backward))
+    threshold = checks.finite_float("step", "threshold", threshold)
+    low, high = _levels("step", low, high)
+    return _apply(
+        "step", x, (ka.step_forward, ka.step_backward), threshold=threshold, low=low, high=high
+    )
 
 
 def linear_threshold(x, min_value: float = -1.0, max_value: float = 1.0) -> Tensor:
@@ -94,19 +118,14 @@ def linear_threshold(x, min_value: float = -1.0, max_value: float = 1.0) -> Tens
     y = min_value for x < min_value, x in between, max_value above; with (0, 1) this is
     the notes' "hard linear threshold", with (-1, 1) it is PyTorch's ``hardtanh``. The
     gradient is 1 strictly inside and 0 outside; at the two kinks x = min_value and
-    x = max_value it is taken as 0 (a valid subgradient, and PyTorch's choice).
+    x = max_value it is taken as 0 (a valid subgradient, and PyTorch's choice). The layer
+    ``LinearThreshold(low, high)`` names the limits as ``step`` names its levels.
 
     >>> import svertka
     >>> linear_threshold(svertka.Tensor([-3.0, 0.5, 3.0]), 0.0, 1.0).numpy().tolist()
     [0.0, 0.5, 1.0]
     """
-    lo = checks.finite_float("linear_threshold", "min_value", min_value)
-    hi = checks.finite_float("linear_threshold", "max_value", max_value)
-    if not lo < hi:
-        raise ValueError(
-            f"linear_threshold: argument 'min_value' must be below 'max_value', "
-            f"received min_value={lo}, max_value={hi}"
-        )
+    lo, hi = _levels("linear_threshold", min_value, max_value, ("min_value", "max_value"))
     return _apply(
         "linear_threshold",
         x,
@@ -251,25 +270,38 @@ def softsign(x) -> Tensor:
     return _apply("softsign", x, (ka.softsign_forward, ka.softsign_backward))
 
 
-def maxout(x, pieces: int) -> Tensor:
-    """Maxout: the maximum over groups of ``pieces`` consecutive channels of the last axis.
+def maxout(x, pieces: int, axis: int = -1) -> Tensor:
+    """Maxout (Goodfellow et al. 2013): the maximum over groups of ``pieces`` consecutive
+    channels of ``axis`` (the last: channels-last feature maps), for x of any rank.
 
-    x (..., C * pieces) -> y (..., C); unit j takes channels j*pieces ... j*pieces + pieces-1.
-    Among tied maxima the gradient goes to the first. A Maxout layer is a Dense (or conv)
-    layer with units * pieces outputs followed by this.
+    x (..., C * pieces) -> y (..., C); unit j takes channels j*pieces ... j*pieces + pieces-1
+    (the paper's ``h_j = max_i z_ji`` with piece i of unit j stored at channel j*pieces + i),
+    as PyTorch's ``x.unflatten(-1, (C, pieces)).max(-1)``. On feature maps (N, H, W,
+    C * pieces) the maximum is taken at each pixel across channels, never across pixels.
+    Among tied maxima the gradient goes to the first piece only, as PyTorch's ``max(dim)``
+    with its indices (a group holding NaN gives NaN, its gradient to its first NaN). A Maxout
+    layer is a Dense or convolution to ``units * pieces`` outputs followed by this
+    (``layers.Maxout``, ``layers.MaxoutConv2D``).
 
     >>> import numpy as np, svertka
     >>> maxout(svertka.Tensor(np.array([1.0, 5.0, 3.0, 2.0])), pieces=2).numpy().tolist()
     [5.0, 3.0]
+    >>> maxout(svertka.Tensor(np.zeros((2, 4, 4, 6))), pieces=3).shape
+    (2, 4, 4, 2)
     """
     x = float_input("maxout", x)
     pieces = checks.positive_int("maxout", "pieces", pieces)
-    if x.ndim == 0 or x.shape[-1] % pieces:
+    if x.ndim == 0:
         raise ValueError(
-            f"maxout: the last axis of argument 'x' must be divisible by "
+            "maxout: argument 'x' must have an axis of channels, received a scalar (shape ())"
+        )
+    axis = _axis("maxout", x, axis)
+    if x.shape[axis] % pieces:
+        raise ValueError(
+            f"maxout: axis {axis} of argument 'x' must have a length divisible by "
             f"pieces={pieces}, received shape {x.shape}"
         )
-    return Activation(ka.maxout_forward, ka.maxout_backward, pieces=pieces)(x)
+    return Activation(ka.maxout_forward, ka.maxout_backward, pieces=pieces, axis=axis)(x)
 
 
 def softmax(x, axis: int = -1) -> Tensor:
