@@ -58,6 +58,7 @@ from svertka.losses.functions import (
     sparse_categorical_crossentropy,
     squared_hinge,
 )
+from svertka.losses.robust import AdaptiveRobustLoss
 from svertka.naming import snake_case
 
 LOSSES = {
@@ -88,7 +89,7 @@ CLASSES = {cls.__name__: cls for cls in (
     Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh, Hinge, SquaredHinge,
     CategoricalHinge, KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, RobustLoss, TripletMarginLoss)}
+    SparseCategoricalCrossentropy, RobustLoss, AdaptiveRobustLoss, TripletMarginLoss)}
 
 # the class that computes each built-in loss function sample by sample (for sample weights):
 # the function named after it (mean_squared_error -> MeanSquaredError)

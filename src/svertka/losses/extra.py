@@ -17,6 +17,7 @@ class RobustLoss:
 
     With ``adaptive=True`` the loss is the negative log-likelihood of Barron's distribution and
     ``alpha`` (in [0, 2]) is learned with the model: it appears in ``trainable_weights``.
+    ``AdaptiveRobustLoss`` is Barron's full form: alpha and the scale learned per dimension.
     """
 
     def __init__(self, alpha: float = 1.0, scale: float = 1.0, adaptive: bool = False):

@@ -115,6 +115,9 @@ def _compile_config(model):
     config = dict(config)
     if config["loss"] is None and model.loss is not None:
         config["loss"] = _custom_entry(model.loss)
+    elif getattr(model.loss, "trainable_weights", None) and "config" in config["loss"]:
+        # a trainable loss (AdaptiveRobustLoss) as trained now, not as compiled
+        config["loss"] = {**config["loss"], "config": model.loss.get_config()}
     if config["metrics"] and isinstance(config["metrics"], list):
         saved = []
         for entry, metric in zip(config["metrics"], model.compiled_metrics):
