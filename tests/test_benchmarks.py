@@ -25,6 +25,8 @@ ZOO_CASES = "resnet20,resnet50_1,vgg16_1,separable"
     ["fuzz_models.py", "--cases", "40"],
     ["fuzz_data.py", "--cases", "30"],
     ["ocr.py", "--difficulty", "easy", "--pages", "1", "--lines", "2"],
+    ["distributed.py", "--steps", "2", "--batch", "4"],  # one process, then two (mpiexec)
+    ["distributed.py", "--scaling", "--models", "notes_cnn", "--steps", "1", "--batch", "4"],
 ])
 def test_benchmark_script_runs(args):
     env = {**os.environ, "SVERTKA_THREADS": "1"}

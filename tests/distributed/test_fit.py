@@ -95,6 +95,57 @@ def test_three_ranks_share_uneven_last_batches_and_validation(tmp_path, referenc
     assert_same_run(tmp_path, 3, *reference("uneven", 3))
 
 
+@pytest.mark.parametrize("ranks, case", [(2, "syncbn"), (3, "syncbn-uneven")])
+def test_synchronised_batch_norm_trains_as_one_process_on_the_global_batch(
+        tmp_path, reference, ranks, case):
+    # batch statistics over all ranks' samples: the weights, the moving statistics and the
+    # logs equal one process's; with three ranks the last step of each epoch has one sample,
+    # and the two idle ranks take part in the sums through a stand-in that counts for nothing;
+    # with buckets of 256 bytes the gradients' sums start between the batch norm's
+    done = launch(ranks, case, tmp_path, BUCKET_BYTES="256")
+    assert done.returncode == 0, done.stderr
+    weights, history = reference(case, ranks)
+    assert len(weights) == 8  # conv 2, batch norm 4 (2 moving), dense 2
+    assert_same_run(tmp_path, ranks, weights, history)
+
+
+def test_unsynchronised_batch_norm_differs_from_one_process(tmp_path, reference):
+    # the contrast: each rank normalising by its own share's statistics is another run
+    done = launch(2, "plainbn", tmp_path)
+    assert done.returncode == 0, done.stderr
+    got, _ = read(tmp_path, 0)
+    weights, _ = reference("syncbn", 2)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(got, weights)) > 1e-3
+
+
+@pytest.mark.parametrize("ranks, case", [(2, "pydataset"), (3, "pydataset-uneven")])
+def test_a_pydataset_is_read_by_index_and_trains_as_one_process(tmp_path, monkeypatch, ranks,
+                                                                  case):
+    # each rank reads batch order[s*N + r] of step s; the last step of the uneven case has
+    # one batch, read by rank 0 alone; the validation PyDataset is sharded the same way
+    done = launch(ranks, case, tmp_path)
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("SVERTKA_THREADS", "1")
+    m, history, _ = _worker().train_pydataset(case, ranks=ranks)
+    assert_same_run(tmp_path, ranks, m.get_weights(), history)
+    batches = -(-_worker().PYDATASETS[case][0] // _worker().PYDATASETS[case][1])
+    reads = [json.loads((tmp_path / f"read{r}.json").read_text()) for r in range(ranks)]
+    first_epoch = [i for r in range(ranks) for i in reads[r][:len(reads[r]) // 2]]
+    assert sorted(first_epoch) == list(range(batches))  # disjoint shares, every batch once
+    assert reads[0][:2] == [0, ranks]  # not shuffled: rank 0 reads steps' first batches
+
+
+def test_a_shuffled_pydataset_is_shuffled_the_same_on_every_rank(tmp_path):
+    done = launch(2, "pydataset-shuffle", tmp_path)
+    assert done.returncode == 0, done.stderr
+    reads = [json.loads((tmp_path / f"read{r}.json").read_text()) for r in range(2)]
+    epochs = [[reads[r][e * 3:(e + 1) * 3] for r in range(2)] for e in range(2)]
+    for shares in epochs:  # 6 batches, 3 steps: each epoch the ranks read all, disjointly
+        assert sorted(shares[0] + shares[1]) == list(range(6))
+    assert epochs[0] != epochs[1]  # a new order each epoch
+    assert epochs[0][0] + epochs[0][1] != [0, 2, 4, 1, 3, 5]  # and not the plain one
+
+
 def test_a_rank_that_raises_stops_every_rank_with_its_message(tmp_path):
     done = launch(2, "raise", tmp_path, timeout=30)  # 50 epochs if it did not stop
     assert done.returncode != 0
@@ -103,10 +154,10 @@ def test_a_rank_that_raises_stops_every_rank_with_its_message(tmp_path):
     assert not (tmp_path / "rank0.npz").exists()
 
 
-def test_a_dataset_is_refused_with_a_message(tmp_path):
+def test_a_generator_is_refused_with_a_message(tmp_path):
     done = launch(2, "dataset", tmp_path, timeout=30)
     assert done.returncode != 0
-    assert "needs arrays in memory" in done.stderr
+    assert "needs arrays in memory or a PyDataset" in done.stderr
 
 
 def test_rank_zero_alone_writes_checkpoints(tmp_path):

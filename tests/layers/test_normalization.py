@@ -116,3 +116,18 @@ def test_float64_gradient_check_in_training_mode():
     for w in layer.weights:
         w.data = w.data.astype(np.float64)
     check_grad(lambda x: layer(x, training=True), rng.standard_normal((3, 2, 2, 3)))
+
+
+def test_synchronized_alone_is_plain_batch_norm_and_kept_in_the_config():
+    # across processes it sums its statistics (tests/distributed); alone it changes nothing
+    x = r(8, 4, 4, 3)
+    plain, synced = built(), built(synchronized=True)
+    synced.set_weights(plain.get_weights())
+    np.testing.assert_array_equal(synced(x, training=True).numpy(),
+                                  plain(x, training=True).numpy())
+    assert [w.tolist() for w in synced.get_weights()] == [w.tolist() for w in plain.get_weights()]
+    config = synced.get_config()
+    assert config["synchronized"] is True and plain.get_config()["synchronized"] is False
+    assert BatchNormalization.from_config(config).synchronized is True
+    with pytest.raises(TypeError, match="BatchNormalization.*synchronized"):
+        BatchNormalization(synchronized="yes")

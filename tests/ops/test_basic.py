@@ -90,3 +90,20 @@ def test_backward_of_non_scalar_needs_grad():
 def test_dense_rejects_mismatched_weight():
     with pytest.raises(ValueError, match="dense: argument 'w'"):
         ops.dense(svertka.Tensor(np.ones((2, 3))), svertka.Tensor(np.ones((4, 2))))
+
+
+def test_leaf_ready_fires_once_each_leaf_gradient_is_final():
+    # w feeds two products (its gradient final after the earlier one of the pass), b one;
+    # at each call the gradient must already be whole: compared with a plain backward
+    w = svertka.Tensor(np.array([2.0]), requires_grad=True)
+    b = svertka.Tensor(np.array([3.0]), requires_grad=True)
+    x = svertka.Tensor(np.array([5.0]))
+    seen = []
+
+    def ready(t):
+        seen.append((t is w and "w" or t is b and "b" or "?", t.grad.copy()))
+
+    ops.sum((w * x + b) * w).backward(leaf_ready=ready)
+    assert [name for name, _ in seen] == ["b", "w"]  # b's last use comes first backwards
+    assert seen[0][1].tolist() == [2.0] and seen[1][1].tolist() == [23.0]  # 2wx + b
+    assert w.grad.tolist() == [23.0]

@@ -85,13 +85,18 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
-def run_backward(root, grad=None) -> None:
+def run_backward(root, grad=None, leaf_ready=None) -> None:
     """Propagate from ``root`` to every leaf that requires a gradient.
 
     Functions are visited in reverse topological order, so a tensor used several times has
     collected all its gradient contributions before its creator runs. Leaves accumulate into
     ``.grad`` across calls (zero them between steps); intermediate gradients are freed unless
     the tensor asked for ``retain_grad()``.
+
+    ``leaf_ready(leaf)``, if given, is called as soon as a leaf's ``.grad`` is final: right
+    after the last Function that uses it has run, while the rest of the backward pass is
+    still to come (data-parallel training starts summing those gradients over the processes
+    there, ``svertka.distributed.gradients``).
     """
     xp = get_array_module(root.data)
     if grad is None:
@@ -116,7 +121,15 @@ def run_backward(root, grad=None) -> None:
             if t.creator is not None and id(t.creator) not in seen:
                 stack.append((t.creator, False))
     grads = {id(root): grad}
-    for f in reversed(order):
+    last_use = {}  # position in the backward pass -> the leaves it is the last to feed
+    if leaf_ready is not None:
+        seen_leaves = set()
+        for i, f in enumerate(order):  # ``order`` runs backwards: first seen = last used
+            for t in f.inputs:
+                if t.creator is None and t.requires_grad and id(t) not in seen_leaves:
+                    seen_leaves.add(id(t))
+                    last_use.setdefault(len(order) - 1 - i, []).append(t)
+    for i, f in enumerate(reversed(order)):
         outs = [o() for o in f.outputs]
         gys = []
         for o, (shape, dtype) in zip(outs, f.output_meta):
@@ -137,5 +150,7 @@ def run_backward(root, grad=None) -> None:
             else:
                 prev = grads.get(id(t))
                 grads[id(t)] = gx if prev is None else prev + gx
+        for t in last_use.get(i, ()):
+            leaf_ready(t)
     if root.creator is None and root.requires_grad:
         root.grad = grad if root.grad is None else root.grad + grad

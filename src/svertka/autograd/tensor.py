@@ -84,11 +84,13 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    def backward(self, grad=None) -> None:
-        """Gradients of this tensor with respect to every leaf that requires one."""
+    def backward(self, grad=None, leaf_ready=None) -> None:
+        """Gradients of this tensor with respect to every leaf that requires one;
+        ``leaf_ready(leaf)`` is called as each leaf's gradient becomes final (see
+        ``run_backward``)."""
         if grad is not None:
             grad = grad.data if isinstance(grad, Tensor) else backend.asarray(grad, self.dtype)
-        run_backward(self, grad)
+        run_backward(self, grad, leaf_ready)
 
     # Operators delegate to svertka.ops, where each Function lives.
     def __add__(self, other):

@@ -18,12 +18,16 @@ How ``fit`` trains on N ranks (``svertka.distributed.fit`` and ``.gradients``):
   none of it). Callbacks' ``params`` report the global ``batch_size`` and ``steps``.
 - Each rank runs forward and backward on its share; the gradients, each weighted by its
   rank's sample count, are summed by ``Allreduce`` on a few large buffers and divided by the
-  global count, and every rank applies the same update. One process fitting with
-  ``batch_size * N`` on the same data and seed reaches the same weights (to rounding: the
-  sums are added in another order).
-- BatchNormalization normalises with its rank's batch statistics, and each rank keeps its
-  own moving statistics (not synchronised; rank 0's are the ones saved). Dropout draws on
-  each rank. Both make the run differ from the single-process one; the rest does not.
+  global count, and every rank applies the same update. A buffer's sum starts as soon as
+  backward has finished its gradients, while backward goes on (``gradients.Averager``). One
+  process fitting with ``batch_size * N`` on the same data and seed reaches the same weights
+  (to rounding: the sums are added in another order).
+- ``BatchNormalization(synchronized=True)`` normalises with the global batch's statistics,
+  summed over the ranks at each training step: the run is then one process's on the global
+  batch, moving statistics included. A plain ``BatchNormalization`` uses its rank's share
+  (each rank keeps its own moving statistics; rank 0's are saved), as Keras and PyTorch do
+  without a synchronised layer. Dropout draws on each rank. Those two make the run differ
+  from the single-process one; the rest does not.
 - ``fit`` starts every rank from rank 0's weights. The logs (running and per epoch, with
   validation sharded the same way) are over all ranks' samples, so every rank's ``History``
   holds the same numbers; a stop decided on one rank (a callback) is taken by all.
@@ -31,10 +35,12 @@ How ``fit`` trains on N ranks (``svertka.distributed.fit`` and ``.gradients``):
   all ranks restore from the same backup, on a file system they share.
 - An exception on one rank prints its traceback and stops every rank (``MPI_Abort``), in
   ``fit`` and, after ``init()``, anywhere it goes uncaught.
-- Training data must be arrays (a dataset or generator cannot be sharded for you).
-  ``evaluate`` and ``predict`` run whole on every rank (rank 0 prints).
-- Not done: overlapping the allreduces with backward (the autograd has no per-parameter
-  "gradient ready" hook), synchronised batch-norm statistics, NCCL on GPUs.
+- Training data are arrays, sharded sample by sample, or a ``PyDataset`` (anything read by
+  batch index), sharded batch by batch: step s is batches ``order[s*N:(s+1)*N]`` and rank r
+  reads the r-th, ``order`` shuffled alike on every rank from rank 0's seed; a generator
+  cannot be sharded and is refused. ``evaluate`` and ``predict`` run whole on every rank
+  (rank 0 prints).
+- Not done: NCCL on GPUs.
 
 >>> import svertka
 >>> svertka.distributed.init()

@@ -2,19 +2,24 @@
 shards of each global batch, and logs that are the same on every rank.
 
 - ``prepare``: rank 0's weights go to every rank (each built its own random ones), and the
-  training and validation arrays are sharded.
+  training and validation arrays are sharded (a PyDataset: its batches, by index).
 - ``local``: a rank's share of a global batch, a contiguous ``np.array_split`` part of the
   batch's (shuffled) indices, so the shares differ by at most one sample and partition it.
 - ``global_logs``: the running loss and metrics over all ranks' samples. Every metric's
   state is a sum over samples (a mean's total and count, a confusion matrix's counts), so the
   sums of the ranks' states are the state one process would have.
 - ``broadcast``, ``any_rank``: one value, or decisions (stop training), shared.
+- ``step_share``, ``batch_norm_sync``, ``stand_in``: a synchronised BatchNormalization's
+  statistics summed over the ranks within a training step, every rank taking part (one
+  whose share is empty runs a stand-in sample that counts for nothing).
 
 >>> local(slice(0, 10), (2, 3)).tolist()  # rank 2 of 3, a batch of ten samples
 [7, 8, 9]
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
@@ -23,16 +28,20 @@ from svertka.distributed import world
 
 def prepare(where: str, model, data, validation) -> None:
     """Start every rank from rank 0's weights and shard ``data`` (and ``validation`` when it
-    is arrays): each rank's ``batch_size`` stays its own, the global batch is
-    ``batch_size * size()``."""
+    is arrays or a PyDataset): each rank's ``batch_size`` (a PyDataset's batch) stays its
+    own, the global batch is ``size()`` times it."""
     from svertka.models import sources
     from svertka.models.training import trainable_params
 
-    if not isinstance(data, sources.Arrays):
+    if not (isinstance(data, sources.Arrays) or _indexed(data)):
         raise ValueError(f"{where}: data-parallel training over {world.size()} ranks needs "
-                         f"arrays in memory (each rank takes its shard of every shuffled "
-                         f"batch), received a dataset, generator or iterable of batches; "
-                         f"give x and y as arrays")
+                         f"arrays in memory or a PyDataset (each rank takes its shard of "
+                         f"every shuffled global batch), received a generator or iterable of "
+                         f"batches; give x and y as arrays, or a PyDataset read by index")
+    if _indexed(data) and not model.weights:  # built on a batch first: then rank 0's weights
+        from svertka.models.data_adapters import standardize_batch
+
+        model._build_for(standardize_batch(where, data.adapter._source[0], 0)[0])
     comm = world.communicator()
     weights = [np.ascontiguousarray(w) for w in model.get_weights()]
     for w in weights:  # buffers, not pickles: a large model's weights go at wire speed
@@ -47,6 +56,22 @@ def prepare(where: str, model, data, validation) -> None:
     for source in (data, validation):
         if isinstance(source, sources.Arrays):
             shard(source)
+        elif _indexed(source):  # a PyDataset: each rank reads its batches by index
+            source.adapter.shard(world.rank(), world.size(), _shuffle_seed())
+
+
+def _shuffle_seed() -> int:
+    """Rank 0's draw from svertka's generator, on every rank: a PyDataset's orders."""
+    from svertka import random as _random
+
+    return broadcast(int(_random.generator().integers(2**31)) if world.is_main() else None)
+
+
+def _indexed(source) -> bool:
+    from svertka.models import data_adapters, sources
+
+    return (isinstance(source, sources.Adapted)
+            and isinstance(source.adapter, data_adapters.PyDatasetAdapter))
 
 
 def shard(data) -> None:
@@ -122,3 +147,38 @@ def any_rank(*flags: bool) -> tuple[bool, ...]:
     mine = np.array(flags, dtype=np.uint8)
     world.communicator().Allreduce(MPI.IN_PLACE, mine, op=MPI.MAX)
     return tuple(bool(f) for f in mine)
+
+
+_share: list = [None]  # this rank's sample count in the training step being taken
+
+
+@contextlib.contextmanager
+def step_share(samples: int):
+    """Within a data-parallel training step in which this rank has ``samples`` samples."""
+    _share[0] = samples
+    try:
+        yield
+    finally:
+        _share[0] = None
+
+
+def batch_norm_sync():
+    """``ops.batch_norm``'s ``sync`` for a ``BatchNormalization(synchronized=True)``: the sum
+    over the ranks and this rank's sample count, inside a data-parallel training step; None
+    elsewhere (one process, inference, evaluation), where the layer is a plain one."""
+    if _share[0] is None or not world.active():
+        return None
+    return _sum, _share[0]
+
+
+def synchronised(model) -> bool:
+    """Whether the model has a batch norm layer that sums its statistics over the ranks: then
+    every rank must run every step's forward and backward, in the same order."""
+    return any(getattr(layer, "synchronized", False) for layer in model._flatten_layers())
+
+
+def stand_in(arrays: list) -> list:
+    """One sample of zeros shaped like each of ``arrays`` (None stays None): what a rank whose
+    share of the batch is empty runs, so that it takes part in the synchronised sums (with a
+    count of zero) and its gradients, weighed by zero samples, add nothing."""
+    return [None if a is None else np.zeros((1, *a.shape[1:]), a.dtype) for a in arrays]

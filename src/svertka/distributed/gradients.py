@@ -5,9 +5,13 @@ process computes on that batch, however unevenly the batch was shared out.
 
 A bucket holds the gradients of consecutive parameters of one dtype, up to ``BUCKET_BYTES``
 (the last parameter of a bucket may take it over): one large message costs one latency
-where a message per parameter would cost dozens. The buckets' allreduces are started
-together (``Iallreduce``) and waited on together. They are not overlapped with backward:
-svertka's autograd has no hook telling when a parameter's gradient is final.
+where a message per parameter would cost dozens. Buckets are filled from the last parameter
+back, the order in which backward finishes them, and a bucket's allreduce (``Iallreduce``)
+starts as soon as backward has finished its gradients (``Averager.ready``, the autograd's
+``leaf_ready`` hook), so the sums of the last layers travel while the first layers' gradients
+are still being computed; MPI is prodded at each finished gradient to move them on. Buckets
+start in a fixed order on every rank (a bucket ready early waits for the ones before it), as
+MPI requires of collectives; a rank with no samples starts them all at the end.
 
 A small float64 header travels beside them: the rank's sample count, its loss times that
 count, and one flag per parameter saying the rank has a gradient for it (a parameter no rank
@@ -55,40 +59,78 @@ def buckets(params: list, limit: int | None = None) -> list[list[int]]:
     return groups
 
 
+class Averager:
+    """One step's gradient sums: ``ready(p)`` as backward finishes each parameter's gradient
+    (where this rank ran backward), then ``finish(loss)``."""
+
+    def __init__(self, params: list, n: int):
+        self.params, self.n = params, n
+        back = params[::-1]
+        self.groups = [[len(params) - 1 - i for i in g] for g in buckets(back)]
+        self.bucket_of = {id(params[i]): k for k, g in enumerate(self.groups) for i in g}
+        self.left = [len(g) for g in self.groups]
+        self.has_grad = np.zeros(len(params))
+        self.started: list = []  # (group, buffer)
+        self.requests: list = []
+
+    def ready(self, p) -> None:
+        """``p``'s gradient is final: start every bucket, in order, whose gradients all are."""
+        k = self.bucket_of.get(id(p))
+        if k is None:
+            return
+        self.left[k] -= 1
+        while len(self.started) < len(self.groups) and not self.left[len(self.started)]:
+            self._start(len(self.started))
+        if self.requests:
+            from mpi4py import MPI
+
+            MPI.Request.Testall(self.requests)  # progress for the sums already under way
+
+    def _start(self, k: int) -> None:
+        from mpi4py import MPI
+
+        group = self.groups[k]
+        buf = np.zeros(sum(self.params[i].data.size for i in group),
+                       self.params[group[0]].data.dtype)
+        at = 0
+        for i in group:
+            g, size = self.params[i].grad, self.params[i].data.size
+            if g is not None:
+                np.multiply(np.asarray(g).reshape(-1), self.n, out=buf[at:at + size])
+                self.has_grad[i] = 1
+            at += size
+        self.started.append((group, buf))
+        self.requests.append(world.communicator().Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM))
+
+    def finish(self, loss: float) -> tuple[float, int]:
+        """Start what is left, wait for every sum, and put the global averages in the
+        parameters' ``grad``; returns the global batch's mean loss and size."""
+        from mpi4py import MPI
+
+        while len(self.started) < len(self.groups):
+            self._start(len(self.started))
+        header = np.concatenate([[self.n, self.n * loss], self.has_grad])
+        requests = [*self.requests, world.communicator().Iallreduce(MPI.IN_PLACE, header,
+                                                                     op=MPI.SUM)]
+        MPI.Request.Waitall(requests)
+        total = header[0]
+        for group, buf in self.started:
+            at = 0
+            for i in group:
+                p, size = self.params[i], self.params[i].data.size
+                p.grad = None if not header[2 + i] else (buf[at:at + size] / float(total)
+                                                         ).reshape(p.data.shape)
+                at += size
+        stats["steps"] += 1
+        stats["bytes"] += header.nbytes + sum(buf.nbytes for _, buf in self.started)
+        return float(header[1] / total), int(total)
+
+
 def average_gradients(params: list, n: int, loss: float) -> tuple[float, int]:
     """Replace each parameter's ``grad`` by the average over all ranks' samples, where this
     rank's ``grad`` is the mean over its ``n`` samples (``n`` may be 0: its share of an
-    uneven last batch was empty). Returns the global batch's mean loss and its size."""
-    comm = world.communicator()
-    if comm is None:
+    uneven last batch was empty). Returns the global batch's mean loss and its size. (The
+    gradients all computed already: ``fit`` uses an ``Averager`` to overlap.)"""
+    if world.communicator() is None:
         return loss, n
-    from mpi4py import MPI
-
-    header = np.zeros(2 + len(params))
-    header[0], header[1] = n, n * loss
-    flat = []
-    for group in buckets(params):
-        dtype = params[group[0]].data.dtype
-        buf = np.zeros(sum(params[i].data.size for i in group), dtype)
-        at = 0
-        for i in group:
-            g, k = params[i].grad, params[i].data.size
-            if g is not None:
-                np.multiply(np.asarray(g).reshape(-1), n, out=buf[at:at + k])
-                header[2 + i] = 1
-            at += k
-        flat.append((group, buf))
-    requests = [comm.Iallreduce(MPI.IN_PLACE, header, op=MPI.SUM)]
-    requests += [comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM) for _, buf in flat]
-    MPI.Request.Waitall(requests)
-    total = header[0]
-    for group, buf in flat:
-        at = 0
-        for i in group:
-            p, k = params[i], params[i].data.size
-            p.grad = None if not header[2 + i] else (buf[at:at + k] / float(total)).reshape(
-                p.data.shape)
-            at += k
-    stats["steps"] += 1
-    stats["bytes"] += header.nbytes + sum(buf.nbytes for _, buf in flat)
-    return float(header[1] / total), int(total)
+    return Averager(params, n).finish(loss)

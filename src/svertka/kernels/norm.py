@@ -127,6 +127,66 @@ def batch_norm_train_backward(gy, cache):
     return gx, (None if gamma is None else ggamma), gbeta
 
 
+def batch_norm_sync_forward(x, gamma, beta, eps, relu, reduce, samples):
+    """Training-mode batch norm whose statistics are those of the whole global batch, spread
+    over several processes (synchronised batch norm): ``reduce(a)`` returns ``a`` summed over
+    the processes (an MPI Allreduce), ``samples`` is this process's sample count (0 for a
+    process that only takes part, its share of the batch being empty: it adds nothing).
+
+    Two-pass, like :func:`batch_norm_train_forward`: the global mean from the summed channel
+    sums and value counts, then the global biased variance from the summed squares about
+    it. Returns ``y, mean, var, cache`` as that function does, the cache also holding what
+    the backward pass needs to sum.
+    """
+    xp = get_array_module(x)
+    c = x.shape[-1]
+    w = 1.0 if samples else 0.0  # an idle process contributes nothing
+    part = xp.zeros(c + 1, np.float64)
+    part[:c] = channel_sum(x) * w
+    part[c] = w * (x.size // c)
+    total = reduce(part)
+    m = total[c]  # the values per channel over every process
+    mean = (total[:c] / m).astype(x.dtype)
+    xhat = x - mean
+    var = (reduce(channel_sum(xhat * xhat).astype(np.float64) * w) / m).astype(x.dtype)
+    inv_std = 1 / xp.sqrt(var + eps)
+    xhat *= inv_std
+    y = xhat.copy() if gamma is None else xhat * gamma
+    if beta is not None:
+        y += beta
+    if relu:
+        xp.copyto(y, 0, where=relu_zeroes.py_func(y))
+    cache = BatchNormCache(xhat, inv_std, gamma, y if relu else None)
+    return y, mean, var, (cache, reduce, samples, m)
+
+
+def batch_norm_sync_backward(gy, sync_cache):
+    """``(gx, ggamma, gbeta)`` of :func:`batch_norm_sync_forward`.
+
+    Each process's ``gy`` is the gradient of its own mean loss, and the data-parallel step
+    weighs a process's gradients by ``samples / N`` (N the global sample count). The global
+    loss's ``dL/dx`` is ``k (g - sum(g)/M - xhat sum(g xhat)/M)`` with ``g = samples/N gy``
+    summed over every process; returned is that divided by ``samples/N``, so that the
+    weighing gives it back: ``gx = k (gy - A/(samples M) - xhat B/(samples M))`` with
+    ``A, B`` the processes' ``samples * sum(gy)``, ``samples * sum(gy xhat)`` summed.
+    ``ggamma``, ``gbeta`` are this process's own (the gradient averaging weighs them).
+    """
+    (xhat, inv_std, gamma, relu_y), reduce, samples, m = sync_cache
+    xp = get_array_module(gy)
+    if relu_y is not None:
+        gy = gy * relu_passes.py_func(relu_y)
+    c = gy.shape[-1]
+    gbeta, ggamma = channel_sum(gy), channel_sum(gy * xhat)
+    part = xp.empty(2 * c, np.float64)
+    part[:c], part[c:] = gbeta * samples, ggamma * samples
+    total = reduce(part) / (max(samples, 1) * m)
+    k = inv_std if gamma is None else gamma * inv_std
+    gx = gy - total[:c].astype(gy.dtype)
+    gx -= xhat * total[c:].astype(gy.dtype)
+    gx *= k
+    return gx, (None if gamma is None else ggamma), gbeta
+
+
 def batch_norm_infer_forward(x, gamma, beta, mean, var, eps, relu: bool = False):
     """Normalise with fixed (running) statistics: an affine map of ``x`` per channel (then
     ReLU when ``relu``); returns ``y, cache``, a :class:`BatchNormCache`."""

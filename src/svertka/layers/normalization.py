@@ -25,6 +25,12 @@ class BatchNormalization(Layer):
     ``scale=False`` / ``center=False``), moving_mean (C,) and moving_variance (C,)
     non-trainable: 4*C parameters, 2*C of them trainable.
 
+    ``synchronized=True`` (Keras's argument) matters in data-parallel training over several
+    processes (``svertka.distributed``): the batch statistics are then the whole global
+    batch's, summed over the ranks at every training step (two small allreduces forward, one
+    backward), so N ranks train exactly as one process on the global batch would, and every
+    rank keeps the same moving statistics. Alone, or at inference, it changes nothing.
+
     >>> import numpy as np
     >>> bn = BatchNormalization()
     >>> y = bn(np.random.default_rng(0).normal(5, 2, (64, 3)).astype(np.float32), training=True)
@@ -47,9 +53,11 @@ class BatchNormalization(Layer):
         moving_variance_initializer="ones",
         beta_regularizer=None,
         gamma_regularizer=None,
+        synchronized: bool = False,
         **kwargs,
     ):
         op = "BatchNormalization"
+        self.synchronized = checks.flag(op, "synchronized", synchronized)
         self.axis = checks.integer(op, "axis", axis)
         self.momentum = checks.finite_float(op, "momentum", momentum, 0.0, 1.0)
         self.epsilon = checks.finite_float(op, "epsilon", epsilon, 0.0, low_open=True)
@@ -115,6 +123,11 @@ class BatchNormalization(Layer):
     def call(self, inputs, training: bool = False, relu: bool = False):
         """The normalised inputs; ``relu=True`` also applies ReLU in the same op (for a
         model that runs this layer and the ReLU after it as one, ``svertka.models.fusion``)."""
+        sync = None
+        if self.synchronized:
+            from svertka.distributed.fit import batch_norm_sync
+
+            sync = batch_norm_sync()
         # the arrays themselves (not copies): ops.batch_norm updates them in place
         return ops.batch_norm(
             inputs,
@@ -126,6 +139,7 @@ class BatchNormalization(Layer):
             momentum=self.momentum,
             epsilon=self.epsilon,
             relu=relu,
+            sync=sync,
         )
 
     def get_config(self) -> dict:
@@ -147,6 +161,7 @@ class BatchNormalization(Layer):
             "gamma_regularizer": _args.regularizer_config(
                 op, "gamma_regularizer", self.gamma_regularizer
             ),
+            "synchronized": self.synchronized,
         }
 
 

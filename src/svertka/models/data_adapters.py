@@ -222,6 +222,10 @@ def class_sample_weights(where: str, y, class_weight) -> np.ndarray:
     return np.array([table.get(int(c), 1.0) for c in labels], np.float32)
 
 
+EMPTY = object()
+"""A rank's empty share of a sharded dataset's last step (``PyDatasetAdapter.shard``)."""
+
+
 class Adapter:
     """One data source read epoch by epoch; ``steps`` is the batches per epoch when known
     (``steps`` given, ``len()`` of a PyDataset or iterable), else None until the first epoch
@@ -259,7 +263,8 @@ class Adapter:
                 self.exhausted = self._one_pass
                 break
             index = self._seen
-            x, y, sw = standardize_batch(self.where, batch, index)
+            x, y, sw = (EMPTY, None, None) if batch is EMPTY else standardize_batch(
+                self.where, batch, index)
             self._seen += 1
             count += 1
             yield x, y, sw
@@ -309,31 +314,56 @@ class PyDatasetAdapter(Adapter):
                              "(num_batches is None): an epoch would never finish")
         super().__init__(where, data, length, False, steps)
         self.shuffle = shuffle
+        self._part, self._passes = None, 0
         self._pool = None
         workers = getattr(data, "workers", 1) if isinstance(data, PyDataset) else 1
         if workers > 1:
             self._pool = ThreadPoolExecutor(workers, thread_name_prefix="svertka-pydataset")
             self._ahead = max(workers, getattr(data, "max_queue_size", 10))
 
+    def shard(self, rank: int, size: int, seed: int) -> None:
+        """Read only rank ``rank``'s share (of ``size``, data-parallel training): step ``s`` of
+        an epoch is the batches ``order[s*size : (s+1)*size]``, of which this rank reads the
+        ``rank``-th (``EMPTY`` where the last step has fewer); ``order`` is the same on every
+        rank, shuffled per pass from ``seed`` (the same on every rank) with ``shuffle``."""
+        if self._length is None or self._length < size:
+            raise ValueError(f"{self.where}: data-parallel training over {size} ranks needs a "
+                             f"dataset of at least {size} batches with a known length "
+                             f"(each rank reads its batches by index), received "
+                             f"{type(self._source).__name__} with "
+                             f"{'no end' if self._length is None else self._length} batches")
+        self._part, self._seed, self._full = (rank, size), seed, self._length
+        self._length = -(-self._length // size)  # steps of the global batches
+        self.steps = self._length if self._steps_given is None else min(self._steps_given,
+                                                                         self._length)
+
     def _fresh(self):
+        self._passes += 1
         if self._length is None:
             order = itertools.count()
         else:
-            order = list(range(self._length))
-            if self.shuffle:  # a fresh order per pass, drawn from svertka's generator
+            order = list(range(self._length if self._part is None else self._full))
+            if self.shuffle and self._part is not None:  # the same order on every rank
+                random.Random(self._seed + self._passes).shuffle(order)
+            elif self.shuffle:  # a fresh order per pass, drawn from svertka's generator
                 random.Random(int(_random.generator().integers(2**63))).shuffle(order)
+            if self._part is not None:
+                (r, size), n = self._part, len(order)
+                order = [order[j] if j < n else None for j in range(r, self._length * size,
+                                                                     size)]
         if self._pool is None:
-            return (self._source[i] for i in order)
+            return (self._get(i) for i in order)
         return self._threaded(iter(order))
+
+    def _get(self, i):
+        return EMPTY if i is None else self._source[i]
 
     def _threaded(self, order):
         """Batches read ``_ahead`` indices ahead in the worker threads, yielded in order."""
-        pending = [self._pool.submit(self._source.__getitem__, i)
-                   for i in itertools.islice(order, self._ahead)]
+        pending = [self._pool.submit(self._get, i) for i in itertools.islice(order, self._ahead)]
         while pending:
             batch = pending.pop(0).result()
-            pending += [self._pool.submit(self._source.__getitem__, i)
-                        for i in itertools.islice(order, 1)]
+            pending += [self._pool.submit(self._get, i) for i in itertools.islice(order, 1)]
             yield batch
 
     def _begin_epoch(self) -> None:

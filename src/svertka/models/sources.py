@@ -123,6 +123,11 @@ class Adapted:
         return self.adapter.steps
 
     @property
+    def part(self) -> tuple[int, int] | None:
+        """``(rank, ranks)`` when each rank reads its own batches (a sharded PyDataset)."""
+        return getattr(self.adapter, "_part", None)
+
+    @property
     def exhausted(self) -> bool:
         """A one-pass source (a generator) ran out: ``fit`` stops, as Keras does."""
         return self.adapter.exhausted
@@ -132,17 +137,29 @@ class Adapted:
         return None
 
     def batches(self, shuffle=False, seed=None, augment=None, prefetch=2, skip=0):
+        from svertka.models.data_adapters import EMPTY
+
+        last = None  # the latest batch, whose shapes an empty share takes
         for b, (x, y, sw) in enumerate(self.adapter.batches()):
-            if b < skip:
+            if x is EMPTY:  # this rank's empty share of a sharded dataset's last step
+                xs, ys, sw = self._batch(b, *last)
+                yield ([Tensor(v.data[:0]) for v in xs], _take(ys, slice(0, 0)),
+                       _take(sw, slice(0, 0)))
                 continue
-            xs = arguments.inputs(self.where, self.model, x)
-            n = len(xs[0])
-            ys = arguments.targets(self.where, self.names, y, n)
-            sw = arguments.sample_weights(self.where, sw, self.names, n,
-                                          f"sample_weight of batch {b}")
-            if self.class_weight is not None:
-                sw = class_weighted(self.where, ys, sw, self.class_weight)
-            yield [batch_tensor(v) for v in xs], ys, sw
+            last = (x, y, sw)
+            if b >= skip:
+                yield self._batch(b, x, y, sw)
+
+    def _batch(self, b: int, x, y, sw):
+        """Batch ``b`` of the adapter, checked and brought to the structure above."""
+        xs = arguments.inputs(self.where, self.model, x)
+        n = len(xs[0])
+        ys = arguments.targets(self.where, self.names, y, n)
+        sw = arguments.sample_weights(self.where, sw, self.names, n,
+                                      f"sample_weight of batch {b}")
+        if self.class_weight is not None:
+            sw = class_weighted(self.where, ys, sw, self.class_weight)
+        return [batch_tensor(v) for v in xs], ys, sw
 
     def on_epoch_end(self) -> None:
         self.adapter.on_epoch_end()

@@ -37,7 +37,7 @@ from svertka.backend import asarray, to_numpy
 from svertka.callbacks.divergence import DivergenceCheck
 from svertka.checks import flag, non_negative_int, positive_int
 from svertka.distributed import fit as dist_fit
-from svertka.distributed.gradients import average_gradients
+from svertka.distributed.gradients import Averager
 from svertka.models import arguments, compiled, sources
 from svertka.models.progress import EpochProgress, format_logs
 from svertka.parallel import region
@@ -157,6 +157,13 @@ def _loss_terms(model, ys, outs, sample_weight=None) -> tuple[Tensor, list]:
     return total, parts
 
 
+def weights_lock(model):
+    """The lock a running ``svertka.Trainer`` holds over each training step of ``model``, and
+    ``predict`` over each batch, so a prediction made while it trains sees whole steps; a
+    no-op otherwise."""
+    return model.__dict__.get("_trainer_lock") or contextlib.nullcontext()
+
+
 def trainable_params(model) -> list[Tensor]:
     fns = getattr(getattr(model, "_compiled_loss", None), "fns", [model.loss])
     return model.trainable_weights + [w for f in fns for w in getattr(f, "trainable_weights", [])]
@@ -169,22 +176,28 @@ def _step(model, xts: list, ys, sample_weight, params) -> tuple[float, list, lis
     global batch's (the first three stay this rank's); a rank whose share of the batch is
     empty has no outputs."""
     n = len(xts[0])
-    with region():  # svertka's threads own the cores (see svertka.parallel)
-        if n or not distributed.active():
+    many = distributed.active()
+    share = dist_fit.step_share(n) if many else contextlib.nullcontext()
+    sums = Averager(params, n) if many else None  # started as backward finishes each bucket
+    # svertka's threads own the cores (see svertka.parallel); a Trainer's lock, if one runs
+    with region(), share, weights_lock(model):
+        if n or not many:
             outs = _forward(model, xts, True)
             loss, parts = _loss_terms(model, ys, outs, sample_weight)
-            loss.backward()
             value = float(loss.item())
+            loss.backward(leaf_ready=sums.ready if many else None)
         else:
             outs, parts, value = None, [], 0.0
-        batch = (value, n)
-        if distributed.active():
-            batch = average_gradients(params, n, value)
+            if dist_fit.synchronised(model):  # take part in the batch norms' sums, in order
+                stand_in = _forward(model, dist_fit.stand_in(xts), True)
+                _loss_terms(model, dist_fit.stand_in(ys), stand_in)[0].backward(
+                    leaf_ready=sums.ready)
+        batch = sums.finish(value) if many else (value, n)
         model.optimizer.apply_gradients(params)
-    for p in params:
-        p.grad = None
-        if getattr(p, "constraint", None) is not None:
-            _constrain(p)
+        for p in params:
+            p.grad = None
+            if getattr(p, "constraint", None) is not None:
+                _constrain(p)
     return value, outs, parts, batch
 
 
@@ -551,7 +564,8 @@ def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tt
         with no_grad(), region():
             for b, (xts, _, _) in enumerate(source.batches()):
                 cbs.on_predict_batch_begin(b, {})
-                outs = [to_numpy(o.data) for o in _forward(model, xts, False)]
+                with weights_lock(model):
+                    outs = [to_numpy(o.data) for o in _forward(model, xts, False)]
                 parts.append(outs)
                 cbs.on_predict_batch_end(b, {"outputs": outs[0] if len(outs) == 1 else outs})
         cbs.on_predict_end({})

@@ -27,14 +27,18 @@ class BatchNorm(Function):
     for the caller's moving average); inference mode with the given constant statistics."""
 
     def __init__(self, training: bool, epsilon: float, has_gamma: bool, has_beta: bool, stats=None,
-                 relu: bool = False):
-        self.training, self.epsilon, self.stats = training, epsilon, stats
+                 relu: bool = False, sync=None):
+        self.training, self.epsilon, self.stats, self.sync = training, epsilon, stats, sync
         self.has_gamma, self.has_beta, self.relu = has_gamma, has_beta, relu
 
     def forward(self, x, *params):
         gamma = params[0] if self.has_gamma else None
         beta = params[-1] if self.has_beta else None
-        if self.training:
+        if self.training and self.sync is not None:
+            y, self.mean, self.var, self.cache = K.batch_norm_sync_forward(
+                x, gamma, beta, self.epsilon, self.relu, *self.sync
+            )
+        elif self.training:
             y, self.mean, self.var, self.cache = K.batch_norm_train_forward(
                 x, gamma, beta, self.epsilon, self.relu
             )
@@ -44,7 +48,10 @@ class BatchNorm(Function):
         return y
 
     def backward(self, gy):
-        bwd = K.batch_norm_train_backward if self.training else K.batch_norm_infer_backward
+        if self.training and self.sync is not None:
+            bwd = K.batch_norm_sync_backward
+        else:
+            bwd = K.batch_norm_train_backward if self.training else K.batch_norm_infer_backward
         gx, ggamma, gbeta = bwd(gy, self.cache)
         return (gx,) + ((ggamma,) if self.has_gamma else ()) + ((gbeta,) if self.has_beta else ())
 
@@ -87,6 +94,7 @@ def batch_norm(
     momentum: float = 0.99,
     epsilon: float = 1e-3,
     relu: bool = False,
+    sync=None,
 ) -> Tensor:
     """Batch normalisation over every axis but the last (channels-last), Keras semantics.
 
@@ -103,6 +111,12 @@ def batch_norm(
     ``y = gamma (x - mean) / sqrt(var + epsilon) + beta``; backward is the fused closed form
     in both modes. ``relu=True`` returns ``relu(y)``, the same values and gradients as
     ``ops.relu(batch_norm(...))`` with one array and one pass fewer.
+
+    ``sync=(reduce, samples)`` synchronises the training statistics over several processes
+    (data-parallel training, ``svertka.distributed``): ``reduce(a)`` returns the array ``a``
+    summed over the processes and ``samples`` is this process's share of the global batch
+    (0 if empty), so the mean and variance are the global batch's and the gradients those of
+    the global mean loss (``kernels.norm.batch_norm_sync_forward``).
 
     >>> import numpy as np, svertka
     >>> x = svertka.Tensor(np.array([[1.0], [3.0]]))
@@ -148,7 +162,7 @@ def batch_norm(
         return BatchNorm(False, epsilon, gamma is not None, beta is not None, stats,
                          checks.flag(op, "relu", relu))(x, *params)
     fn = BatchNorm(True, epsilon, gamma is not None, beta is not None,
-                   relu=checks.flag(op, "relu", relu))
+                   relu=checks.flag(op, "relu", relu), sync=sync)
     y = fn(x, *params)
     for running, batch in ((running_mean, fn.mean), (running_var, fn.var)):
         if running is not None:
