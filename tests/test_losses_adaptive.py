@@ -337,7 +337,8 @@ def test_gaussian_noise_makes_the_learned_alpha_near_2_and_the_scale_its_sd():
     assert w_error < 0.05
 
 
-def test_a_crashed_run_resumes_with_the_losss_weights_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("num_dims", [2, None])  # None: made for the output before fit
+def test_a_crashed_run_resumes_with_the_losss_weights_bit_for_bit(tmp_path, num_dims):
     from svertka.callbacks import BackupAndRestore, Callback
 
     class Crash(Callback):
@@ -351,7 +352,7 @@ def test_a_crashed_run_resumes_with_the_losss_weights_bit_for_bit(tmp_path):
 
     def run(callbacks):
         set_random_seed(1)
-        loss = AdaptiveRobustLoss(num_dims=2)  # weights before fit: the backup restores them
+        loss = AdaptiveRobustLoss(num_dims=num_dims)  # the backup restores its weights too
         model = svertka.Sequential([Dense(2, input_shape=(3,))])
         model.compile(optimizer=svertka.optimizers.Adam(0.05), loss=loss)
         model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=callbacks)

@@ -199,11 +199,11 @@ class BackupAndRestore(Callback):
                              f"{state['samples']} samples; resuming it needs the same, "
                              f"received batch_size {position[0]} over {position[1]} samples")
         model.set_weights(weights)
+        params = trainable_params(model)  # a loss's own weights made first, if not yet
         for w, a in zip(getattr(model.loss, "trainable_weights", []), loss_weights):
             w.data[...] = a
         opt = state["optimizer"]
-        model.optimizer.set_state(trainable_params(model),
-                                  {"iterations": opt["iterations"], "slots": slots})
+        model.optimizer.set_state(params, {"iterations": opt["iterations"], "slots": slots})
         if opt["learning_rate"] is not None and not callable(model.optimizer.learning_rate):
             model.optimizer.learning_rate = opt["learning_rate"]
         model.epochs_trained = state["epochs_trained"]

@@ -34,9 +34,12 @@ class AdaptiveRobustLoss(Loss):
     (0.001, 1.999) spans Cauchy to nearly normal). Outliers in the data pull alpha down
     (robust: 1 is pseudo-Huber, 0 Cauchy), Gaussian noise pulls it up to 2 (least squares).
 
-    ``num_dims=None`` takes the size of the last axis of the first ``y_pred`` (1 for a 1-D
-    ``y_pred``); the weights exist from then on. Give it when the weights must exist before
-    training starts (``BackupAndRestore``, ``lr_find``, several MPI ranks). ``alpha()`` and
+    ``num_dims=None`` takes the size of the model's output when training starts (``fit``,
+    ``BackupAndRestore``, ``lr_find`` and the MPI ranks list the weights through
+    ``models.training.trainable_params``, which makes them), or else of the last axis of the
+    first ``y_pred`` it is called on (1 for a 1-D ``y_pred``), e.g. with a subclassed model
+    whose output size is known only then; give ``num_dims`` for such a model if it is
+    resumed from a backup. ``alpha()`` and
     ``scale()`` read the current values (NumPy (num_dims,)); ``get_config`` holds the learned
     latent values, so a saved model's loss comes back as trained. ``dtype`` is also the
     weights' dtype (float32 by default).

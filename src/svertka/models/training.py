@@ -165,8 +165,25 @@ def weights_lock(model):
 
 
 def trainable_params(model) -> list[Tensor]:
+    """The model's trainable weights, then those of its losses (``AdaptiveRobustLoss``)."""
     fns = getattr(getattr(model, "_compiled_loss", None), "fns", [model.loss])
+    _build_losses(model, fns)
     return model.trainable_weights + [w for f in fns for w in getattr(f, "trainable_weights", [])]
+
+
+def _build_losses(model, fns: list) -> None:
+    """A loss with weights per output dimension not made yet (``AdaptiveRobustLoss()``
+    without ``num_dims``) gets them for its output's size, before the optimiser, a backup or
+    the other ranks list the weights; an output whose size is not known yet (a subclassed
+    model) leaves its loss to make them on the first batch."""
+    if all(getattr(f, "built", True) for f in fns):
+        return
+    outputs = getattr(model, "outputs", None) or []
+    for f, out in zip(fns, outputs if len(outputs) == len(fns) else []):
+        shape = tuple(out.shape)
+        if not getattr(f, "built", True) and callable(getattr(f, "build", None)) and (
+                shape[-1] is not None):
+            f.build(shape[-1] if len(shape) >= 2 else 1)
 
 
 def _step(model, xts: list, ys, sample_weight, params) -> tuple[float, list, list, tuple]:
