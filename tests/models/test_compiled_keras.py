@@ -85,3 +85,36 @@ def test_sample_weight_in_fit_and_evaluate_as_keras(loss):
     assert hs.history["loss"] == pytest.approx([float(v) for v in hk.history["loss"]], rel=1e-4)
     assert sm.evaluate(X1, y, sample_weight=SW, verbose=0) == pytest.approx(
         float(km.evaluate(X1, y, sample_weight=SW, verbose=0)), rel=1e-5)
+
+
+def test_train_test_and_predict_on_batch_as_keras():
+    # Keras 3 resets the metrics at each call: every value is the batch's own
+    km, sm = pair(two_headed, loss=["sparse_categorical_crossentropy", "mse"],
+                  metrics=[["accuracy"], ["mae"]])
+    for rows in (slice(0, 10), slice(0, 4), slice(3, 9)):
+        args = ([X1[rows], X2[rows]], [YA[rows], YB[rows]])
+        k = km.train_on_batch(*args, sample_weight=[SW[rows], SW[rows]])
+        s = sm.train_on_batch(*args, sample_weight=[SW[rows], SW[rows]])
+        assert len(s) == len(k) and s == pytest.approx([float(v) for v in k], rel=1e-5)
+        same_logs(km.test_on_batch(*args, return_dict=True),
+                  sm.test_on_batch(*args, return_dict=True))
+    for a, b in zip(km.get_weights(), sm.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(km.predict_on_batch([X1, X2]), sm.predict_on_batch([X1, X2])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_train_on_batch_with_class_weight_and_one_loss_returns_a_float_as_keras():
+    def one(mod):
+        x = mod.Input((4,))
+        return mod.Model(x, mod.layers.Dense(3, activation="softmax")(x))
+
+    km, sm = pair(one, loss="sparse_categorical_crossentropy")
+    weights = {0: 0.5, 1: 2.0, 2: 1.0}
+    k = km.train_on_batch(X1, YA, class_weight=weights)
+    s = sm.train_on_batch(X1, YA, class_weight=weights)
+    assert isinstance(s, float) and s == pytest.approx(float(k), rel=1e-5)
+    with pytest.raises(ValueError, match="class_weight"):
+        sm.train_on_batch(X1, YA, sample_weight=SW, class_weight=weights)
+    with pytest.raises(ValueError, match=r"train_on_batch: argument 'x' must be one non-empty"):
+        sm.train_on_batch(X1[:0], YA[:0])

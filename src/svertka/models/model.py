@@ -580,6 +580,28 @@ class Model(Layer):
                         sample_weight=sample_weight, steps=steps, callbacks=callbacks,
                         return_dict=return_dict)
 
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict: bool = False):
+        """One gradient step on one batch; its loss and metrics (reset before it, as Keras
+        3 does): a float, a list ``[loss, metric, ...]``, or a dict with ``return_dict``."""
+        from svertka.models.training import train_on_batch
+
+        return train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """``evaluate`` on one batch, taken whole: its loss and metrics."""
+        from svertka.models.training import batch_rows
+
+        rows = batch_rows(f"{self.name}.test_on_batch", x)
+        return self.evaluate(x, y, batch_size=rows, verbose=0, sample_weight=sample_weight,
+                             return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        """``predict`` on one batch, taken whole."""
+        from svertka.models.training import batch_rows
+
+        return self.predict(x, batch_size=batch_rows(f"{self.name}.predict_on_batch", x))
+
     @property
     def metrics_names(self) -> list[str]:
         """The names of ``evaluate``'s values, in order (Keras's ``metrics_names``)."""

@@ -553,6 +553,43 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     return values[0] if len(values) == 1 else values
 
 
+def batch_rows(where: str, x) -> int:
+    """The samples in one batch ``x`` (an array, or a list or dict of them): the batch size
+    that takes it whole."""
+    first = next(iter(x.values()), None) if isinstance(x, dict) else (
+        x[0] if isinstance(x, (list, tuple)) and x else x)
+    shape = getattr(first, "shape", None)
+    if shape is None or len(shape) == 0 or shape[0] == 0:
+        raise ValueError(f"{where}: argument 'x' must be one non-empty batch (an array, or a "
+                         f"list or dict of arrays), received {type(x).__name__}"
+                         f"{'' if shape is None else f' of shape {tuple(shape)}'}")
+    return int(shape[0])
+
+
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
+                   return_dict=False):
+    """One gradient step on the batch ``x, y``, as Keras 3's: the metrics are reset first, so
+    the loss and metrics returned are this batch's (a float, a list, or a dict)."""
+    name = f"{model.name}.train_on_batch"
+    _require_compiled(model, "train_on_batch")
+    return_dict = flag(name, "return_dict", return_dict)
+    data = sources.source(name, model, compiled.output_names(model), x, y, sample_weight,
+                          batch_rows(name, x), class_weight=class_weight,
+                          need_y=bool(model._compiled_loss.terms))
+    if data.first_x is not None:
+        model._build_for(data.first_x)
+    tracker = _Tracker(model)
+    tracker.reset()
+    for xts, ys, sw in data.batches():
+        loss, outs, parts, _ = _step(model, xts, ys, sw, trainable_params(model))
+        tracker.update(loss, parts, ys, outs, sw)
+    logs = tracker.global_logs()
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
 def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tta=1,
             tta_augment=None):
     """Outputs batch by batch (a list of arrays for a model of several outputs, a dict for
