@@ -90,10 +90,17 @@ def batch_norm_train_forward(x, gamma, beta, eps, relu: bool = False):
         y, mean, var, cache = norm_jit.train_forward(np.ascontiguousarray(x), gamma, beta, eps,
                                                      relu)
         return y, mean, var, BatchNormCache(*cache)
-    xp = get_array_module(x)
     mean = channel_mean(x)  # (C,)
     xhat = x - mean  # centred first: two-pass, no cancellation when |mean| >> std
     var = channel_mean(xhat * xhat)
+    y, cache = _scale_shift(xhat, var, eps, gamma, beta, relu)
+    return y, mean, var, cache
+
+
+def _scale_shift(xhat, var, eps, gamma, beta, relu):
+    """The centred ``xhat`` divided by ``sqrt(var + eps)`` (in place), then ``gamma``,
+    ``beta`` and the ReLU: ``(y, cache)``."""
+    xp = get_array_module(xhat)
     inv_std = 1 / xp.sqrt(var + eps)
     xhat *= inv_std
     y = xhat.copy() if gamma is None else xhat * gamma
@@ -101,7 +108,7 @@ def batch_norm_train_forward(x, gamma, beta, eps, relu: bool = False):
         y += beta
     if relu:
         xp.copyto(y, 0, where=relu_zeroes.py_func(y))
-    return y, mean, var, BatchNormCache(xhat, inv_std, gamma, y if relu else None)
+    return y, BatchNormCache(xhat, inv_std, gamma, y if relu else None)
 
 
 def batch_norm_train_backward(gy, cache):
@@ -149,14 +156,7 @@ def batch_norm_sync_forward(x, gamma, beta, eps, relu, reduce, samples):
     mean = (total[:c] / m).astype(x.dtype)
     xhat = x - mean
     var = (reduce(channel_sum(xhat * xhat).astype(np.float64) * w) / m).astype(x.dtype)
-    inv_std = 1 / xp.sqrt(var + eps)
-    xhat *= inv_std
-    y = xhat.copy() if gamma is None else xhat * gamma
-    if beta is not None:
-        y += beta
-    if relu:
-        xp.copyto(y, 0, where=relu_zeroes.py_func(y))
-    cache = BatchNormCache(xhat, inv_std, gamma, y if relu else None)
+    y, cache = _scale_shift(xhat, var, eps, gamma, beta, relu)
     return y, mean, var, (cache, reduce, samples, m)
 
 
