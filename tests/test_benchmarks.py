@@ -25,6 +25,7 @@ ZOO_CASES = "resnet20,resnet50_1,vgg16_1,separable"
     ["fuzz_models.py", "--cases", "40"],
     ["fuzz_data.py", "--cases", "30"],
     ["ocr.py", "--difficulty", "easy", "--pages", "1", "--lines", "2"],
+    ["notes_functional.py", "--repeats", "1"],
     ["distributed.py", "--steps", "2", "--batch", "4"],  # one process, then two (mpiexec)
     ["distributed.py", "--scaling", "--models", "notes_cnn", "--steps", "1", "--batch", "4"],
 ])

@@ -71,3 +71,38 @@ def test_transfer_notmnist_splits_fixed_and_stratified_and_its_quick_run_prints_
     accuracies = [a for k, v in results.items() if k[0] != "time" for a in v]
     assert len(accuracies) == 3 and all(0 <= a <= 1 for a in accuracies)  # 3 rows, 1 size
     assert "| LeNet-5 / MNIST | scratch |" in capsys.readouterr().out
+
+
+def test_notes_cifar10_functional_trains_the_notes_network_in_the_background(tmp_path):
+    pytest.importorskip("torch")
+    from notes_cifar10_functional import main
+
+    from svertka.datasets.sources import DatasetNotFoundError
+
+    try:
+        result = main(["--limit", "256", "--epochs", "1", "--torch", "--output",
+                       str(tmp_path)], log=lambda *a, **k: None)
+    except DatasetNotFoundError:
+        pytest.skip("cifar10 is not in $SVERTKA_DATA")
+    assert result["iterations"] == len(result["losses"]) == 6  # 256 images, batches of 50
+    # near-uniform probabilities at the start: the notes' mean is the cross-entropy / 10
+    assert abs(result["losses"][0] - np.log(10) / 10) < 0.01
+    # the same network, weights and batches in PyTorch give the same losses
+    np.testing.assert_allclose(result["torch"]["losses"], result["losses"], rtol=1e-4)
+    assert 0 <= result["accuracy"] <= 1
+    assert (tmp_path / "loss.png").exists() and (tmp_path / "weights.npz").exists()
+
+
+def test_plot_robust_loss_draws_barrons_family_and_its_derivative(tmp_path):
+    pytest.importorskip("matplotlib")
+    from plot_robust_loss import main
+
+    out = tmp_path / "robust_loss.png"
+    family = main(["--output", str(out), "--scale", "0.5"])
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(family) == [-np.inf, -2.0, 0.0, 1.0, 2.0]
+    x = np.linspace(-6, 6, 1201)
+    s = (x / 0.5) ** 2
+    np.testing.assert_allclose(family[2.0], (s / 2, x / 0.25), atol=1e-12)  # L2
+    np.testing.assert_allclose(family[0.0][0], np.log1p(s / 2), atol=1e-12)  # Cauchy
+    np.testing.assert_allclose(family[-np.inf][1], x / 0.25 * np.exp(-s / 2), atol=1e-12)

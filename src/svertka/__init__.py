@@ -42,12 +42,13 @@ from svertka.layers import Input
 from svertka.losses import Loss
 from svertka.metrics import Metric
 from svertka.models import Model, Sequential, load_model
+from svertka.trainer import Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DataFileError", "Function", "Input", "Loss", "Metric", "Model", "ModelFileError",
-    "Sequential", "Tensor",
+    "Sequential", "Tensor", "Trainer",
     "__version__", "activations", "applications", "augment", "backend", "callbacks", "datasets",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "no_grad", "ops",
     "optimizers", "preprocessing", "random", "regularizers", "saving", "search", "tools",
