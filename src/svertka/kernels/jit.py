@@ -151,5 +151,5 @@ def compile_all() -> bool:
     y, cache = depthwise_forward(x, np.zeros((3, 3, 8, 1), np.float32), np.zeros(8, np.float32))
     depthwise_backward(y, cache)
     w = np.zeros(3, np.float32)
-    adam_update(w, w.copy(), w.copy(), w.copy(), 0.9, 0.999, 1e-7, 1e-3, 1)
+    adam_update(w, w.copy(), w.copy(), w.copy(), 0.9, 0.999, 1e-7, 1e-3, 1, 0.0)
     return True

@@ -74,9 +74,9 @@ def adam_numpy(w, g, m, v, tmp, beta_1, beta_2, epsilon, lr, t, v_max=None) -> N
 
 
 @jit
-def _adam(w, g, m, v, one_minus_b1, b2, one_minus_b2, root_correction, eps, neg_step):
+def _adam(w, g, m, v, one_minus_b1, b2, one_minus_b2, root_correction, eps, neg_step, decay):
     for i in range(w.size):
-        gi = g[i]
+        gi = g[i] + decay * w[i]  # coupled L2 (``weight_decay``), 0 for none
         mi = m[i] + (gi - m[i]) * one_minus_b1
         vi = v[i] * b2 + (gi * gi) * one_minus_b2
         m[i] = mi
@@ -84,16 +84,18 @@ def _adam(w, g, m, v, one_minus_b1, b2, one_minus_b2, root_correction, eps, neg_
         w[i] += mi / (np.sqrt(vi) / root_correction + eps) * neg_step  # sqrt in w's dtype
 
 
-def adam_update(w, g, m, v, beta_1, beta_2, epsilon, step_size, t) -> None:
-    """The compiled pass, in place: ``m``, ``v`` move towards ``g``, ``g**2``; ``w`` takes the
-    Adam step.
+def adam_update(w, g, m, v, beta_1, beta_2, epsilon, step_size, t, weight_decay=0.0) -> None:
+    """The compiled pass, in place: ``m``, ``v`` move towards ``g + weight_decay * w``
+    (coupled L2, as torch's ``Adam(weight_decay=)``: in the same pass, not a pass of its
+    own) and its square; ``w`` takes the Adam step.
 
     All four arrays must be contiguous and of one float dtype; ``step_size`` is
     ``lr / (1 - beta_1**t)``.
     """
     f = w.dtype.type
     _adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), f(1.0 - beta_1),
-          f(beta_2), f(1.0 - beta_2), f(math.sqrt(1.0 - beta_2**t)), f(epsilon), f(-step_size))
+          f(beta_2), f(1.0 - beta_2), f(math.sqrt(1.0 - beta_2**t)), f(epsilon), f(-step_size),
+          f(weight_decay))
 
 
 def contiguous_alike(*arrays) -> bool:

@@ -70,17 +70,16 @@ class Adam(Optimizer):
         return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
     def _update(self, w, g, slots, lr, t):
-        if self._decoupled:
-            if self.weight_decay:
-                w *= 1.0 - lr * self.weight_decay
-        else:
-            g = self._decayed(g, w, self.weight_decay)
+        coupled = 0.0 if self._decoupled else self.weight_decay  # L2 added to the gradient
+        if self._decoupled and self.weight_decay:
+            w *= 1.0 - lr * self.weight_decay
         m, v = slots[0], slots[1]
         # the maths (optim_jit.adam), then the in-place version that plan picks
-        if optim_jit.plan(w, g, m, v, self.amsgrad) == "compiled":
+        if optim_jit.plan(w, g, m, v, self.amsgrad) == "compiled":  # L2 within its one pass
             optim_jit.adam_update(w, g, m, v, self.beta_1, self.beta_2, self.epsilon,
-                                  lr / (1.0 - self.beta_1**t), t)
+                                  lr / (1.0 - self.beta_1**t), t, coupled)
         else:
+            g = self._decayed(g, w, coupled)
             optim_jit.adam_numpy(w, g, m, v, self._buffer(w, 1), self.beta_1, self.beta_2,
                                  self.epsilon, lr, t, slots[2] if self.amsgrad else None)
 
