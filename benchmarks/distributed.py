@@ -11,8 +11,10 @@ cross-entropy; the first epoch (``--steps`` steps) warms up, the second is timed
 process count: steps/s, samples/s, the speed-up over one process, and the bytes each rank
 allreduces per step (the gradients, 4 bytes per float32 parameter, and a small header; a ring
 allreduce sends and receives about 2(N-1)/N times that per rank).
-The two-process line also gives the time of one allreduce of the step's bytes alone, and the
-steps/s predicted from it (one process's step time plus that allreduce), against the measured.
+The two-process line also gives two single processes' steps/s when run at once without
+joining (what sharing the machine costs), the time of one allreduce of the step's bytes
+alone, and the steps/s predicted from both (that step time plus the allreduce), against the
+measured.
 
 ``--scaling`` times one training step of each zoo model in this process (all its threads: the
 compute of one machine like this one) and models N such machines joined by a network of
@@ -170,6 +172,16 @@ def main() -> None:
     print(f"{args.model}, batch {args.batch} per process, {args.steps} timed steps, "
           f"one thread per process")
     base = None
+
+    def together(count: int) -> float:
+        """Steps/s of ``count`` single processes started at once, not joined: what sharing
+        the machine costs without any communication."""
+        runs = [subprocess.Popen([sys.executable, *command[1:]], env=env, text=True,
+                                 stdout=subprocess.PIPE) for _ in range(count)]
+        rates = [json.loads(r.communicate()[0].strip().splitlines()[-1])["steps_per_s"]
+                 for r in runs]
+        return sum(rates) / len(rates)
+
     for ranks in [int(r) for r in args.ranks.split(",")]:
         done = subprocess.run([mpiexec, "-n", str(ranks), *command], env=env,
                               capture_output=True, text=True, check=False)
@@ -182,9 +194,12 @@ def main() -> None:
                 f"(x{samples / base:.2f}), {r['bytes_per_step'] / 1e6:.2f} MB per step per rank "
                 f"({r['params']:,} parameters)")
         if ranks > 1:
-            predicted = 1 / (args.batch / base + r["allreduce_s"])
-            line += (f"; one allreduce of those bytes alone {r['allreduce_s'] * 1e3:.2f} ms, "
-                     f"predicted {predicted:.2f} steps/s")
+            alone = together(ranks)
+            predicted = 1 / (1 / alone + r["allreduce_s"])
+            line += (f"\n  {ranks} processes alone at once (no allreduce): {alone:.2f} steps/s "
+                     f"each; one allreduce of the step's bytes alone: "
+                     f"{r['allreduce_s'] * 1e3:.2f} ms; predicted from both "
+                     f"{predicted:.2f} steps/s, measured {r['steps_per_s']:.2f}")
         print(line)
 
 

@@ -9,7 +9,8 @@ where a message per parameter would cost dozens. Buckets are filled from the las
 back, the order in which backward finishes them, and a bucket's allreduce (``Iallreduce``)
 starts as soon as backward has finished its gradients (``Averager.ready``, the autograd's
 ``leaf_ready`` hook), so the sums of the last layers travel while the first layers' gradients
-are still being computed; MPI is prodded at each finished gradient to move them on. Buckets
+are still being computed; MPI is prodded as each bucket starts to move them on (once per
+gradient made a two-process step a third slower: each prod costs more than it moves). Buckets
 start in a fixed order on every rank (a bucket ready early waits for the ones before it), as
 MPI requires of collectives; a rank with no samples starts them all at the end.
 
@@ -81,10 +82,6 @@ class Averager:
         self.left[k] -= 1
         while len(self.started) < len(self.groups) and not self.left[len(self.started)]:
             self._start(len(self.started))
-        if self.requests:
-            from mpi4py import MPI
-
-            MPI.Request.Testall(self.requests)  # progress for the sums already under way
 
     def _start(self, k: int) -> None:
         from mpi4py import MPI
@@ -101,6 +98,7 @@ class Averager:
             at += size
         self.started.append((group, buf))
         self.requests.append(world.communicator().Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM))
+        MPI.Request.Testall(self.requests)  # MPI moves the sums under way on at its calls
 
     def finish(self, loss: float) -> tuple[float, int]:
         """Start what is left, wait for every sum, and put the global averages in the
