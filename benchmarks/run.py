@@ -7,6 +7,8 @@ Cases (all by default, in this order; ``--cases`` picks some):
 
 - ``train32``, ``train128``: the notes' model, one training step at batch 32 and 128;
 - ``infer1``, ``infer1000``: the notes' model, inference at batch 1 and 1,000;
+- ``latency``: one image through the notes' model and the zoo's ResNet-20 by ``predict(x)``
+  and ``model(x)``, svertka and PyTorch only (``latency.py``);
 - ``ops``: conv2d and max-pool forward+backward at the model's shapes, the convolutions'
   GFLOP/s and the machine's matmul peak (``convops.py``);
 - ``resnet``: a training step of a small CIFAR-10 ResNet (basic and downsampling blocks);
@@ -54,6 +56,7 @@ ORDER = (
     "train128",
     "infer1",
     "infer1000",
+    "latency",
     "ops",
     "resnet",
     "resnet20",
@@ -149,6 +152,10 @@ def main(argv=None) -> None:
             import convops
 
             result = convops.run(args.libs, args.repeats)
+        elif name == "latency":
+            import latency
+
+            result = latency.run(args.libs, args.repeats, args.quick)
         elif name == "epoch":
             import epoch
 

@@ -19,7 +19,7 @@ ZOO_CASES = "resnet20,resnet50_1,vgg16_1,separable"
 
 @pytest.mark.parametrize("args", [
     ["run.py", "--quick", "--no-memory", "--libs", "svertka",
-     "--cases", "train32,infer1,ops,resnet"],
+     "--cases", "train32,infer1,ops,resnet,latency"],
     ["run.py", "--quick", "--no-memory", "--repeats", "1", "--libs", "svertka,torch",
      "--cases", ZOO_CASES],
     ["fuzz_models.py", "--cases", "40"],

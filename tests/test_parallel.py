@@ -228,3 +228,38 @@ def test_results_do_not_depend_on_the_number_of_threads(split_batches):
     for a, b in zip(w1, w3):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(p1, p3, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("count, limited", [("2", False), ("1", True)])
+def test_a_region_for_one_sample_leaves_blas_its_threads(monkeypatch, count, limited):
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setenv("SVERTKA_THREADS", count)
+    blas = parallel.blas_controllers()
+    if not blas:
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    saved = [c.get_num_threads() for c in blas]
+    try:
+        for c in blas:
+            c.set_num_threads(2)
+        with parallel.region(samples=1):  # svertka's threads split nothing: BLAS's may
+            assert [c.get_num_threads() for c in blas] == [1 if limited else 2] * len(blas)
+            with parallel.region():  # an inner region of a batch limits it all the same
+                assert [c.get_num_threads() for c in blas] == [1] * len(blas)
+        with parallel.region(), parallel.region(samples=1):  # and an outer one stays
+            assert [c.get_num_threads() for c in blas] == [1] * len(blas)
+        assert [c.get_num_threads() for c in blas] == [2] * len(blas)
+    finally:
+        for c, n in zip(blas, saved):
+            c.set_num_threads(n)
+
+
+def test_one_slice_runs_in_the_caller_without_asking_for_threads(monkeypatch):
+    def no_threads():
+        raise AssertionError("one sample needs no thread count")
+
+    monkeypatch.setattr(parallel, "threads", no_threads)
+    me = threading.get_ident()
+    assert parallel.over_batch(lambda s: (s, threading.get_ident()), 1) == [(slice(0, 1), me)]
+    assert parallel.over_batch(lambda s: s, 31, min_size=16) == [slice(0, 31)]
+    with pytest.raises(AssertionError, match="no thread count"):
+        parallel.over_batch(lambda s: s, 32, min_size=16)

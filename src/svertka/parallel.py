@@ -32,7 +32,6 @@ the GPU runs the whole batch.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 
@@ -119,33 +118,58 @@ def blas_controllers() -> list:
     return _blas
 
 
-@contextlib.contextmanager
-def region():
+def region(samples: int | None = None) -> _Region:
     """A stretch of work in which svertka owns the cores: BLAS single-threaded, restored
     when the outermost region ends. Re-entrant, from any thread. The first region also keeps
     freed memory for reuse (:func:`svertka.allocator.on_first_use`).
 
     Also with ``SVERTKA_THREADS=1``: one thread means one, not OpenBLAS's own besides
     (several such processes would otherwise fight over the cores).
+
+    ``samples=1`` (a model called on one image): svertka's threads split nothing then (each
+    :func:`over_batch` is one slice), so BLAS keeps its threads, which do split a one-row
+    product (the notes' Dense layer reads a 1.6 MB matrix for each image), unless
+    ``SVERTKA_THREADS=1``; an enclosing region still limits it.
+
+    >>> from svertka import parallel
+    >>> with region():
+    ...     inside = parallel._depth > 0
+    >>> inside, parallel._depth
+    (True, 0)
     """
-    global _depth, _saved
-    allocator.on_first_use()
-    with _lock:
-        _depth += 1
-        if _depth == 1:
-            blas = blas_controllers()
-            _saved = [(c, c.get_num_threads()) for c in blas]
-            for c in blas:
-                c.set_num_threads(1)
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                for c, count in _saved:
-                    c.set_num_threads(count)
-                _saved = []
+    return _Region(samples != 1 or threads() == 1)
+
+
+class _Region:
+    """:func:`region`'s context manager (a class: a generator's costs a few microseconds
+    more, on every model call)."""
+
+    __slots__ = ("limits",)
+
+    def __init__(self, limits: bool):
+        self.limits = limits  # whether this region limits BLAS
+
+    def __enter__(self) -> None:
+        global _depth, _saved
+        allocator.on_first_use()
+        if self.limits:
+            with _lock:
+                _depth += 1
+                if _depth == 1:
+                    blas = blas_controllers()
+                    _saved = [(c, c.get_num_threads()) for c in blas]
+                    for c in blas:
+                        c.set_num_threads(1)
+
+    def __exit__(self, *exc) -> None:
+        global _depth, _saved
+        if self.limits:
+            with _lock:
+                _depth -= 1
+                if _depth == 0:
+                    for c, count in _saved:
+                        c.set_num_threads(count)
+                    _saved = []
 
 
 def _run_item(fn, item):
@@ -164,6 +188,8 @@ def over_batch(fn, n: int, min_size: int = 1, xp=None) -> list:
     Runs serially in the calling thread when there is one slice, when ``xp`` is not NumPy,
     or when called from inside a slice. An exception in any slice is raised here.
     """
+    if n < 2 * max(min_size, 1):  # one slice whatever the threads (one image, say)
+        return [fn(slice(0, n))]
     return in_parallel(fn, slices(n, threads(), min_size), xp)
 
 

@@ -43,6 +43,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from svertka.kernels import memo
 from svertka.kernels import winograd_jit as tiles
 from svertka.kernels.shapes import conv_output_size
 from svertka.parallel import min_samples, over_batch
@@ -103,7 +104,7 @@ def _passes(s, tiles_per_image, tiles_per_pass):
 
 
 def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backward=True,
-            out=None, maxpool: bool = False):
+            out=None, maxpool: bool = False, u=None):
     """``y = conv(x, w) + b`` (then ReLU when ``relu``) for 3x3 filters, stride 1, zero
     padding ``pads``; the same values as im2col + GEMM up to float rounding. Written into
     ``out`` (N, OH, OW, C_out) when given. Returns ``(y, cache)``; cache is None without
@@ -118,7 +119,8 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     The batch is cut into one slice per core; each slice goes a few images at a time
     (``TILES_PER_CHUNK`` tiles, ``INFERENCE_TILES_PER_CHUNK`` without ``for_backward``):
     transform, 16 GEMMs, output transform, while the pass's arrays are in cache. For
-    backward, V is written into one (16, tiles, C) array.
+    backward, V is written into one (16, tiles, C) array. ``u``: :func:`filter_transform`
+    of w, from a caller that keeps it (a model's inference plan).
     """
     n, _, _, c = x.shape
     c_out = w.shape[3]
@@ -126,7 +128,8 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     if maxpool:
         oh, ow = tiles_h, tiles_w = oh // 2, ow // 2
     per_image = tiles_h * tiles_w
-    u = filter_transform(w)  # (16, C, C_out)
+    if u is None:  # (16, C, C_out); kept between inference calls while w holds (memo.py)
+        u = memo.derived(filter_transform, (w,), keep=not for_backward)
     y = np.empty((n, oh, ow, c_out), dtype=x.dtype) if out is None else out
     won = np.empty(y.shape if maxpool and for_backward else (0, 0, 0, 0), dtype=np.int32)
     per_pass = TILES_PER_CHUNK if for_backward else INFERENCE_TILES_PER_CHUNK

@@ -46,6 +46,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from svertka.kernels import memo
 from svertka.kernels import winograd4_jit as tiles
 from svertka.kernels.shapes import conv_output_size
 from svertka.parallel import min_samples, over_batch
@@ -116,14 +117,16 @@ def _passes(s, tiles_per_image, channels):
     return [slice(i, min(i + step, s.stop)) for i in range(s.start, s.stop, step)]
 
 
-def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backward=True):
+def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backward=True,
+            u=None):
     """``y = conv(x, w) + b`` (then ReLU when ``relu``) for 3x3 filters, stride 1, zero
     padding ``pads``; the same values as im2col + GEMM up to float rounding. Returns ``(y,
     cache)``; cache is None without ``for_backward``, else a :class:`Winograd4Cache`.
 
     The batch is cut into one slice per core; each slice goes a few images at a time
     (:func:`_passes`): transform, 36 GEMMs, output transform, while the pass's
-    arrays are in cache. For backward, V is written into one (36, tiles, C) array.
+    arrays are in cache. For backward, V is written into one (36, tiles, C) array. ``u``:
+    :func:`filter_transform` of w, from a caller that keeps it (a model's inference plan).
 
     >>> x, w = np.ones((1, 6, 6, 8)), np.ones((3, 3, 8, 2))
     >>> forward(x, w, pads=((1, 1), (1, 1)), for_backward=False)[0][0, :2, :2, 0].tolist()
@@ -133,7 +136,8 @@ def forward(x, w, b=None, pads=((0, 0), (0, 0)), relu: bool = False, for_backwar
     c_out = w.shape[3]
     oh, ow, tiles_h, tiles_w = _geometry(x.shape, pads)
     per_image = tiles_h * tiles_w
-    u = filter_transform(w)  # (36, C, C_out)
+    if u is None:  # (36, C, C_out); kept between inference calls while w holds (memo.py)
+        u = memo.derived(filter_transform, (w,), keep=not for_backward)
     k = _constants(x.dtype)
     y = np.empty((n, oh, ow, c_out), dtype=x.dtype)
     bias = np.zeros(c_out, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)

@@ -6,7 +6,6 @@ class whether its ``call`` takes ``training`` and ``mask``.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import itertools
 import threading
@@ -42,25 +41,34 @@ def _call_spec(cls) -> _CallSpec:
     return spec
 
 
-@contextlib.contextmanager
-def call_scope(layer: Layer, training):
+class call_scope:  # noqa: N801 - used as a function, ``with call_scope(layer, training)``
     """Run ``layer``'s call in the call context and yield its ``training`` flag: the explicit
     value, else the flag of the call this one is nested in, else the default of ``call``'s
     ``training`` argument (Keras's rule); sublayers called inside inherit it. Each outermost
     call starts a new generation of ``add_loss`` values: a layer's ``losses`` are those of
-    its latest call (no walk over the sublayers on every call)."""
-    depth = getattr(_context, "depth", 0)
-    outer = getattr(_context, "training", None) if depth else None
-    if training is None:
-        training = outer if outer is not None else _call_spec(type(layer)).training_default
-    if depth == 0:
-        _context.generation = next(_generations)
-    layer._call_generation = _context.generation
-    _context.depth, _context.training = depth + 1, training if training is not None else outer
-    try:
-        yield training
-    finally:
-        _context.depth, _context.training = depth, outer
+    its latest call (no walk over the sublayers on every call). A class, not a generator:
+    it is entered on every layer call."""
+
+    __slots__ = ("layer", "training", "depth", "outer")
+
+    def __init__(self, layer: Layer, training):
+        self.layer, self.training = layer, training
+
+    def __enter__(self):
+        depth = self.depth = getattr(_context, "depth", 0)
+        outer = self.outer = getattr(_context, "training", None) if depth else None
+        training = self.training
+        if training is None:
+            training = (outer if outer is not None
+                        else _call_spec(type(self.layer)).training_default)
+        if depth == 0:
+            _context.generation = next(_generations)
+        self.layer._call_generation = _context.generation
+        _context.depth, _context.training = depth + 1, training if training is not None else outer
+        return training
+
+    def __exit__(self, *exc) -> None:
+        _context.depth, _context.training = self.depth, self.outer
 
 
 def in_call() -> bool:

@@ -37,6 +37,7 @@ import numpy as np
 
 from svertka.autograd import Tensor
 from svertka.backend import get_array_module
+from svertka.kernels import memo
 from svertka.layers.activations import ReLU
 from svertka.layers.convolutional import Conv2D
 from svertka.layers.core import Activation
@@ -121,24 +122,38 @@ def with_relu(layer, args, training: bool) -> Tensor:
     return layer.call(x, training=training, relu=True)
 
 
+def fold(kernel, conv_bias, gamma, beta, mean, var, epsilon):
+    """The filters and bias of a convolution with a batch normalisation folded in (see the
+    module docstring), in the kernel's dtype: ``(kernel * s, (conv_bias - mean) s + beta)``
+    with ``s = gamma / sqrt(var + epsilon)``; None for an absent bias, gamma or beta."""
+    xp = get_array_module(kernel)
+    scale = 1 / xp.sqrt(var.astype(np.float64) + epsilon)
+    if gamma is not None:
+        scale = scale * gamma
+    bias = -mean * scale
+    if conv_bias is not None:
+        bias = bias + conv_bias * scale
+    if beta is not None:
+        bias = bias + beta
+    folded = kernel * scale.astype(kernel.dtype)  # in the kernel's dtype: no float64 copy
+    return folded, bias.astype(kernel.dtype)
+
+
+def _data(t):
+    return None if t is None else t.data
+
+
 def conv_bn(conv: Conv2D, bn: BatchNormalization, with_relu: bool, x: Tensor) -> Tensor:
     """``relu(bn(conv(x)))`` (or ``bn(conv(x))``) at inference, as one convolution with the
-    normalisation folded into its weights (see the module docstring)."""
+    normalisation folded into its weights (see the module docstring). The folded weights
+    are kept while the layers' weights and statistics hold (:mod:`svertka.kernels.memo`), so
+    a model called on one image after another folds them once."""
     from svertka import ops
 
-    kernel = conv.kernel.data
-    xp = get_array_module(kernel)
-    var = bn.moving_variance.data.astype(np.float64)
-    scale = 1 / xp.sqrt(var + bn.epsilon)
-    if bn.gamma is not None:
-        scale = scale * bn.gamma.data
-    bias = -bn.moving_mean.data * scale
-    if conv.bias is not None:
-        bias = bias + conv.bias.data * scale
-    if bn.beta is not None:
-        bias = bias + bn.beta.data
-    folded = kernel * scale.astype(kernel.dtype)  # in the kernel's dtype: no float64 copy
-    return ops.conv2d(x, Tensor(folded), Tensor(bias.astype(kernel.dtype)), conv.strides,
+    folded, bias = memo.derived(fold, (conv.kernel.data, _data(conv.bias), _data(bn.gamma),
+                                       _data(bn.beta), bn.moving_mean.data,
+                                       bn.moving_variance.data), (bn.epsilon,))
+    return ops.conv2d(x, Tensor(folded), Tensor(bias), conv.strides,
                       conv.padding, conv.padding_mode, conv.dilation_rate,
                       activation="relu" if with_relu else None, groups=conv.groups)
 
@@ -156,18 +171,25 @@ def pairs(nodes, outputs) -> dict:
     return found
 
 
-def conv_maxpool(conv: Conv2D, pool: MaxPooling2D, x: Tensor) -> Tensor | None:
-    """The pooled output of ``pool(conv(x))`` by the fused op; None where the layers must
-    run one by one: this input's sizes need padding the op does not do (a 'same' pooling of
-    an odd size, a non-zero fill of the convolution's padding), or, with gradients on, no
-    fused kernel can train this pair (see the module docstring)."""
-    size = tuple(x.shape[1:3])
+def maxpool_pads(conv: Conv2D, pool: MaxPooling2D, size) -> tuple | None:
+    """The convolution's padding, resolved, where the fused op can run the pair on inputs of
+    height and width ``size``; None where the layers must run one by one: padding the op
+    does not do (a 'same' pooling of an odd size, a non-zero fill of the convolution's
+    padding), or a map too small for a window (the layers raise their own errors)."""
     pads = resolve_padding(conv.padding, size, (3, 3), UNIT, UNIT, "Conv2D")
     if pads != NO_PADS and conv.padding_mode != "zeros":
         return None
     conv_hw = tuple(conv_output_size(size[a], 3, padding=sum(pads[a])) for a in range(2))
     if min(conv_hw) < 2:
-        return None  # too small for a window: the layers raise their own errors
+        return None
     if resolve_padding(pool.padding, conv_hw, (2, 2), (2, 2), UNIT, "MaxPooling2D") != NO_PADS:
         return None
-    return conv.call_maxpooled(x, pads)
+    return pads
+
+
+def conv_maxpool(conv: Conv2D, pool: MaxPooling2D, x: Tensor) -> Tensor | None:
+    """The pooled output of ``pool(conv(x))`` by the fused op; None where the layers must
+    run one by one: :func:`maxpool_pads` says no, or, with gradients on, no fused kernel can
+    train this pair (see the module docstring)."""
+    pads = maxpool_pads(conv, pool, tuple(x.shape[1:3]))
+    return None if pads is None else conv.call_maxpooled(x, pads)

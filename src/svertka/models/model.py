@@ -19,9 +19,11 @@ from svertka.backend import asarray, get_array_module
 from svertka.layers.base import Layer, _is_users, unique_name
 from svertka.layers.calling import call_scope, in_call
 from svertka.layers.symbolic import SymbolicTensor
-from svertka.models import fusion
+from svertka.models import fusion, inference
 from svertka.naming import snake_case
 from svertka.parallel import over_batch, region
+
+MIN_SLICE = 16  # the fewest samples per thread when inference splits a batch
 
 
 def _as_list(x) -> list:
@@ -91,6 +93,7 @@ class Model(Layer):
         self._fused: dict = {}  # layer pairs run as one op (fusion.pairs)
         self._folded: dict = {}  # conv -> batch norm (-> ReLU) run as one at inference
         self._relu_pairs: dict = {}  # Add or batch norm -> ReLU run as one op
+        self._plans = inference.Plans()  # inference plans by input signature
         self.inputs: list[SymbolicTensor] = []
         self.outputs: list[SymbolicTensor] = []
         if inputs is not None or outputs is not None:
@@ -140,6 +143,7 @@ class Model(Layer):
         self._fused = fusion.pairs(self._nodes, outputs)  # {id(conv node): its pool node}
         self._folded = fusion.batch_norm_chains(self._nodes, outputs)
         self._relu_pairs = fusion.relu_pairs(self._nodes, outputs)
+        self._plans = inference.Plans()
 
     # -- structure -----------------------------------------------------------------------
     @property
@@ -418,7 +422,7 @@ class Model(Layer):
             ts.append(t)
         n = len(ts[0])
         nested = in_call()  # a model inside another's call runs plainly, in the caller's thread
-        with call_scope(self, training) as training, region():
+        with call_scope(self, training) as training, region(n):
             training = bool(training)
             if (training or nested or grad_enabled() or n == 0
                     or any(len(t) != n for t in ts)):
@@ -430,6 +434,8 @@ class Model(Layer):
     def _infer(self, ts, n):
         """Inference over slices of the batch in parallel, chunk by chunk (see __call__)."""
         step = self.inference_chunk
+        if n <= step and n < 2 * MIN_SLICE:  # one slice of one chunk: this thread runs it
+            return self._run(ts, False)
         xp = get_array_module(ts[0].data)
 
         def run(s):
@@ -437,7 +443,7 @@ class Model(Layer):
                 return [self._run([Tensor(t.data[i:min(i + step, s.stop)]) for t in ts], False)
                         for i in range(s.start, s.stop, step)]
 
-        parts = [chunk for part in over_batch(run, n, min_size=16, xp=xp) for chunk in part]
+        parts = [chunk for part in over_batch(run, n, min_size=MIN_SLICE, xp=xp) for chunk in part]
         if len(parts) == 1:
             return parts[0]
         return [Tensor(xp.concatenate([p[k].data for p in parts])) for k in range(len(parts[0]))]
@@ -446,47 +452,73 @@ class Model(Layer):
         """The layers in graph order on input Tensors ``ts``; the output Tensors.
 
         The layer pairs of :mod:`svertka.models.fusion` run as one op each where they can,
-        unless ``fuse_inference`` (gradients off) or ``fuse_training`` (on) is False."""
-        values = {id(sym): t for sym, t in zip(self.inputs, ts)}
+        unless ``fuse_inference`` (gradients off) or ``fuse_training`` (on) is False. At
+        inference (gradients off, ``fuse_inference`` on) a signature's first call also makes
+        its plan, and later calls run that (:mod:`svertka.models.inference`)."""
+        if training or grad_enabled() or not self.fuse_inference:
+            return self._run_nodes(ts, training)
+        key = inference.signature(ts)
+        plan = self._plans.get(key) if key is not None else None
+        if plan is not None:
+            try:
+                return [Tensor(y) for y in plan.run([t.data for t in ts])]
+            except inference.Stale:  # a weight changed shape: the usual run, and a new plan
+                self._plans.pop(key, None)
+        values = {}
+        outs = self._run_nodes(ts, False, values)
+        if key is not None and len(self._plans) < inference.MAX_PLANS:
+            plan = inference.build(self, values)
+            if plan is not None:
+                self._plans[key] = plan
+        return outs
+
+    def _run_nodes(self, ts, training, values=None):
+        """:meth:`_run` node by node; ``values`` (a dict) receives every node's output."""
+        values = {} if values is None else values
+        values.update((id(sym), t) for sym, t in zip(self.inputs, ts))
         fuse = self.fuse_training if grad_enabled() else self.fuse_inference
         fused = self._fused if fuse else {}
-        inference = self.fuse_inference and not training and not grad_enabled()
-        folded = self._folded if inference else {}
+        at_inference = self.fuse_inference and not training and not grad_enabled()
+        folded = self._folded if at_inference else {}
         for node in self._nodes:
             if id(node) in values:  # a later layer of a fused group: already done
                 continue
-            args = [values[id(p)] for p in node.parents]
-            chain = folded.get(id(node))
-            if chain is not None:  # conv -> batch norm (-> ReLU), folded into one conv
-                bn, act = chain
-                y = fusion.conv_bn(node.layer, bn.layer, act is not None, args[0])
-                values[id(bn)] = y if act is None else None  # None: its only reader is fused
-                if act is not None:
-                    values[id(act)] = y
-                continue
-            act = self._relu_pairs.get(id(node)) if fuse else None
-            if act is not None:  # Add or batch norm -> ReLU as one op
-                values[id(act)] = fusion.with_relu(node.layer, args, training)
-                values[id(node)] = None  # read by no one but the ReLU, now done
-                continue
-            follower = fused.get(id(node))
-            if follower is not None:
-                y = fusion.conv_maxpool(node.layer, follower.layer, args[0])
-                if y is not None:
-                    values[id(follower)] = y
-                    continue
-            if node.positional:  # layer(a, b, ...)
-                y = node.layer(*args, training=training, **node.call_kwargs)
-            else:
-                y = node.layer(args if node.many else args[0], training=training,
-                               **node.call_kwargs)
-            if node.index is None:
-                values[id(node)] = y
-            else:  # one call of a layer of several outputs gives all its nodes' values
-                ys = list(y.values()) if isinstance(y, dict) else list(y)
-                for sibling in node.siblings:
-                    values[id(sibling)] = ys[sibling.index]
+            self._run_node(node, values, training, fuse, fused, folded)
         return [values[id(o)] for o in self.outputs]
+
+    def _run_node(self, node, values, training, fuse, fused, folded) -> None:
+        """Run ``node`` (with the nodes fused to it) on ``values``, into ``values``."""
+        args = [values[id(p)] for p in node.parents]
+        chain = folded.get(id(node))
+        if chain is not None:  # conv -> batch norm (-> ReLU), folded into one conv
+            bn, act = chain
+            y = fusion.conv_bn(node.layer, bn.layer, act is not None, args[0])
+            values[id(bn)] = y if act is None else None  # None: its only reader is fused
+            if act is not None:
+                values[id(act)] = y
+            return
+        act = self._relu_pairs.get(id(node)) if fuse else None
+        if act is not None:  # Add or batch norm -> ReLU as one op
+            values[id(act)] = fusion.with_relu(node.layer, args, training)
+            values[id(node)] = None  # read by no one but the ReLU, now done
+            return
+        follower = fused.get(id(node))
+        if follower is not None:
+            y = fusion.conv_maxpool(node.layer, follower.layer, args[0])
+            if y is not None:
+                values[id(follower)] = y
+                return
+        if node.positional:  # layer(a, b, ...)
+            y = node.layer(*args, training=training, **node.call_kwargs)
+        else:
+            y = node.layer(args if node.many else args[0], training=training,
+                           **node.call_kwargs)
+        if node.index is None:
+            values[id(node)] = y
+        else:  # one call of a layer of several outputs gives all its nodes' values
+            ys = list(y.values()) if isinstance(y, dict) else list(y)
+            for sibling in node.siblings:
+                values[id(sibling)] = ys[sibling.index]
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, tta: int = 1,
                 tta_augment=None):

@@ -612,17 +612,28 @@ def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tt
                                      params={"epochs": 1, "steps": data.steps,
                                              "verbose": verbose})
 
+    def one_batch(source) -> bool:
+        """Arrays that make one whole batch, and no callback to call."""
+        return (not len(cbs) and type(source) is sources.Arrays and source.steps == 1
+                and source.n <= source.batch_size and source.part is None)
+
     def plain(source):
         parts = []
-        cbs.on_predict_begin({})
-        with no_grad(), region():
-            for b, (xts, _, _) in enumerate(source.batches()):
-                cbs.on_predict_batch_begin(b, {})
-                with weights_lock(model):
-                    outs = [to_numpy(o.data) for o in _forward(model, xts, False)]
-                parts.append(outs)
-                cbs.on_predict_batch_end(b, {"outputs": outs[0] if len(outs) == 1 else outs})
-        cbs.on_predict_end({})
+        if one_batch(source):  # the loop below, without its machinery (one image, say)
+            with no_grad(), region(source.n), weights_lock(model):
+                xts = [sources.batch_tensor(v, slice(0, source.n)) for v in source.xs]
+                parts.append([to_numpy(o.data) for o in _forward(model, xts, False)])
+        else:
+            cbs.on_predict_begin({})
+            with no_grad(), region(getattr(source, "n", None)):  # one sample: see region
+                for b, (xts, _, _) in enumerate(source.batches()):
+                    cbs.on_predict_batch_begin(b, {})
+                    with weights_lock(model):
+                        outs = [to_numpy(o.data) for o in _forward(model, xts, False)]
+                    parts.append(outs)
+                    cbs.on_predict_batch_end(b, {"outputs": outs[0] if len(outs) == 1
+                                                 else outs})
+            cbs.on_predict_end({})
         if not parts:
             raise ValueError(f"{name}: argument 'x' gave no batch")
         joined = [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
