@@ -22,10 +22,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
 import notes_cifar10_functional as notes  # noqa: E402
-from timing import block_times, medians  # noqa: E402
 
 import svertka  # noqa: E402
 from svertka.parallel import region  # noqa: E402
+from timing import block_times, medians  # noqa: E402
 
 
 def batch():
