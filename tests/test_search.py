@@ -256,12 +256,18 @@ def test_block_size_bounds_the_scores_held(monkeypatch):
     assert max(seen) <= 30 * 4 * 256 and len(seen) == 20
 
 
-def mnist_test():
+def mnist():
+    """MNIST's (train, test) pairs, or a skip where it is not to be had (offline, no
+    ``$SVERTKA_DATA``)."""
     try:
-        _, (x, y), _ = datasets.load("mnist")
+        train, test, _ = datasets.load("mnist")
     except DatasetNotFoundError:
         pytest.skip("mnist is not in $SVERTKA_DATA")
-    return x, y
+    return train, test
+
+
+def mnist_test():
+    return mnist()[1]
 
 
 def leave_one_out_precision(model, x, y, k=5):
@@ -278,7 +284,7 @@ def test_shipped_lenet5_finds_the_same_digit_on_2000_mnist_images():
 
 @pytest.mark.slow
 def test_notes_model_trained_5_epochs_reaches_precision_at_5_of_095():
-    (x_train, y_train), (x, y), _ = datasets.load("mnist")
+    (x_train, y_train), (x, y) = mnist()
     set_random_seed(0)
     model = zoo.notes_cnn()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
