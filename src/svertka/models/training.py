@@ -590,6 +590,16 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
     return values[0] if len(values) == 1 else values
 
 
+def _joined(model, parts: list):
+    """The batches' outputs (``parts[b][k]``: batch b, output k) joined per output: one array,
+    a list of them, or a dict for a model built on a dict of outputs, as Keras's."""
+    joined = [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]  # copies
+    keys = getattr(model, "_output_keys", None)
+    if keys:
+        return dict(zip(keys, joined))
+    return joined[0] if len(joined) == 1 else joined
+
+
 def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tta=1,
             tta_augment=None):
     """Outputs batch by batch (a list of arrays for a model of several outputs, a dict for
@@ -605,6 +615,13 @@ def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tt
         steps = positive_int(name, "steps", steps)
     arguments.verbosity(name, verbose)
     tta = positive_int(name, "tta", tta)
+    if (type(x) is np.ndarray and x.ndim and 0 < len(x) <= (batch_size or 32) and steps is None
+            and not callbacks and tta == 1 and len(getattr(model, "inputs", None) or ()) == 1):
+        # one array of one batch for a model of one input (one image, say): what the batch
+        # source and callback machinery below would come to, without their cost
+        with no_grad(), region(len(x)), weights_lock(model):
+            xts = [sources.batch_tensor(x)]
+            return _joined(model, [[to_numpy(o.data) for o in _forward(model, xts, False)]])
     names = compiled.output_names(model)
     data = sources.source(name, model, names, x, None, None, batch_size, steps,
                           kind="predict")
@@ -636,11 +653,7 @@ def predict(model, x, batch_size=None, verbose=0, steps=None, callbacks=None, tt
             cbs.on_predict_end({})
         if not parts:
             raise ValueError(f"{name}: argument 'x' gave no batch")
-        joined = [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
-        keys = getattr(model, "_output_keys", None)
-        if keys:  # a model built on a dict of outputs answers with one, as Keras's
-            return dict(zip(keys, joined))
-        return joined[0] if len(joined) == 1 else joined
+        return _joined(model, parts)
 
     try:
         if tta == 1:
