@@ -131,25 +131,31 @@ def test_calls_from_several_program_threads_at_once_all_get_their_results(monkey
     assert not errors and not any(t.is_alive() for t in threads)
 
 
-@pytest.mark.parametrize("count", ["1", "2"])
-def test_region_makes_numpys_blas_single_threaded_and_restores_it(monkeypatch, count):
+@pytest.fixture
+def blas_at_two():
+    """NumPy's BLAS controllers set to 2 threads, put back as they were afterwards."""
     pytest.importorskip("threadpoolctl")
-    monkeypatch.setenv("SVERTKA_THREADS", count)  # 1 too: one thread, not BLAS's besides
     blas = parallel.blas_controllers()
     if not blas:
         pytest.skip("no BLAS library that threadpoolctl can see")
     saved = [c.get_num_threads() for c in blas]
-    try:
-        for c in blas:
-            c.set_num_threads(2)
-        with parallel.region():
-            with parallel.region():  # nested: still limited, nothing restored yet
-                assert [c.get_num_threads() for c in blas] == [1] * len(blas)
+    for c in blas:
+        c.set_num_threads(2)
+    yield blas
+    for c, count in zip(blas, saved):
+        c.set_num_threads(count)
+
+
+@pytest.mark.parametrize("count", ["1", "2"])
+def test_region_makes_numpys_blas_single_threaded_and_restores_it(monkeypatch, count,
+                                                                   blas_at_two):
+    monkeypatch.setenv("SVERTKA_THREADS", count)  # 1 too: one thread, not BLAS's besides
+    blas = blas_at_two
+    with parallel.region():
+        with parallel.region():  # nested: still limited, nothing restored yet
             assert [c.get_num_threads() for c in blas] == [1] * len(blas)
-        assert [c.get_num_threads() for c in blas] == [2] * len(blas)
-    finally:
-        for c, count in zip(blas, saved):
-            c.set_num_threads(count)
+        assert [c.get_num_threads() for c in blas] == [1] * len(blas)
+    assert [c.get_num_threads() for c in blas] == [2] * len(blas)
 
 
 needs_cpus = pytest.mark.skipif(
@@ -231,26 +237,17 @@ def test_results_do_not_depend_on_the_number_of_threads(split_batches):
 
 
 @pytest.mark.parametrize("count, limited", [("2", False), ("1", True)])
-def test_a_region_for_one_sample_leaves_blas_its_threads(monkeypatch, count, limited):
-    pytest.importorskip("threadpoolctl")
+def test_a_region_for_one_sample_leaves_blas_its_threads(monkeypatch, count, limited,
+                                                         blas_at_two):
     monkeypatch.setenv("SVERTKA_THREADS", count)
-    blas = parallel.blas_controllers()
-    if not blas:
-        pytest.skip("no BLAS library that threadpoolctl can see")
-    saved = [c.get_num_threads() for c in blas]
-    try:
-        for c in blas:
-            c.set_num_threads(2)
-        with parallel.region(samples=1):  # svertka's threads split nothing: BLAS's may
-            assert [c.get_num_threads() for c in blas] == [1 if limited else 2] * len(blas)
-            with parallel.region():  # an inner region of a batch limits it all the same
-                assert [c.get_num_threads() for c in blas] == [1] * len(blas)
-        with parallel.region(), parallel.region(samples=1):  # and an outer one stays
+    blas = blas_at_two
+    with parallel.region(samples=1):  # svertka's threads split nothing: BLAS's may
+        assert [c.get_num_threads() for c in blas] == [1 if limited else 2] * len(blas)
+        with parallel.region():  # an inner region of a batch limits it all the same
             assert [c.get_num_threads() for c in blas] == [1] * len(blas)
-        assert [c.get_num_threads() for c in blas] == [2] * len(blas)
-    finally:
-        for c, n in zip(blas, saved):
-            c.set_num_threads(n)
+    with parallel.region(), parallel.region(samples=1):  # and an outer one stays
+        assert [c.get_num_threads() for c in blas] == [1] * len(blas)
+    assert [c.get_num_threads() for c in blas] == [2] * len(blas)
 
 
 def test_one_slice_runs_in_the_caller_without_asking_for_threads(monkeypatch):

@@ -547,10 +547,7 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
         data.close()
     if verbose and distributed.is_main():
         print(format_logs(logs), flush=True)
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
+    return _returned(logs, return_dict)
 
 
 def batch_rows(where: str, x) -> int:
@@ -583,7 +580,12 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
     for xts, ys, sw in data.batches():
         loss, outs, parts, _ = _step(model, xts, ys, sw, trainable_params(model))
         tracker.update(loss, parts, ys, outs, sw)
-    logs = tracker.global_logs()
+    return _returned(tracker.global_logs(), return_dict)
+
+
+def _returned(logs: dict, return_dict: bool):
+    """Keras's answer of ``evaluate`` and ``*_on_batch``: the logs, or the loss alone, or the
+    list ``[loss, metric, ...]``."""
     if return_dict:
         return logs
     values = list(logs.values())
