@@ -22,6 +22,12 @@ def test_lenet5_mnist_reaches_99_percent():
     assert accuracy(model, "mnist") >= 0.990
 
 
+def test_the_notes_model_mnist_reproduces_the_stated_99_34_percent():
+    # not slow: one pass over MNIST's 10,000 test digits takes about a second
+    model = zoo.notes_cnn(weights="mnist")
+    assert accuracy(model, "mnist") >= 0.9934
+
+
 @pytest.mark.slow
 def test_resnet20_cifar10_reproduces_the_stated_88_percent():
     # the README states 88.13% (50 epochs here; the paper's 91.25% took 182)

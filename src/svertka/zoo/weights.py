@@ -11,7 +11,7 @@ share the names): the user downloads the file, nothing here goes to the network.
 ``svertka.interop`` for the conversion and ``imagenet_preprocess`` for the inputs they expect.
 
 >>> sorted(SHIPPED)
-['lenet5', 'resnet20']
+['lenet5', 'notes', 'resnet20']
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ TORCH_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 SHIPPED = {
     "lenet5": {"mnist": "lenet5-mnist.weights"},
+    "notes": {"mnist": "notes-mnist.weights"},
     "resnet20": {"cifar10": "resnet20-cifar10.weights"},
 }
 
