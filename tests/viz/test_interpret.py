@@ -89,6 +89,29 @@ def test_receptive_field_of_two_convolutions_by_hand():
     assert receptive_fields(m)[id(node)] == (r.size, r.jump)
 
 
+@pytest.mark.parametrize("position", [(0, 0), (3, 5), (6, 6)])
+def test_receptive_field_through_zero_padding_and_cropping_is_the_pixels_that_matter(position):
+    # LeNet-5's first layers on a 28x28 digit: ZeroPadding2D(2), then a 5x5 convolution;
+    # a Cropping2D after moves the field the other way. The field's clipped box must be
+    # exactly the input pixels whose change changes that output
+    keras.random.seed(3)
+    m = keras.Sequential([layers.Input((12, 12, 1)), layers.ZeroPadding2D(((2, 1), (3, 0))),
+                          layers.Conv2D(1, 5, name="c"), layers.Cropping2D(((1, 0), (2, 0)),
+                                                                           name="crop")])
+    x = np.random.default_rng(0).random((1, 12, 12, 1)).astype(np.float64)
+    base = m.predict(x)[0, position[0], position[1], 0]
+    matter = np.zeros((12, 12), bool)
+    for i in range(12):
+        for j in range(12):
+            moved = x.copy()
+            moved[0, i, j, 0] += 1.0
+            matter[i, j] = m.predict(moved)[0, position[0], position[1], 0] != base
+    top, left, bottom, right = receptive_field(m, "crop", position).clipped
+    expected = np.zeros((12, 12), bool)
+    expected[top:bottom, left:right] = True
+    assert matter.any() and (matter == expected).all()
+
+
 def test_receptive_field_says_what_is_wrong_and_draws_the_box(tmp_path):
     m = two_conv_model()
     with pytest.raises(ValueError, match=r"viz.receptive_field.*'position'.*6x6.*\(6, 0\)"):

@@ -81,6 +81,12 @@ class ZeroPadding2D(Layer):
     def call(self, inputs, training: bool = False):
         return ops.pad(inputs, self.padding)
 
+    def field_offset(self) -> tuple[int, int]:
+        """Where output position (0, 0) lies in the input, in input positions (row, column):
+        inside the padding, ``-top`` and ``-left`` (for receptive fields)."""
+        (top, _), (left, _) = self.padding
+        return -top, -left
+
     def get_config(self) -> dict:
         return {**super().get_config(), "padding": _args.as_list(self.padding)}
 
@@ -115,6 +121,12 @@ class Cropping2D(Layer):
 
     def call(self, inputs, training: bool = False):
         return ops.crop2d(inputs, self.cropping)
+
+    def field_offset(self) -> tuple[int, int]:
+        """Where output position (0, 0) lies in the input: ``top`` rows and ``left`` columns
+        in (for receptive fields)."""
+        (top, _), (left, _) = self.cropping
+        return top, left
 
     def get_config(self) -> dict:
         return {**super().get_config(), "cropping": _args.as_list(self.cropping)}

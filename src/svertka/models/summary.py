@@ -32,7 +32,14 @@ def field_geometry(model) -> dict:
     """``{id(node): ((size_h, size_w), (jump_h, jump_w), (start_h, start_w)) or None}``: the
     receptive field of one output position, the input pixels between neighbouring positions,
     and the input row/column where the field of position 0 begins (negative inside the
-    padding); None means the whole image (after a Flatten or Dense)."""
+    padding); None means the whole image (after a Flatten or Dense).
+
+    >>> import svertka as keras
+    >>> m = keras.Sequential([keras.layers.Input((8, 8, 1)), keras.layers.ZeroPadding2D(2),
+    ...                       keras.layers.Conv2D(1, 5), keras.layers.Cropping2D(1)])
+    >>> [field_geometry(m)[id(n)] for n in m._nodes]
+    [((1, 1), (1, 1), (-2, -2)), ((5, 5), (1, 1), (-2, -2)), ((5, 5), (1, 1), (-1, -1))]
+    """
     fields = {id(t): ((1, 1), (1, 1), (0, 0)) for t in model.inputs}
     for node in model._nodes:
         parents = [fields[id(p)] for p in node.parents]
@@ -42,6 +49,9 @@ def field_geometry(model) -> dict:
         size = tuple(max(p[0][a] for p in parents) for a in range(2))
         jump = tuple(max(p[1][a] for p in parents) for a in range(2))
         start = tuple(min(p[2][a] for p in parents) for a in range(2))
+        offset = getattr(node.layer, "field_offset", None)
+        if offset is not None:  # ZeroPadding2D, Cropping2D: the same field, moved
+            start = tuple(start[a] + offset()[a] * jump[a] for a in range(2))
         window = node.layer.window()
         if window is not None:
             kernel, strides, dilation, pads = window
