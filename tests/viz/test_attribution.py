@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import svertka as keras
-from svertka import layers
+from svertka import layers, zoo
 from svertka.viz import grad_cam, maximize, saliency
 
 
@@ -114,6 +114,12 @@ def blob_images(n, rng):
         r, c = centres[i]
         x[i, r - 1:r + 2, c - 1:c + 2, 0] = 1.0
     return x, y, centres
+
+
+def test_grad_cam_by_default_skips_a_one_pixel_layer_like_lenet5s_c5():
+    m = zoo.lenet5((28, 28, 1))
+    r = grad_cam(m, np.random.default_rng(0).random((28, 28, 1)))
+    assert r.layer == "S4" and r.cam.shape == (5, 5)
 
 
 def test_grad_cam_of_a_trained_model_peaks_where_the_class_is_decided():

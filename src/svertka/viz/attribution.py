@@ -246,7 +246,8 @@ def _upsample(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def grad_cam(model, image, layer=None, class_index: int | None = None) -> Attribution:
     """Grad-CAM (Selvaraju et al. 2017): the feature maps of ``layer`` (default: the last layer
-    whose output is an image) weighted by the mean gradient of the class score over each map,
+    whose output is an image of more than one pixel: LeNet-5's C5 is 1x1, a map with nowhere
+    to point) weighted by the mean gradient of the class score over each map,
     summed, ReLU'd, scaled to [0, 1] and upsampled to the image. The class defaults to the
     predicted one; the score is the logit where the model ends in a softmax Dense.
 
@@ -263,10 +264,11 @@ def grad_cam(model, image, layer=None, class_index: int | None = None) -> Attrib
     where = "viz.grad_cam"
     x = _model.one_image(model, image, where)
     if layer is None:
-        spatial = _model.spatial_layers(model)
+        spatial = [n.layer for n in model._nodes
+                   if len(n.shape) == 4 and n.shape[1] * n.shape[2] > 1]
         if not spatial:
             raise ValueError(f"{where}: model {model.name!r} has no layer whose output is an "
-                             f"image")
+                             f"image of more than one pixel")
         la = spatial[-1]
     else:
         la = _model.layer_of(model, layer, where)
