@@ -28,6 +28,7 @@ ZOO_CASES = "resnet20,resnet50_1,vgg16_1,separable"
     ["notes_functional.py", "--repeats", "1"],
     ["distributed.py", "--steps", "2", "--batch", "4"],  # one process, then two (mpiexec)
     ["distributed.py", "--scaling", "--models", "notes_cnn", "--steps", "1", "--batch", "4"],
+    ["serve.py", "--loads", "2", "--predictions", "5", "--strokes", "2"],  # svertka serve
 ])
 def test_benchmark_script_runs(args):
     env = {**os.environ, "SVERTKA_THREADS": "1"}

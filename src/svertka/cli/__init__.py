@@ -13,6 +13,7 @@
     svertka index lenet5:mnist mnist -o idx.npz   embed images for similarity search
     svertka search idx.npz a.png --k 8 -o s.png   the most similar images, with scores
     svertka ocr page.png --boxes boxes.png       the digits and letters in an image, as text
+    svertka serve [MODEL]                 a local web page: draw a digit, look inside the network
 
 Exit status 2 means the command line or its inputs are wrong: every bad option, argument,
 model file (``svertka.ModelFileError``), data file (``svertka.DataFileError``), missing data
@@ -33,7 +34,7 @@ import zipfile
 import zlib
 
 from svertka import checks
-from svertka.cli import commands, explain, finetune, ocr, search, show
+from svertka.cli import commands, explain, finetune, ocr, search, serve, show
 
 # What a wrong command line, a bad option value, or a missing or damaged input raises: the
 # library's argument checks (ValueError, TypeError), svertka.ModelFileError/DataFileError
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_parser(sub)  # svertka explain conv|pad|pool|size|params|receptive-field|...
     show.add_parser(sub)  # svertka show filters|maps|maximize|gradcam|confusion MODEL ...
     search.add_parser(sub)  # svertka index MODEL DATA -o IDX; svertka search IDX IMAGE
+    serve.add_parser(sub)  # svertka serve [MODEL] --port 8000 --host 127.0.0.1 --no-browser
     ocr.add_parser(sub)  # svertka ocr IMAGE --alphabet digits --boxes out.png
     return parser
 
