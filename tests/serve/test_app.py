@@ -184,7 +184,7 @@ def test_features_of_every_layer(client, held):
 def test_cell_of_each_conv_and_pool_layer_matches_the_map(client, held):
     key, _ = held
     for row in client.get("/api/model").json["layers"]:
-        if row["cell"] == "other":
+        if not row["spatial"]:
             continue
         h, w, c = row["output_shape"]
         maps = client.get(f"/api/features?input={key}&layer={row['name']}").json["maps"]
@@ -193,6 +193,9 @@ def test_cell_of_each_conv_and_pool_layer_matches_the_map(client, held):
                            f"&y={y}&x={x}").json
             assert r["cell"] == row["cell"] and (r["channel"], r["y"], r["x"]) == (ch, y, x)
             assert round(r["value"], 4) == pytest.approx(maps[ch][y][x], abs=1e-9)
+            if r["cell"] == "other":  # the value and its field only
+                assert "conv" not in r and "pool" not in r and r["receptive_field"]
+                continue
             worked = r["conv"] if r["cell"] == "conv" else r["pool"]
             assert worked["output"] == pytest.approx(maps[ch][y][x], abs=6e-5)
             if r["cell"] == "conv":
@@ -209,6 +212,7 @@ def test_cell_errors_name_the_argument_the_range_and_the_value(client, held):
     key, _ = held
     layers = client.get("/api/model").json["layers"]
     conv = next(r for r in layers if r["cell"] == "conv")
+    flat = next(r["name"] for r in layers if not r["spatial"])  # flatten, flatten_12, ...
     h, w, c = conv["output_shape"]
     base = f"/api/cell?input={key}&layer={conv['name']}"
     cases = {
@@ -221,8 +225,9 @@ def test_cell_errors_name_the_argument_the_range_and_the_value(client, held):
         f"{base}&channel=0&y=0": r"argument 'x' is required",
         f"/api/cell?input={key}&layer=nope&channel=0&y=0&x=0":
             r"argument 'layer' must name a layer of model .* received 'nope'",
-        f"/api/cell?input={key}&layer=flatten&channel=0&y=0&x=0":
-            r"argument 'layer' must be a Conv2D .* 'flatten' \(Flatten, output \d+\)",
+        f"/api/cell?input={key}&layer={flat}&channel=0&y=0&x=0":
+            rf"argument 'layer' must be a layer whose output is an image .* '{flat}' "
+            r"\(Flatten, output \d+\)",
     }
     for url, pattern in cases.items():
         message = error_of(client.get(url), 400)

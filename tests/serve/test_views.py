@@ -12,6 +12,7 @@ import pytest
 import svertka
 from svertka.layers import AveragePooling2D, Conv2D, Dense, Flatten, MaxPooling2D
 from svertka.serve import cells, views
+from svertka.viz import receptive_field
 
 RNG = np.random.default_rng(7)
 
@@ -137,13 +138,23 @@ def test_cells_of_the_shipped_model_agree_with_its_layers():
         assert worked == pytest.approx(float(y[pos[0], pos[1], 1]), abs=1e-5)
 
 
+def test_a_cell_of_a_layer_without_its_working_gives_its_value_and_field(net):
+    # a grouped convolution is not worked out here: its value and receptive field only
+    model, x = net
+    r = views.cell(model, x, "grouped", 1, 2, 1)
+    (y,) = views.outputs(model, x, [views.node_named(model, "grouped", "t")])
+    assert r["cell"] == "other" and "conv" not in r
+    assert r["value"] == pytest.approx(float(y[2, 1, 1]))
+    top, left, bottom, right = receptive_field(model, "grouped", (2, 1)).clipped
+    assert r["receptive_field"] == {"top": top, "left": left, "bottom": bottom, "right": right}
+
+
 def test_cell_refuses_bad_arguments_naming_them(net):
     model, x = net
     with pytest.raises(ValueError, match=r"argument 'layer' must name a layer .* received 'nope'"):
         views.cell(model, x, "nope", 0, 0, 0)
-    with pytest.raises(ValueError, match=r"'layer' must be a Conv2D .* 'grouped' \(Conv2D"):
-        views.cell(model, x, "grouped", 0, 0, 0)
-    with pytest.raises(ValueError, match=r"'layer' must be a Conv2D .* 'out' \(Dense"):
+    with pytest.raises(ValueError, match=r"'layer' must be a layer whose output is an image "
+                                         r".* 'out' \(Dense"):
         views.cell(model, x, "out", 0, 0, 0)
     with pytest.raises(ValueError, match=r"'channel' must be an int in \[0, 4\) .* received 4"):
         views.cell(model, x, "same", 4, 0, 0)

@@ -140,16 +140,18 @@ def cell(model, x: np.ndarray, layer: str, channel: int, row: int, col: int,
          where: str = "GET /api/cell") -> dict:
     """How ``layer``'s output at (``row``, ``col``) of ``channel`` was computed for ``x``:
     the layer's input is run for ``x``, and the convolution or pooling of ``svertka.serve.
-    cells`` is worked out there; ``value`` is the layer's own output at that cell."""
+    cells`` is worked out there; ``value`` is the layer's own output at that cell. Other
+    image-shaped layers (``cell`` "other": batch norm, Add, ...) give the value and the
+    receptive field only."""
     from svertka.viz import receptive_field
 
     node = node_named(model, layer, where)
     la = node.layer
-    kind = cells.kind(la) if len(node.shape) == 4 else "other"
-    if kind == "other":
-        raise ValueError(f"{where}: argument 'layer' must be a Conv2D (groups=1) or a max or "
-                         f"average pooling layer, whose cells can be worked out; received "
+    if len(node.shape) != 4:
+        raise ValueError(f"{where}: argument 'layer' must be a layer whose output is an image "
+                         f"(H x W x C), whose cells have a receptive field; received "
                          f"{layer!r} ({type(la).__name__}, output {_shape(node.shape[1:])})")
+    kind = cells.kind(la)
     _, oh, ow, oc = node.shape
     size = f" for layer {layer!r} (output {_shape(node.shape[1:])})"
     cells.check_index(where, "channel", channel, oc, size)
@@ -162,9 +164,9 @@ def cell(model, x: np.ndarray, layer: str, channel: int, row: int, col: int,
               "receptive_field": {"top": top, "left": left, "bottom": bottom, "right": right}}
     if kind == "conv":
         result["conv"] = cells.conv(la, inp, channel, row, col)
-    else:
+    elif kind == "pool":
         result["pool"] = cells.pool(la, inp, channel, row, col)
-    return result
+    return result  # "other" (batch norm, Add, ...): the value and its receptive field
 
 
 def _shape(shape) -> str:

@@ -955,10 +955,9 @@
       if (view.data) paintChannel(view, channel);
       const query = `input=${enc(id)}&layer=${enc(view.info.name)}`
         + `&channel=${channel}&y=${y}&x=${x}`;
-      // /api/cell explains convolutions and poolings; other layers show their value only
-      if (view.info.cell === "conv" || view.info.cell === "pool") {
-        cell = await api(`api/cell?${query}`);
-      }
+      // /api/cell explains convolutions and poolings; other image layers (batch norm, Add)
+      // give their value and receptive field only
+      if (view.info.spatial) cell = await api(`api/cell?${query}`);
     } catch (err) {
       if (seq === cellSeq && state.inputId === id) {
         panel.dataset.state = "error";

@@ -121,7 +121,7 @@ window.svertkaI18n = (() => {
     "cell.explain.pool.average": "Average pooling takes the mean of its {ph}×{pw} window. "
       + "It has no parameters.",
     "cell.pool.window": "pooling window, channel {c}",
-    "cell.other": "A {type} layer is not a convolution or a pooling: only its value is shown.",
+    "cell.other": "A {type} layer is not a plain convolution or a pooling: its value and its receptive field are shown, not its arithmetic.",
     "cell.rf": "Receptive field on the input: rows {top}–{bottom}, columns {left}–{right} "
       + "({h}×{w} pixels), outlined on the picture.",
 
@@ -277,7 +277,7 @@ window.svertkaI18n = (() => {
     "cell.explain.pool.average": "Пулинг по среднему (average pooling) берёт среднее своего "
       + "окна {ph}×{pw}. Параметров у пулинга нет.",
     "cell.pool.window": "окно пулинга, канал {c}",
-    "cell.other": "Слой «{type}» — не свёртка и не пулинг: показано только его значение.",
+    "cell.other": "Слой «{type}» — не обычная свёртка и не пулинг: показаны его значение и рецептивное поле, без вычисления.",
     "cell.rf": "Рецептивное поле на входе: строки {top}–{bottom}, столбцы {left}–{right} "
       + "({h}×{w} пикс.), обведено на картинке.",
 
