@@ -409,7 +409,8 @@ def test_waitress_serves_the_app_and_answers_a_large_body_with_the_message():
         assert e.value.code == 413
         assert "the limit is 8 MB, received 50.0 MB" in json.load(e.value)["error"]
         with socket.create_connection(("127.0.0.1", server.effective_port)) as s:
-            s.sendall(b"GET /static/../app.py HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /static/../app.py HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Connection: close\r\n\r\n")
             answer = s.recv(4096)
         assert answer.startswith(b"HTTP/1.1 404") and b"def make_app" not in answer
         with pytest.raises(OSError, match=f"port {server.effective_port} on 127.0.0.1 is in "
@@ -417,3 +418,22 @@ def test_waitress_serves_the_app_and_answers_a_large_body_with_the_message():
             make_server(app, "127.0.0.1", server.effective_port)
     finally:
         server.close()
+
+
+def test_a_local_server_answers_this_machine_only_and_its_own_page(client, digits):
+    # DNS rebinding: a page of another site, resolved to 127.0.0.1, names its own host
+    message = error_of(client.get("/api/model", headers={"Host": "evil.example:8000"}), 403)
+    assert "answers this machine only" in message and "'evil.example:8000'" in message
+    for host in ("127.0.0.1:8000", "localhost", "[::1]:8000"):
+        assert client.get("/api/model", headers={"Host": host}).status_code == 200
+    # another site's page POSTing a drawing: the browser names it in Origin
+    png = canvas_png(digits[0][0])
+    message = error_of(client.post("/api/predict?source=canvas", data=png,
+                                   headers={"Origin": "http://evil.example"}), 403)
+    assert "another site's page ('http://evil.example')" in message
+    same = client.post("/api/predict?source=canvas", data=png,
+                       headers={"Origin": "http://localhost", "Host": "localhost"})
+    assert same.status_code == 200
+    # a server for a network (--host) takes any name
+    open_app = make_app("lenet5:mnist", allow_training=False, local_only=False).test_client()
+    assert open_app.get("/api/model", headers={"Host": "lab-pc.local:8000"}).status_code == 200

@@ -16,6 +16,7 @@ import threading
 import time
 import webbrowser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -25,16 +26,22 @@ from svertka.serve.state import Conflict, Session, UnknownInput
 
 STATIC = Path(__file__).parent / "static"
 MB = 2 ** 20
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 logger = logging.getLogger("svertka.serve")
 api = Blueprint("svertka_serve", __name__)
 
 
-def make_app(model=None, *, max_upload_mb: float = 8, allow_training=None) -> Flask:
+def make_app(model=None, *, max_upload_mb: float = 8, allow_training=None,
+             local_only: bool = True) -> Flask:
     """The Flask application serving ``model`` (None: the notes' model with its shipped MNIST
     weights; a ``.svk`` path; a zoo spec ``"NAME:WEIGHTS"``; a Model). Bodies larger than
     ``max_upload_mb`` are refused with 413. ``allow_training``: None lets the page train a
     model that fits the MNIST sample (28x28x1, 10 classes, at most 2M parameters), False
-    never, True requires it. ``app.extensions["svertka.serve"]`` is the ``Session``."""
+    never, True requires it. ``local_only`` (for a server on 127.0.0.1) answers only
+    requests addressed to this machine by name (``Host`` 127.0.0.1, localhost or [::1]: a
+    web page elsewhere cannot reach it by DNS rebinding) and POSTs from its own page (no
+    other site's ``Origin``), with 403 otherwise. ``app.extensions["svertka.serve"]`` is the
+    ``Session``."""
     if not max_upload_mb > 0:
         raise ValueError(f"make_app: argument 'max_upload_mb' must be > 0, received "
                          f"{max_upload_mb!r}")
@@ -42,6 +49,7 @@ def make_app(model=None, *, max_upload_mb: float = 8, allow_training=None) -> Fl
     app.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * MB)
     app.json.sort_keys = False
     app.extensions["svertka.serve"] = Session(model, allow_training)
+    app.config["SVERTKA_LOCAL_ONLY"] = bool(local_only)
     app.register_blueprint(api)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(UnknownInput, lambda e: _error(str(e), 404))
@@ -58,6 +66,7 @@ def serve(model=None, host: str = "127.0.0.1", port: int = 8000, open_browser: b
     """Serve ``model`` (as ``make_app``) at http://host:port/ with waitress until Ctrl-C;
     open the page in the default browser unless ``open_browser`` is False. Binds to this
     machine only unless ``host`` says otherwise."""
+    kwargs.setdefault("local_only", host in LOOPBACK)
     app = make_app(model, **kwargs)
     session = app.extensions["svertka.serve"]
     try:
@@ -93,6 +102,31 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 8000):
             raise
         raise OSError(f"serve: port {port} on {host} is in use by another program; choose "
                       f"another with --port") from None
+
+
+def _host_name(host: str) -> str:
+    """The name in a ``Host`` header or an origin's address, without the port:
+    ``[::1]:8000`` -> ``::1``."""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+@api.before_app_request
+def _only_this_machine():
+    """``local_only``: refuse a request named for another host, and a POST another site's
+    page sent (the browser says which in ``Origin``)."""
+    if not current_app.config.get("SVERTKA_LOCAL_ONLY"):
+        return None
+    if _host_name(request.host) not in LOOPBACK:
+        return _error(f"{_where()}: this server answers this machine only (Host 127.0.0.1, "
+                      f"localhost or [::1]), received Host {request.host!r}; start it with "
+                      f"--host to serve a network", 403)
+    origin = request.headers.get("Origin")
+    if request.method == "POST" and origin and urlsplit(origin).netloc != request.host:
+        return _error(f"{_where()}: a request from another site's page ({origin!r}) is "
+                      f"refused; use the page at http://{request.host}/", 403)
+    return None
 
 
 def _session() -> Session:
