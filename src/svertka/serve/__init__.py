@@ -4,10 +4,10 @@ see it, layer by layer, with the notes' arithmetic on the model's real numbers.
     svertka serve                      # the notes' MNIST model, at http://127.0.0.1:8000/
     svertka serve model.svk --port 8001
 
-``make_app(model=None, *, max_upload_mb=8, allow_training=None)`` gives the Flask
-application; ``serve(model=None, host="127.0.0.1", port=8000, open_browser=True)`` runs it
-with waitress. The JSON endpoints (documented in docs/serve-api.md) work from a notebook
-too. The parts:
+``make_app(model=None, *, max_upload_mb=8, allow_training=None, local_only=True)`` gives the
+Flask application; ``serve(model=None, host="127.0.0.1", port=8000, open_browser=True)``
+runs it with waitress. The JSON endpoints (documented in docs/serve-api.md) work from a
+notebook too. The parts:
 
 - ``inputs``: image bytes to the network's input (MNIST-centred for digits and letters);
 - ``views`` and ``cells``: each view's numbers, plain functions of the model and an input;
