@@ -311,7 +311,7 @@
   }
 
   // the drawing as PNG bytes, made at once: Chromium's canvas.toBlob encodes in idle time,
-  // which a page busy drawing maps gives it only after 50-100 ms (measured, benchmarks/serve.py)
+  // which a page busy drawing maps gave it only after 80-120 ms (benchmarks/serve.py, before)
   function canvasBlob() {
     const url = draw.canvas.toDataURL("image/png");
     const text = atob(url.slice(url.indexOf(",") + 1));
