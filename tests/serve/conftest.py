@@ -115,23 +115,31 @@ class PageRecord:
     """What a page did that a test may want to check afterwards: uncaught script errors,
     every request's URL and the JSON answers of /api/predict (passed through a route, so
     that their bodies are read before the page sees them: Chromium's inspector may have
-    dropped them by the time a test asks)."""
+    dropped them by the time a test asks), in the order they came back, and the answer to
+    the newest request among them (``latest``: the one the page shows, since it drops an
+    older request's answer that comes back late)."""
 
     def __init__(self, page):
         self.errors: list[str] = []
         self.urls: list[str] = []
         self.predictions: list[dict] = []
+        self.latest: dict | None = None
         self.pending = 0
+        self._asked = self._latest_asked = 0
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda request: self.urls.append(request.url))
         page.route("**/api/predict*", self._predict)
 
     def _predict(self, route):
         self.pending += 1
+        self._asked += 1
+        asked = self._asked
         try:
             response = route.fetch()
             if response.ok:
                 self.predictions.append(response.json())
+                if asked > self._latest_asked:
+                    self.latest, self._latest_asked = self.predictions[-1], asked
             route.fulfill(response=response)
         finally:
             self.pending -= 1
