@@ -141,8 +141,8 @@ def test_predict_errors(client):
     message = error_of(client.post("/api/predict", data=b"just some text",
                                    content_type="application/octet-stream"), 400)
     assert message == ("POST /api/predict: the upload is not an image Pillow can read "
-                       "(received 14 bytes starting with b'just some text'); send a PNG, "
-                       "JPEG, GIF, BMP or WebP file")
+                       "(received 14 bytes starting with b'just some text'); use a PNG, "
+                       "JPEG, GIF, BMP, TIFF or WebP file")
     big = client.post("/api/predict?source=upload", data=b"\x89PNG" + bytes(50 * 2 ** 20),
                       content_type="image/png")
     assert "the limit is 8 MB, received 50.0 MB" in error_of(big, 413)

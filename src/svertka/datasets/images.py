@@ -43,6 +43,41 @@ def _pil():
     return Image, ImageOps
 
 
+def open_image(source: bytes | str | os.PathLike, what: str, where: str, check_size=None):
+    """One image given by a user (an image file's bytes, or its path) decoded as a PIL image,
+    upright by its EXIF orientation. ``check_size((w, h))`` runs on the header's size before
+    anything is decoded and may raise. Whatever Pillow cannot read becomes a ValueError that
+    names ``where`` and ``what`` (how the message calls the image) and says what was received:
+    not an image, a damaged one, or one declaring more pixels than Pillow decodes.
+
+    (``decode_image`` reads the images of a data set and answers with ``DataFileError``.)
+    """
+    Image, ImageOps = _pil()
+    from PIL import UnidentifiedImageError
+
+    if isinstance(source, bytes):
+        size, head = len(source), source[:16]
+    else:
+        size = os.path.getsize(source)
+        with open(source, "rb") as f:
+            head = f.read(16)
+    received = f"received {size:,} bytes starting with {head!r}"
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            if check_size is not None:
+                check_size(img.size)
+            img.load()  # decodes fully now, so a truncated file fails here and not later
+            return ImageOps.exif_transpose(img)
+    except UnidentifiedImageError:
+        raise ValueError(f"{where}: {what} is not an image Pillow can read ({received}); use a "
+                         f"PNG, JPEG, GIF, BMP, TIFF or WebP file") from None
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"{where}: {what} declares more pixels than Pillow will decode "
+                         f"({e})") from None
+    except (OSError, SyntaxError) as e:  # a damaged file, found while decoding it
+        raise ValueError(f"{where}: {what} is a damaged image ({e}; {received})") from None
+
+
 def _size(image_size, fn: str) -> tuple[int, int] | None:
     if image_size is None:
         return None

@@ -36,25 +36,17 @@ def load_grey(image, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     >>> load_grey(np.array([[0, 255]], np.uint8)).tolist()
     [[0.0, 1.0]]
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image
+
+    from svertka.datasets.images import open_image
 
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"read: the image {path!r} does not exist or is not a file")
-        try:
-            with Image.open(path) as img:
-                _check_size(img.size, max_pixels, path)
-                img = ImageOps.exif_transpose(img)
-                return _grey_from_pil(img)
-        except UnidentifiedImageError:
-            raise ValueError(f"read: {path!r} is not an image that Pillow can read "
-                             f"(PNG, JPEG, TIFF, BMP, GIF, WebP, ...)") from None
-        except Image.DecompressionBombError as e:
-            raise ValueError(f"read: {path!r} declares more pixels than Pillow will decode "
-                             f"({e})") from None
-        except (OSError, SyntaxError) as e:  # a damaged file, found while decoding it
-            raise ValueError(f"read: {path!r} is a damaged image: {e}") from None
+        img = open_image(path, repr(path), "read",
+                         lambda size: _check_size(size, max_pixels, repr(path)))
+        return _grey_from_pil(img)
     if isinstance(image, Image.Image):
         _check_size(image.size, max_pixels, "the image")
         return _grey_from_pil(image)

@@ -32,28 +32,19 @@ def decode(data: bytes, where: str = "POST /api/predict"):
     """The image in ``data`` (PNG, JPEG, GIF, BMP, WebP, ...) as a loaded PIL image, turned
     upright by its EXIF orientation. Raises ValueError, saying what was received, for an
     empty body, bytes Pillow cannot read, a damaged file or more than ``MAX_PIXELS``."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from svertka.datasets.images import open_image
 
     if not data:
         raise ValueError(f"{where}: the request has no body; send the image's bytes (a PNG "
                          f"from the canvas, or an image file as it is)")
-    received = f"received {len(data):,} bytes starting with {data[:16]!r}"
-    try:
-        img = Image.open(io.BytesIO(data))
-        w, h = img.size
+
+    def check_size(size):
+        w, h = size
         if w * h > MAX_PIXELS:
             raise ValueError(f"{where}: the image is {w}x{h} = {w * h:,} pixels, more than the "
                              f"limit of {MAX_PIXELS:,}; scale it down first")
-        img.load()
-        return ImageOps.exif_transpose(img)
-    except UnidentifiedImageError:
-        raise ValueError(f"{where}: the upload is not an image Pillow can read ({received}); "
-                         f"send a PNG, JPEG, GIF, BMP or WebP file") from None
-    except Image.DecompressionBombError as e:
-        raise ValueError(f"{where}: the image declares more pixels than Pillow will decode "
-                         f"({e})") from None
-    except (OSError, SyntaxError) as e:
-        raise ValueError(f"{where}: the upload is a damaged image ({e}; {received})") from None
+
+    return open_image(data, "the upload", where, check_size)
 
 
 def model_kind(input_shape, classes: int, class_names=None) -> str:
