@@ -85,8 +85,8 @@ def test_bad_inputs_are_one_line_errors(capsys, tmp_path):
     Image.new("1", (9_000, 8_000), 1).save(tmp_path / "big.png")
     Image.new("1", (20_000, 20_000), 1).save(tmp_path / "huge.png")
     cases = {
-        tmp_path / "notes.txt": "is not an image that Pillow can read",
-        tmp_path / "empty.png": "is not an image that Pillow can read",
+        tmp_path / "notes.txt": "is not an image Pillow can read",
+        tmp_path / "empty.png": "is not an image Pillow can read",
         tmp_path / "missing.png": "does not exist",
         tmp_path / "big.png": "9000x8000 = 72,000,000 pixels, more than the limit",
         tmp_path / "huge.png": "declares more pixels than Pillow will decode",
