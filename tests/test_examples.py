@@ -106,3 +106,27 @@ def test_plot_robust_loss_draws_barrons_family_and_its_derivative(tmp_path):
     np.testing.assert_allclose(family[2.0], (s / 2, x / 0.25), atol=1e-12)  # L2
     np.testing.assert_allclose(family[0.0][0], np.log1p(s / 2), atol=1e-12)  # Cauchy
     np.testing.assert_allclose(family[-np.inf][1], x / 0.25 * np.exp(-s / 2), atol=1e-12)
+
+
+def test_resnet20_torch_reference_follows_svertka_trains_recipe_and_resumes_onto_the_same_run(
+        tmp_path):
+    pytest.importorskip("torch")
+    from resnet20_torch_reference import run, schedule
+
+    from svertka.datasets.sources import DatasetNotFoundError
+
+    lr = schedule(0.1, epochs=3, warmup_epochs=1, steps_per_epoch=10)
+    assert [round(float(lr(s)), 6) for s in (0, 5, 10, 20)] == [0.0, 0.05, 0.1, 0.05]
+    quiet = dict(limit=128, batch_size=32, augment="flip,crop=4,cutout=16", log=lambda s: None)
+    try:
+        straight = run(epochs=3, **quiet)
+    except DatasetNotFoundError:
+        pytest.skip("cifar10 is not in $SVERTKA_DATA")
+    state = tmp_path / "ref.pt"
+    first = run(epochs=3, checkpoint=str(state), **quiet, stop_after=2)
+    resumed = run(epochs=3, checkpoint=str(state), **quiet)
+    assert [r["epoch"] for r in first] == [1, 2] and [r["epoch"] for r in resumed] == [3]
+    for a, b in zip(straight, first + resumed):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+    assert all(np.isfinite(r["loss"]) and 0 <= r["val_accuracy"] <= 1 for r in straight)
