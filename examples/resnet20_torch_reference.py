@@ -43,10 +43,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def build(seed: int):
     """The twin of ``zoo.resnet20()`` built with ``seed``, its weights copied in."""
-    from zoo_models import resnet20_torch
-
     from svertka import zoo
     from svertka.utils import set_random_seed
+    from zoo_models import resnet20_torch
 
     set_random_seed(seed)
     return resnet20_torch(zoo.resnet20())
