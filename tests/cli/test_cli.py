@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import svertka
+from svertka import random
 from svertka.cli import main
 from svertka.utils import set_random_seed
 
@@ -100,6 +101,15 @@ def test_train_evaluate_predict_on_a_folder_of_images(tmp_path, capsys):
     assert "16 images" in out and "with TTA over 2 copies" in out
     accuracy = float(out.split("accuracy ")[1].split()[0])
     assert accuracy >= 0.9  # brightness tells the classes apart
+    # the TTA copies are drawn from --seed, whatever state the generators were in before
+    after = []
+    for before in (1, 2):
+        set_random_seed(before)
+        code, _, err = run(capsys, "evaluate", str(model), str(tmp_path / "data"), "--tta", "3",
+                           "--seed", "5")
+        assert code == 0, err
+        after.append(random.generator().bit_generator.state)
+    assert after[0] == after[1]
     code, out, err = run(capsys, "predict", str(model),
                          str(tmp_path / "data" / "test" / "light" / "0.png"), "--top-k", "1")
     assert code == 0, err

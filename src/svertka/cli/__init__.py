@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--tta", type=int, default=0,
                    help="also report accuracy with test-time augmentation over N copies")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the copies' random flips and shifts, so that --tta repeats")
     p.set_defaults(run=commands.evaluate)
 
     p = sub.add_parser("predict", help="top-k classes of image files",
@@ -200,7 +202,8 @@ _OPTIONS = {
                                                          high_open=True)),
               ("seed", "--seed", checks.non_negative_int)),
     "evaluate": (("batch_size", "--batch-size", checks.positive_int),
-                 ("tta", "--tta", checks.non_negative_int)),
+                 ("tta", "--tta", checks.non_negative_int),
+                 ("seed", "--seed", checks.non_negative_int)),
     "predict": (("top_k", "--top-k", checks.positive_int),),
     "summary": (("classes", "--classes", checks.positive_int),),
     "export": (("classes", "--classes", checks.positive_int),

@@ -152,7 +152,8 @@ def _optimizer(args, steps_per_epoch: int):
 
 def evaluate(args) -> None:
     """Loss and accuracy of a saved model on a data set's test split; with --tta N, also the
-    accuracy when each prediction averages N augmented copies of the image."""
+    accuracy when each prediction averages N augmented copies of the image (drawn from
+    --seed, so that the figure repeats)."""
     import svertka
 
     model = svertka.load_model(args.model)
@@ -165,6 +166,9 @@ def evaluate(args) -> None:
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=args.batch_size, verbose=0)
     print(f"Test loss {loss:.4f}, accuracy {accuracy:.4f} ({len(x_test):,} images)")
     if args.tta > 1:
+        from svertka.utils import set_random_seed
+
+        set_random_seed(args.seed)  # the copies' flips and shifts: the same figure every run
         # digits and letters must not be mirrored: grey images get small shifts only
         augment = "shift=0.1" if x_test.shape[-1] == 1 else None
         probs = model.predict(x_test, batch_size=args.batch_size, tta=args.tta,
