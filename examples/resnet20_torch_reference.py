@@ -17,8 +17,9 @@ the recipe from the engine: everything but the engine is shared with ``svertka t
 - the batches: the training set shuffled every epoch, batches of 128, the last one short
   (391 steps an epoch);
 - the optimiser: SGD with Nesterov momentum 0.9 and coupled weight decay 5e-4 on every
-  parameter, and the rate of ``svertka.optimizers.schedules.CosineDecay`` step by step: a
-  linear warm-up over the first epoch to 0.1, then a cosine to 0;
+  parameter, and the rate of ``svertka.optimizers.schedules.cosine_with_warmup`` step by step
+  (what ``svertka train --schedule cosine`` uses): a linear warm-up over the first epoch to
+  0.1, then a cosine to 0;
 - the loss: cross-entropy on the logits (svertka: softmax then categorical cross-entropy).
 
 After every epoch it prints one line in ``svertka train --monitor-test``'s form (test loss
@@ -49,16 +50,6 @@ def build(seed: int):
 
     set_random_seed(seed)
     return resnet20_torch(zoo.resnet20())
-
-
-def schedule(rate: float, epochs: int, warmup_epochs: int, steps_per_epoch: int):
-    """The rate at each step, as ``svertka train --schedule cosine`` makes it."""
-    from svertka.optimizers.schedules import CosineDecay
-
-    warmup, total = warmup_epochs * steps_per_epoch, epochs * steps_per_epoch
-    if warmup == 0:
-        return CosineDecay(rate, total)
-    return CosineDecay(0.0, total - warmup, warmup_target=rate, warmup_steps=warmup)
 
 
 def batches(x, y, size: int, rng, augment=None, aug_rng=None):
@@ -113,6 +104,7 @@ def run(epochs: int = 100, batch_size: int = 128, rate: float = 0.1, momentum: f
 
     from svertka import augment as augmentation
     from svertka import datasets
+    from svertka.optimizers.schedules import cosine_with_warmup
 
     (x, y), (x_test, y_test), _ = datasets.load("cifar10")
     if limit is not None:
@@ -123,7 +115,7 @@ def run(epochs: int = 100, batch_size: int = 128, rate: float = 0.1, momentum: f
     opt = torch.optim.SGD(net.parameters(), lr=rate, momentum=momentum, nesterov=True,
                           weight_decay=weight_decay)
     steps = -(-len(x) // batch_size)
-    lr_at = schedule(rate, epochs, warmup_epochs, steps)
+    lr_at = cosine_with_warmup(rate, epochs * steps, warmup_epochs * steps)
     aug = augmentation.get(augment) if augment else None
     rng, aug_rng = np.random.default_rng(seed), np.random.default_rng(seed + 1)
     first = 0

@@ -120,7 +120,7 @@ def train(args) -> None:
 def _optimizer(args, steps_per_epoch: int):
     """The optimiser the options describe; the rate follows ``--schedule`` over the run."""
     from svertka import optimizers
-    from svertka.optimizers.schedules import CosineDecay
+    from svertka.optimizers.schedules import cosine_with_warmup
 
     kwargs = {}
     name = args.optimizer.lower()
@@ -144,8 +144,7 @@ def _optimizer(args, steps_per_epoch: int):
         if warmup >= total:
             raise ValueError(f"train: --warmup-epochs must be less than --epochs, received "
                              f"{args.warmup_epochs} and {args.epochs}")
-        rate = (CosineDecay(rate, total - warmup) if warmup == 0 else
-                CosineDecay(0.0, total - warmup, warmup_target=rate, warmup_steps=warmup))
+        rate = cosine_with_warmup(rate, total, warmup)
     optimizer.learning_rate = rate
     return optimizer
 

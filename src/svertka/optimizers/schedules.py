@@ -214,6 +214,20 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+def cosine_with_warmup(rate: float, total_steps: int, warmup_steps: int = 0) -> CosineDecay:
+    """A rate that rises linearly from 0 to ``rate`` over ``warmup_steps``, then falls along a
+    cosine to 0 at ``total_steps`` (``svertka train --schedule cosine --warmup-epochs``).
+
+    >>> s = cosine_with_warmup(0.1, total_steps=30, warmup_steps=10)
+    >>> [round(s(k), 6) for k in (0, 5, 10, 20, 30)]
+    [0.0, 0.05, 0.1, 0.05, 0.0]
+    """
+    if warmup_steps == 0:
+        return CosineDecay(rate, total_steps)
+    return CosineDecay(0.0, total_steps - warmup_steps, warmup_target=rate,
+                       warmup_steps=warmup_steps)
+
+
 class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored ratio with
     ``staircase=True``), Keras's ``InverseTimeDecay``.
