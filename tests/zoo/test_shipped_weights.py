@@ -29,10 +29,10 @@ def test_the_notes_model_mnist_reproduces_the_stated_99_34_percent():
 
 
 @pytest.mark.slow
-def test_resnet20_cifar10_reproduces_the_stated_88_percent():
-    # the README states 88.13% (50 epochs here; the paper's 91.25% took 182)
+def test_resnet20_cifar10_reproduces_the_stated_89_39_percent():
+    # the README states 89.39% (100 epochs with Cutout here; the paper's 91.25% took 182)
     model = zoo.resnet20(weights="cifar10")
-    assert accuracy(model, "cifar10") >= 0.8813
+    assert accuracy(model, "cifar10") >= 0.8939
 
 
 def test_unknown_weights_name_the_choices():
