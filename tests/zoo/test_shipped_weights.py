@@ -29,10 +29,11 @@ def test_the_notes_model_mnist_reproduces_the_stated_99_34_percent():
 
 
 @pytest.mark.slow
-def test_resnet20_cifar10_reproduces_the_stated_89_39_percent():
-    # the README states 89.39% (100 epochs with Cutout here; the paper's 91.25% took 182)
+def test_resnet20_cifar10_reproduces_the_stated_89_82_percent():
+    # the README states 89.82% (100 epochs with Cutout, then a second cosine cycle of 45; the
+    # paper's 91.25% took 182)
     model = zoo.resnet20(weights="cifar10")
-    assert accuracy(model, "cifar10") >= 0.8939
+    assert accuracy(model, "cifar10") >= 0.8982
 
 
 def test_unknown_weights_name_the_choices():
