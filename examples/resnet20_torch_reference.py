@@ -8,6 +8,7 @@ Issue 18 asks for 90% and the paper reports 91.25%, but ``svertka train resnet20
 ends at 88.13% (50 epochs, flip + crop), 88.27% (100 epochs), 89.39% (100 epochs with
 Cutout) and 89.82% (a second cycle of 45 epochs on that) on the JPEG copy here. This program
 tells the recipe from the engine: everything but the engine is shared with ``svertka train``.
+On the 50-epoch flip + crop recipe it ended at 87.99% (svertka: 88.13%).
 
 - the network: ``benchmarks/zoo_models.resnet20_torch``, the PyTorch twin of
   ``zoo.resnet20`` with svertka's initial weights copied in (batch norm momentum 0.9 and
