@@ -153,6 +153,66 @@ def test_train_continues_a_saved_model_at_its_own_input_size(tmp_path, capsys):
     assert again.epochs_trained == 3
 
 
+def _grey_tree(root, classes: int, count: int = 4):
+    """``classes`` class folders of ``count`` 28x28 grey PNGs each, under ``root``."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in range(classes):
+        (root / f"c{label}").mkdir(parents=True)
+        for i in range(count):
+            pixels = rng.integers(0, 60, (28, 28)) + 15 * label
+            Image.fromarray(pixels.astype(np.uint8)).save(root / f"c{label}" / f"{i}.png")
+    return str(root)
+
+
+def test_train_goes_on_from_shipped_weights(tmp_path, capsys):
+    """``lenet5:mnist``: the shipped network with raw pixels rescaled first, trained by the
+    options' optimiser; the very run that a model file of the same weights gives."""
+    pytest.importorskip("PIL")
+    from svertka import zoo
+    from svertka.layers import Rescaling
+
+    data = _grey_tree(tmp_path / "data", 2)
+    shipped = zoo.lenet5(input_shape=(28, 28, 1), weights="mnist")
+    zoo.with_input_layer(shipped, Rescaling(1 / 255)).save(tmp_path / "shipped.svk")
+    trained = []
+    for source in ("lenet5:mnist", str(tmp_path / "shipped.svk")):
+        out_file = tmp_path / f"m{len(trained)}.svk"
+        code, out, err = run(capsys, "train", source, data, "--epochs", "2", "--batch-size",
+                             "4", "--optimizer", "sgd", "--learning-rate", "0.05",
+                             "--augment", "flip", "--seed", "3", "--validation-split", "0",
+                             "--output", str(out_file))
+        assert code == 0, err
+        trained.append(svertka.load_model(out_file))
+    spec, file = trained
+    assert type(spec.layers[0]).__name__ == "Rescaling" and spec.class_names == ["c0", "c1"]
+    assert type(spec.optimizer).__name__ == "SGD" and spec.optimizer.iterations == 4
+    for a, b in zip(spec.get_weights(), file.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(spec.get_weights(),
+                                                          shipped.get_weights()))
+
+
+@pytest.mark.parametrize("spec, classes, message", [
+    ("lenet5:imagenet", 2, "train: argument MODEL must be a saved model file or a zoo network "
+                           "with shipped weights (lenet5:mnist, notes:mnist, resnet20:cifar10), "
+                           "received "
+                           "'lenet5:imagenet'"),
+    ("lenet5:mnist", 11, "train: the model lenet5:mnist takes 28x28x1 images of 10 classes, "
+                         "received"),
+])
+def test_train_from_shipped_weights_refuses_what_does_not_fit(tmp_path, capsys, spec, classes,
+                                                              message):
+    pytest.importorskip("PIL")
+    data = _grey_tree(tmp_path / "data", classes, 1)
+    code, out, err = run(capsys, "train", spec, data, "--epochs", "1",
+                         "--output", str(tmp_path / "m.svk"))
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
+    assert "11 classes; 'svertka finetune' adapts" in err or classes != 11
+    assert not (tmp_path / "m.svk").exists()
+
+
 def _folder(tmp_path, size=12):
     from PIL import Image
 

@@ -48,3 +48,24 @@ def test_a_weights_file_loads_by_path(tmp_path):
     again = zoo.lenet5((28, 28, 1), weights=str(tmp_path / "w.weights"))
     x = np.random.default_rng(0).random((2, 28, 28, 1)).astype(np.float32)
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("spec", zoo.weights.specs())
+def test_pretrained_builds_each_shipped_network_for_its_data(spec):
+    """``arch:weights``: the builder at the shipped data's image shape, with those weights."""
+    arch, _, name = spec.partition(":")
+    model = zoo.pretrained(spec)
+    assert model.input_shape[1:] == zoo.weights.INPUTS[name]
+    by_hand = zoo.ARCHITECTURES[arch](input_shape=zoo.weights.INPUTS[name], weights=name)
+    fresh = zoo.ARCHITECTURES[arch](input_shape=zoo.weights.INPUTS[name])
+    for a, b in zip(model.get_weights(), by_hand.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(model.get_weights()[0], fresh.get_weights()[0])
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "lenet5:imagenet", "vgg16:mnist", ":mnist", ""])
+def test_pretrained_names_the_shipped_choices(spec):
+    with pytest.raises(ValueError, match=r"zoo.pretrained: argument 'spec' must be a zoo network "
+                                         r"with shipped weights \(lenet5:mnist, notes:mnist, "
+                                         r"resnet20:cifar10\), received"):
+        zoo.pretrained(spec)

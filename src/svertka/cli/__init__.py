@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train an architecture or a saved model on a data set",
                        description=commands.train.__doc__)
     p.add_argument("model", help="an architecture name (svertka.zoo: notes, lenet5, resnet20, "
-                                 "...) or a saved model file")
+                                 "...), a zoo network with shipped weights to train on "
+                                 "(lenet5:mnist, ...) or a saved model file")
     p.add_argument("data", help="mnist, fashion_mnist, cifar10, notmnist, or a folder of "
                                 "class folders (with train/ and test/ inside, or not)")
     p.add_argument("--data-dir", default=None, help="folder holding the data set's files")

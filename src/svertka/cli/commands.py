@@ -57,18 +57,41 @@ def _require_images(command: str, data: str, splits: dict) -> None:
                          f"images; its {other} split holds {len(y):,}); nothing to {command}")
 
 
+def _require_fit(command: str, spec: str, model, data: str, x, class_names) -> None:
+    """A trained model goes on training only on images of its input's shape and labels of its
+    classes; another data set is an error that says so (and what adapts a network to new
+    classes), not a failure inside the first batch."""
+    shape = tuple(model.input_shape[1:])
+    images = tuple(_with_channels(x[:1]).shape[1:])
+    if images != shape or len(class_names) > model.output_shape[-1]:
+        raise ValueError(f"{command}: the model {spec} takes {'x'.join(map(str, shape))} "
+                         f"images of {model.output_shape[-1]} classes, received {data!r} with "
+                         f"{'x'.join(map(str, images))} images of {len(class_names)} classes; "
+                         f"'svertka finetune' adapts a trained network to other images and "
+                         f"classes")
+
+
 def train(args) -> None:
     """Train an architecture from the zoo (built for the data's image shape and classes, with
-    pixels rescaled to [0, 1] inside the model) or continue training a saved model."""
+    pixels rescaled to [0, 1] inside the model), go on training a shipped network
+    (``resnet20:cifar10``: its weights, a new optimiser) or continue training a saved model."""
     import svertka
     from svertka import distributed, zoo
+    from svertka.cli import models
     from svertka.layers import Rescaling
     from svertka.utils import set_random_seed
 
     main = distributed.is_main()  # under mpiexec, rank 0 alone prints and saves
-    set_random_seed(args.seed)
     saved = svertka.load_model(args.model) if Path(args.model).is_file() else None
+    if saved is None and ":" in args.model:
+        # the shipped weights expect [0, 1]; with the Rescaling it takes raw pixels, as the
+        # models svertka train saves, and trains from them with the options' optimiser. Built
+        # before the seeding, so that its initial weights draw nothing from the run's draws.
+        saved = zoo.with_input_layer(models.load(args.model, "train"), Rescaling(1 / 255))
+    set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test), class_names = _load_data(args, saved)
+    if saved is not None:
+        _require_fit("train", args.model, saved, args.data, x_train, class_names)
     _require_images("train", args.data, {"train": x_train, "test": x_test})
     x_train, x_test = _with_channels(x_train), _with_channels(x_test)
     # each of the N ranks takes --batch-size samples of a global batch N times larger

@@ -13,10 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from svertka import checks
+from svertka.cli import models
 from svertka.transfer import STRATEGIES
-
-# the input each shipped network was trained on: zoo name -> weights name -> (H, W, C)
-SHIPPED_INPUTS = {"lenet5": {"mnist": (28, 28, 1)}, "resnet20": {"cifar10": (32, 32, 3)}}
 
 
 def add_parser(sub) -> None:
@@ -24,8 +22,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("finetune", help="adapt a trained network to new classes (transfer)",
                        description=finetune.__doc__)
     p.add_argument("model", help="a saved model file, or a zoo network with shipped weights: "
-                                 + ", ".join(f"{a}:{w}" for a, ws in SHIPPED_INPUTS.items()
-                                             for w in ws))
+                                 + models.SHIPPED_NAMES)
     p.add_argument("data", help="a data set name or a folder of class folders (with train/ "
                                 "and test/ inside, or not)")
     p.add_argument("--data-dir", default=None, help="folder holding the data set's files")
@@ -65,23 +62,6 @@ def _check(args) -> None:
     checks.finite_float("finetune", "--dropout", args.dropout, 0.0, 1.0, high_open=True)
 
 
-def load_base(spec: str):
-    """A saved model file, or ``arch:weights`` for a zoo network with shipped weights."""
-    import svertka
-    from svertka import zoo
-
-    if Path(spec).is_file():
-        return svertka.load_model(spec, compile=False)
-    arch, _, weights = spec.partition(":")
-    shapes = SHIPPED_INPUTS.get(arch, {})
-    if weights not in shapes:
-        known = ", ".join(f"{a}:{w}" for a, ws in SHIPPED_INPUTS.items() for w in ws)
-        raise ValueError(f"finetune: argument MODEL must be a saved model file or a zoo "
-                         f"network with shipped weights ({known}), received {spec!r} (no "
-                         f"such file)")
-    return zoo.ARCHITECTURES[arch](input_shape=shapes[weights], weights=weights)
-
-
 def finetune(args) -> None:
     """Adapt a trained network (a model file, or lenet5:mnist / resnet20:cifar10) to the
     classes of a data set: the new head alone from few images, the upper blocks too with
@@ -94,7 +74,7 @@ def finetune(args) -> None:
     from svertka.layers import Rescaling
 
     _check(args)
-    base = load_base(args.model)
+    base = models.load(args.model, "finetune")
     _, h, w, c = base.input_shape
     kwargs = {}
     if Path(args.data).is_dir() or datasets.images.is_archive(args.data):

@@ -16,16 +16,15 @@ import os
 from pathlib import Path
 
 from svertka import checks
-from svertka.cli.finetune import SHIPPED_INPUTS
+from svertka.cli import models
 
 
 def add_parser(sub) -> None:
     """Register ``index`` and ``search`` on the ``svertka`` parser's sub-parsers."""
-    shipped = ", ".join(f"{a}:{w}" for a, ws in SHIPPED_INPUTS.items() for w in ws)
     p = sub.add_parser("index", help="embed a folder or a data set's test split for search",
                        description=index.__doc__)
     p.add_argument("model", help=f"a saved model file, or a zoo network with shipped weights: "
-                                 f"{shipped}")
+                                 f"{models.SHIPPED_NAMES}")
     p.add_argument("data", help="an image folder, or a data set name (its test split)")
     p.add_argument("-o", "--output", required=True, help="the index file to write (.npz)")
     p.add_argument("--layer", default="-2",
@@ -50,21 +49,6 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default=None,
                    help="a contact sheet (PNG) of the query and its neighbours with scores")
     p.set_defaults(run=search)
-
-
-def load_model(spec: str, where: str):
-    """A saved model file, or ``arch:weights`` for a zoo network with shipped weights."""
-    import svertka
-    from svertka import zoo
-
-    if Path(spec).is_file():
-        return svertka.load_model(spec, compile=False)
-    arch, _, weights = spec.partition(":")
-    if weights not in SHIPPED_INPUTS.get(arch, {}):
-        known = ", ".join(f"{a}:{w}" for a, ws in SHIPPED_INPUTS.items() for w in ws)
-        raise ValueError(f"{where}: argument MODEL must be a saved model file or a zoo network "
-                         f"with shipped weights ({known}), received {spec!r} (no such file)")
-    return zoo.ARCHITECTURES[arch](input_shape=SHIPPED_INPUTS[arch][weights], weights=weights)
 
 
 def _source(spec: str) -> str:
@@ -136,7 +120,7 @@ def index(args) -> None:
     for option, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
         if value is not None:
             checks.positive_int("index", option, value)
-    model = load_model(args.model, "index")
+    model = models.load(args.model, "index")
     layer = int(args.layer) if args.layer.lstrip("-").isdigit() else args.layer
     x, y, paths, names = read_images(args.data, model.input_shape[1:], args.data_dir,
                                      args.limit)
@@ -160,7 +144,7 @@ def search(args) -> None:
     if not record.get("source"):
         raise ValueError(f"search: the index {args.index} does not record its model; make it "
                          f"with 'svertka index'")
-    model = load_model(args.model or record["source"], "search")
+    model = models.load(args.model or record["source"], "search")
     image = read_image(args.image, model.input_shape[1:], args.data_dir)
     scores, ids = idx.query_images(model, image[None], args.k)
     names = idx.metadata.get("class_names") or []

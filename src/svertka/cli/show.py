@@ -77,7 +77,7 @@ def model_units(model, pixels):
 def show(args) -> None:
     """Draw the picture named by WHAT for MODEL (and IMAGE or a data set) into --output."""
     from svertka import datasets, viz
-    from svertka.cli.finetune import load_base
+    from svertka.cli import models
     from svertka.viz._model import conv_layers
 
     for attr, option, check in OPTIONS:
@@ -88,10 +88,7 @@ def show(args) -> None:
         raise ValueError(f"show {args.what}: needs {what} after MODEL, received none")
     if args.what not in NEEDS_IMAGE + ("confusion",) and args.target is not None:
         raise ValueError(f"show {args.what}: takes no IMAGE, received {args.target!r}")
-    try:
-        model = load_base(args.model)
-    except ValueError as e:  # its message names finetune, whose loader it is
-        raise ValueError(str(e).replace("finetune:", "show:", 1)) from None
+    model = models.load(args.model, "show")
     _, h, w, c = model.input_shape
     layer = _layer(args.layer)
     if args.what == "filters":

@@ -29,8 +29,6 @@ logger = logging.getLogger("svertka.serve")
 KEPT_INPUTS = 32
 MAX_TRAIN_PARAMS = 2_000_000
 MAX_EPOCHS = 100
-ZOO_INPUTS = {"notes": {"mnist": (28, 28, 1)}, "lenet5": {"mnist": (28, 28, 1)},
-              "resnet20": {"cifar10": (32, 32, 3)}}
 
 
 class UnknownInput(KeyError):
@@ -61,15 +59,11 @@ def load(model=None):
     spec = os.fspath(model)
     if os.path.isfile(spec):
         return svertka.load_model(spec, compile=False), os.path.basename(spec), None
-    arch, _, weights = spec.partition(":")
-    shipped = {a: sorted(w) for a, w in zoo.weights.SHIPPED.items()}
-    if weights not in shipped.get(arch, ()):
-        known = ", ".join(f"{a}:{w}" for a, ws in shipped.items() for w in ws)
+    if spec not in zoo.weights.specs():
         raise ValueError(f"serve: argument 'model' must be a .svk file or a zoo network with "
-                         f"shipped weights ({known}), received {spec!r} (no such file)")
-    shape = ZOO_INPUTS.get(arch, {}).get(weights)
-    net = zoo.ARCHITECTURES[arch](**({"input_shape": shape} if shape else {}))
-    return zoo.weights.load(net, arch, weights), spec, weights
+                         f"shipped weights ({', '.join(zoo.weights.specs())}), received "
+                         f"{spec!r} (no such file)")
+    return zoo.pretrained(spec, "serve"), spec, spec.partition(":")[2]
 
 
 def default_model():

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from svertka.layers import Input
 from svertka.models import Model, Sequential
+from svertka.zoo import weights
 from svertka.zoo.alexnet import alexnet
 from svertka.zoo.lenet import lenet5
 from svertka.zoo.netvlad import netvlad
@@ -93,6 +94,21 @@ def call_on(model, x):
         args = [values[id(p)] for p in node.parents]
         values[id(node)] = node.layer(args if node.many else args[0])
     return values[id(model.outputs[0])]
+
+
+def pretrained(spec: str, where: str = "zoo.pretrained"):
+    """The network ``spec`` names as ``"arch:weights"`` (one of ``weights.specs()``), built for
+    the images its shipped weights were trained on and loaded with them; ``where`` names the
+    caller in the error for any other spec.
+
+    >>> pretrained("lenet5:mnist").input_shape
+    (None, 28, 28, 1)
+    """
+    arch, _, name = str(spec).partition(":")
+    if f"{arch}:{name}" not in weights.specs():
+        raise ValueError(f"{where}: argument 'spec' must be a zoo network with shipped weights "
+                         f"({', '.join(weights.specs())}), received {spec!r}")
+    return ARCHITECTURES[arch](input_shape=weights.INPUTS[name], weights=name)
 
 
 def get(name: str, input_shape=None, num_classes: int | None = None):

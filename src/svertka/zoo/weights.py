@@ -26,6 +26,17 @@ SHIPPED = {
     "notes": {"mnist": "notes-mnist.weights"},
     "resnet20": {"cifar10": "resnet20-cifar10.weights"},
 }
+# the images each data set's weights were trained on, (H, W, C): what the builder is given
+INPUTS = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
+
+
+def specs() -> list[str]:
+    """Every shipped network as ``"arch:weights"``, the form the command line takes.
+
+    >>> specs()
+    ['lenet5:mnist', 'notes:mnist', 'resnet20:cifar10']
+    """
+    return [f"{arch}:{w}" for arch, choices in SHIPPED.items() for w in choices]
 
 
 def path(arch: str, weights: str):
