@@ -7,6 +7,7 @@
     svertka summary notes                 the layer table of an architecture or a model file
     svertka export model.svk model.onnx   the model as ONNX (for onnxruntime and others)
     svertka finetune lenet5:mnist TREE    adapt a trained network to new classes (transfer)
+    svertka average run-4*.svk cifar10 --output avg.svk   one model from a run's last epochs (SWA)
     svertka size 7 --kernel 3 --stride 3  output size of a window, and whether it tiles
     svertka explain conv --input "1 2; 3 4" --kernel "1 0; 0 1"   the notes' arithmetic, worked
     svertka show gradcam model.svk cat.png -o cam.png   filters, feature maps, Grad-CAM, ...
@@ -34,7 +35,7 @@ import zipfile
 import zlib
 
 from svertka import checks
-from svertka.cli import commands, explain, finetune, ocr, search, serve, show
+from svertka.cli import average, commands, explain, finetune, ocr, search, serve, show
 
 # What a wrong command line, a bad option value, or a missing or damaged input raises: the
 # library's argument checks (ValueError, TypeError), svertka.ModelFileError/DataFileError
@@ -105,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate over the run: constant, or cosine decay to 0")
     p.add_argument("--warmup-epochs", type=int, default=0,
                    help="with --schedule cosine: rise linearly to the rate first")
+    p.add_argument("--checkpoint", default=None, metavar="PATTERN",
+                   help="save the model after every epoch to PATTERN, e.g. 'run-{epoch:02d}.svk' "
+                        "(for svertka average)")
     p.add_argument("--backup", default=None, metavar="DIR",
                    help="back the run up into DIR every epoch; rerunning the same command "
                         "resumes a killed run where it stopped")
@@ -174,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=commands.size)
 
     finetune.add_parser(sub)  # svertka finetune MODEL DATA (svertka.cli.finetune)
+    average.add_parser(sub)  # svertka average MODEL [MODEL ...] DATA --output OUT (SWA)
     explain.add_parser(sub)  # svertka explain conv|pad|pool|size|params|receptive-field|...
     show.add_parser(sub)  # svertka show filters|maps|maximize|gradcam|confusion MODEL ...
     search.add_parser(sub)  # svertka index MODEL DATA -o IDX; svertka search IDX IMAGE

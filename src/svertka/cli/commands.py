@@ -118,6 +118,10 @@ def train(args) -> None:
 
         augment = augment_mod.get(args.augment)
     callbacks = []
+    if args.checkpoint:
+        from svertka.callbacks import ModelCheckpoint
+
+        callbacks.append(ModelCheckpoint(args.checkpoint))
     if args.backup:
         from svertka.callbacks import BackupAndRestore
 
