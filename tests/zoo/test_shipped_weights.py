@@ -29,11 +29,11 @@ def test_the_notes_model_mnist_reproduces_the_stated_99_34_percent():
 
 
 @pytest.mark.slow
-def test_resnet20_cifar10_reproduces_the_stated_89_82_percent():
-    # the README states 89.82% (100 epochs with Cutout, then a second cosine cycle of 45; the
-    # paper's 91.25% took 182)
+def test_resnet20_cifar10_reproduces_the_stated_90_07_percent():
+    # the README states 90.07% (100 epochs with Cutout, two more cosine cycles of 45, the
+    # last 12 epochs' weights averaged; the paper's 91.25% took 182)
     model = zoo.resnet20(weights="cifar10")
-    assert accuracy(model, "cifar10") >= 0.8982
+    assert accuracy(model, "cifar10") >= 0.9007
 
 
 def test_unknown_weights_name_the_choices():

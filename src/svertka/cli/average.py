@@ -54,7 +54,8 @@ def average(args) -> None:
         augment = augment_mod.get(args.augment)
     updated = update_batch_norm(model, _with_channels(x_train), args.batch_size, augment,
                                 args.seed, "average")
-    print(f"Averaged the weights of {len(models)} models; recomputed the statistics of "
+    print(f"Averaged the weights of {len(models)} model{'s' * (len(models) > 1)}; "
+          f"recomputed the statistics of "
           f"{updated} batch-norm layers over {len(x_train):,} training images"
           + (f" ({args.augment})" if args.augment else ""))
     if len(x_test):
