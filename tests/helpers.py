@@ -124,3 +124,20 @@ def naive_conv_relu(x, w, b, pads, relu):
     f64 = [None if a is None else a.astype(np.float64) for a in (x, w, b)]
     y = naive_conv(*f64, (1, 1), pads)
     return np.maximum(y, 0) if relu else y
+
+
+def dark_light_tree(root, size: int = 12, train: int = 16, test: int = 4) -> str:
+    """``root/data/{train,test}/{dark,light}/*.png``: size x size colour noise, 150 brighter for
+    *light* (``train`` and ``test`` images a class); a task any network learns from
+    brightness. Returns the tree's path. Needs Pillow."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", train), ("test", test)):
+        for label, name in enumerate(("dark", "light")):
+            folder = root / "data" / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 100, (size, size, 3)) + 150 * label
+                Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png")
+    return str(root / "data")

@@ -3,6 +3,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import dark_light_tree
 
 import svertka
 from svertka import random
@@ -79,16 +80,7 @@ def test_help_works_for_every_command():
 def test_train_evaluate_predict_on_a_folder_of_images(tmp_path, capsys):
     """The whole command-line round: a folder tree in, a saved model out, then used."""
     pytest.importorskip("PIL")
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 24), ("test", 8)):
-        for label, name in enumerate(("dark", "light")):
-            folder = tmp_path / "data" / split / name
-            folder.mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(0, 100, (12, 12, 3)) + 150 * label
-                Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png")
+    dark_light_tree(tmp_path, 12, train=24, test=8)
     model = tmp_path / "m.svk"
     code, out, err = run(capsys, "train", "notes", str(tmp_path / "data"), "--epochs", "3",
                          "--image-size", "16x16", "--augment", "flip", "--output", str(model),
@@ -213,25 +205,11 @@ def test_train_from_shipped_weights_refuses_what_does_not_fit(tmp_path, capsys, 
     assert not (tmp_path / "m.svk").exists()
 
 
-def _folder(tmp_path, size=12):
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 16), ("test", 4)):
-        for label, name in enumerate(("dark", "light")):
-            folder = tmp_path / "data" / split / name
-            folder.mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(0, 100, (size, size, 3)) + 150 * label
-                Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png")
-    return str(tmp_path / "data")
-
-
 def test_train_a_residual_network_with_sgd_cosine_and_a_backup(tmp_path, capsys):
     """A functional zoo model (ResNet-20) from the command line, the CIFAR recipe's options,
     and --backup: the backup is removed after a run that ends normally."""
     pytest.importorskip("PIL")
-    data = _folder(tmp_path, 16)
+    data = dark_light_tree(tmp_path, 16)
     model = tmp_path / "r.svk"
     code, out, err = run(capsys, "train", "resnet20", data, "--epochs", "2", "--batch-size",
                          "8", "--optimizer", "sgd", "--learning-rate", "0.05", "--momentum",
@@ -261,7 +239,7 @@ def test_train_a_residual_network_with_sgd_cosine_and_a_backup(tmp_path, capsys)
 ])
 def test_train_option_errors_are_one_line(tmp_path, capsys, argv, message):
     pytest.importorskip("PIL")
-    data = _folder(tmp_path)
+    data = dark_light_tree(tmp_path)
     code, out, err = run(capsys, "train", "notes", data, "--epochs", "1", *argv,
                          "--output", str(tmp_path / "m.svk"))
     assert code == 2 and message in err and err.count("\n") == 1

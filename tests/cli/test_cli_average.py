@@ -1,8 +1,11 @@
 """``svertka train --checkpoint`` and ``svertka average``: one model from a run's last epochs
 (SWA)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from helpers import dark_light_tree
 
 import svertka
 from svertka.cli import main
@@ -15,25 +18,11 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
-def folder(tmp_path, size=16):
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 12), ("test", 4)):
-        for label, name in enumerate(("dark", "light")):
-            path = tmp_path / "data" / split / name
-            path.mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(0, 100, (size, size, 3)) + 150 * label
-                Image.fromarray(pixels.astype(np.uint8)).save(path / f"{i}.png")
-    return tmp_path / "data"
-
-
 @pytest.fixture
 def checkpoints(tmp_path, capsys):
     """A 3-epoch ResNet-20 run on a small folder that saved its model after every epoch."""
     pytest.importorskip("PIL")
-    data = folder(tmp_path)
+    data = Path(dark_light_tree(tmp_path, 16, train=12, test=4))
     code, out, err = run(capsys, "train", "resnet20", data, "--epochs", "3", "--batch-size", "8",
                          "--optimizer", "sgd", "--learning-rate", "0.05", "--momentum", "0.9",
                          "--validation-split", "0", "--checkpoint",
