@@ -69,3 +69,22 @@ def test_pretrained_names_the_shipped_choices(spec):
                                          r"with shipped weights \(lenet5:mnist, notes:mnist, "
                                          r"resnet20:cifar10\), received"):
         zoo.pretrained(spec)
+
+
+def test_from_spec_takes_a_model_file_or_a_shipped_name(tmp_path):
+    """The forms the command line and svertka serve take a trained model in."""
+    model = zoo.lenet5((28, 28, 1))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.save(tmp_path / "m.svk")
+    loaded = zoo.from_spec(str(tmp_path / "m.svk"))
+    assert loaded.optimizer is None  # loaded to be used, not to go on training
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    shipped = zoo.from_spec("lenet5:mnist")
+    for a, b in zip(shipped.get_weights(), zoo.pretrained("lenet5:mnist").get_weights(),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"^finetune: argument MODEL must be a saved model file "
+                                         r"or a zoo network with shipped weights \(lenet5:mnist, "
+                                         r".*received 'm2.svk' \(no such file\)$"):
+        zoo.from_spec("m2.svk", "finetune", "MODEL")

@@ -77,7 +77,6 @@ def train(args) -> None:
     (``resnet20:cifar10``: its weights, a new optimiser) or continue training a saved model."""
     import svertka
     from svertka import distributed, zoo
-    from svertka.cli import models
     from svertka.layers import Rescaling
     from svertka.utils import set_random_seed
 
@@ -87,7 +86,8 @@ def train(args) -> None:
         # the shipped weights expect [0, 1]; with the Rescaling it takes raw pixels, as the
         # models svertka train saves, and trains from them with the options' optimiser. Built
         # before the seeding, so that its initial weights draw nothing from the run's draws.
-        saved = zoo.with_input_layer(models.load(args.model, "train"), Rescaling(1 / 255))
+        shipped = zoo.from_spec(args.model, "train", "MODEL")
+        saved = zoo.with_input_layer(shipped, Rescaling(1 / 255))
     set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test), class_names = _load_data(args, saved)
     if saved is not None:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from svertka import checks
-from svertka.cli import models
+from svertka import checks, zoo
 from svertka.transfer import STRATEGIES
 
 
@@ -22,7 +21,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("finetune", help="adapt a trained network to new classes (transfer)",
                        description=finetune.__doc__)
     p.add_argument("model", help="a saved model file, or a zoo network with shipped weights: "
-                                 + models.SHIPPED_NAMES)
+                                 + ', '.join(zoo.weights.specs()))
     p.add_argument("data", help="a data set name or a folder of class folders (with train/ "
                                 "and test/ inside, or not)")
     p.add_argument("--data-dir", default=None, help="folder holding the data set's files")
@@ -74,7 +73,7 @@ def finetune(args) -> None:
     from svertka.layers import Rescaling
 
     _check(args)
-    base = models.load(args.model, "finetune")
+    base = zoo.from_spec(args.model, "finetune", "MODEL")
     _, h, w, c = base.input_shape
     kwargs = {}
     if Path(args.data).is_dir() or datasets.images.is_archive(args.data):

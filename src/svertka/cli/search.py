@@ -15,8 +15,7 @@ import functools
 import os
 from pathlib import Path
 
-from svertka import checks
-from svertka.cli import models
+from svertka import checks, zoo
 
 
 def add_parser(sub) -> None:
@@ -24,7 +23,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("index", help="embed a folder or a data set's test split for search",
                        description=index.__doc__)
     p.add_argument("model", help=f"a saved model file, or a zoo network with shipped weights: "
-                                 f"{models.SHIPPED_NAMES}")
+                                 f"{', '.join(zoo.weights.specs())}")
     p.add_argument("data", help="an image folder, or a data set name (its test split)")
     p.add_argument("-o", "--output", required=True, help="the index file to write (.npz)")
     p.add_argument("--layer", default="-2",
@@ -120,7 +119,7 @@ def index(args) -> None:
     for option, value in (("--limit", args.limit), ("--batch-size", args.batch_size)):
         if value is not None:
             checks.positive_int("index", option, value)
-    model = models.load(args.model, "index")
+    model = zoo.from_spec(args.model, "index", "MODEL")
     layer = int(args.layer) if args.layer.lstrip("-").isdigit() else args.layer
     x, y, paths, names = read_images(args.data, model.input_shape[1:], args.data_dir,
                                      args.limit)
@@ -144,7 +143,7 @@ def search(args) -> None:
     if not record.get("source"):
         raise ValueError(f"search: the index {args.index} does not record its model; make it "
                          f"with 'svertka index'")
-    model = models.load(args.model or record["source"], "search")
+    model = zoo.from_spec(args.model or record["source"], "search", "MODEL")
     image = read_image(args.image, model.input_shape[1:], args.data_dir)
     scores, ids = idx.query_images(model, image[None], args.k)
     names = idx.metadata.get("class_names") or []

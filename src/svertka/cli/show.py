@@ -76,8 +76,7 @@ def model_units(model, pixels):
 
 def show(args) -> None:
     """Draw the picture named by WHAT for MODEL (and IMAGE or a data set) into --output."""
-    from svertka import datasets, viz
-    from svertka.cli import models
+    from svertka import datasets, viz, zoo
     from svertka.viz._model import conv_layers
 
     for attr, option, check in OPTIONS:
@@ -88,7 +87,7 @@ def show(args) -> None:
         raise ValueError(f"show {args.what}: needs {what} after MODEL, received none")
     if args.what not in NEEDS_IMAGE + ("confusion",) and args.target is not None:
         raise ValueError(f"show {args.what}: takes no IMAGE, received {args.target!r}")
-    model = models.load(args.model, "show")
+    model = zoo.from_spec(args.model, "show", "MODEL")
     _, h, w, c = model.input_shape
     layer = _layer(args.layer)
     if args.what == "filters":

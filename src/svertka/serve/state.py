@@ -45,7 +45,6 @@ class Conflict(RuntimeError):
 def load(model=None):
     """``(model, name, dataset)``: the model to serve, how to call it, and the data set its
     weights were trained on (None when not known). See the module note for ``model``."""
-    import svertka
     from svertka import zoo
     from svertka.models import Model
 
@@ -57,13 +56,10 @@ def load(model=None):
         raise TypeError(f"serve: argument 'model' must be None, a .svk file, a zoo spec such "
                         f"as 'lenet5:mnist' or a svertka Model, received {type(model).__name__}")
     spec = os.fspath(model)
+    net = zoo.from_spec(spec, "serve", "'model'")
     if os.path.isfile(spec):
-        return svertka.load_model(spec, compile=False), os.path.basename(spec), None
-    if spec not in zoo.weights.specs():
-        raise ValueError(f"serve: argument 'model' must be a .svk file or a zoo network with "
-                         f"shipped weights ({', '.join(zoo.weights.specs())}), received "
-                         f"{spec!r} (no such file)")
-    return zoo.pretrained(spec, "serve"), spec, spec.partition(":")[2]
+        return net, os.path.basename(spec), None
+    return net, spec, spec.partition(":")[2]
 
 
 def default_model():

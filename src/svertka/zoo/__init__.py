@@ -111,6 +111,23 @@ def pretrained(spec: str, where: str = "zoo.pretrained"):
     return ARCHITECTURES[arch](input_shape=weights.INPUTS[name], weights=name)
 
 
+def from_spec(spec, where: str = "zoo.from_spec", argument: str = "'spec'"):
+    """The trained model ``spec`` names, in the forms the command line and ``svertka serve``
+    take: a saved model file (loaded without its optimiser), or ``"arch:weights"``, a shipped
+    network (``pretrained``). ``where`` and ``argument`` name the caller in the error."""
+    import os
+
+    from svertka.models import load_model
+
+    if os.path.isfile(spec):
+        return load_model(spec, compile=False)
+    if spec not in weights.specs():
+        raise ValueError(f"{where}: argument {argument} must be a saved model file or a zoo "
+                         f"network with shipped weights ({', '.join(weights.specs())}), "
+                         f"received {spec!r} (no such file)")
+    return pretrained(spec, where)
+
+
 def get(name: str, input_shape=None, num_classes: int | None = None):
     """Build an architecture by name, for ``input_shape`` and ``num_classes`` (None: the
     builder's own defaults)."""
